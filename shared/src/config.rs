@@ -1,0 +1,45 @@
+//! Configuration read once at init, from the environment.
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("missing configuration: {0}")]
+    Missing(&'static str),
+    #[error("invalid configuration {name}: {detail}")]
+    Invalid { name: &'static str, detail: String },
+}
+
+/// Loads the AWS SDK configuration once; endpoints come from `AWS_ENDPOINT_URL_*` locally.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        // Short timeouts: a stuck dependency must become a 503 the caller can retry, not a hung agent.
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_millis(500))
+                .operation_attempt_timeout(Duration::from_secs(2))
+                .operation_timeout(Duration::from_secs(5))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+pub fn required(name: &'static str) -> Result<String, ConfigError> {
+    std::env::var(name).map_err(|_| ConfigError::Missing(name))
+}
+
+/// `EGRESS_DEV_MODE=1` (exactly) enables the local principal header. Anything else is off.
+pub fn dev_mode() -> bool {
+    std::env::var("EGRESS_DEV_MODE").is_ok_and(|v| v == "1")
+}
+
+pub fn parse_u64(name: &'static str, default: u64) -> Result<u64, ConfigError> {
+    match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(v) => v.parse().map_err(|e: std::num::ParseIntError| ConfigError::Invalid {
+            name,
+            detail: e.to_string(),
+        }),
+    }
+}

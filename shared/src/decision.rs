@@ -1,0 +1,184 @@
+//! The outcome of `authorize_egress`. A [`Decision`] is built from a [`Verdict`] (which step of the
+//! precedence answered) and the mode, so the effective decision, the reason code and the rule id can never
+//! contradict each other: e.g. a `rule_allow` without a rule id, or shadow mode softening a kill switch.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::special::SpecialKind;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    // Order matters: deny beats require_approval beats allow (`max` picks the winner).
+    Allow,
+    RequireApproval,
+    Deny,
+}
+
+impl Effect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::RequireApproval => "require_approval",
+            Self::Deny => "deny",
+        }
+    }
+}
+
+impl fmt::Display for Effect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    #[default]
+    Enforce,
+    Shadow,
+}
+
+/// Zone defaults can only be `deny` or `require_approval`: "allow everything" is expressed as an explicit
+/// rule, never as a default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DefaultEffect {
+    #[default]
+    Deny,
+    RequireApproval,
+}
+
+impl From<DefaultEffect> for Effect {
+    fn from(d: DefaultEffect) -> Self {
+        match d {
+            DefaultEffect::Deny => Effect::Deny,
+            DefaultEffect::RequireApproval => Effect::RequireApproval,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    KillSwitch,
+    InternalTarget,
+    ZoneNotPermitted,
+    RuleDeny,
+    RuleRequireApproval,
+    RuleAllow,
+    DefaultDeny,
+    DefaultRequireApproval,
+    PolicyUnavailable,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::KillSwitch => "kill_switch",
+            Self::InternalTarget => "internal_target",
+            Self::ZoneNotPermitted => "zone_not_permitted",
+            Self::RuleDeny => "rule_deny",
+            Self::RuleRequireApproval => "rule_require_approval",
+            Self::RuleAllow => "rule_allow",
+            Self::DefaultDeny => "default_deny",
+            Self::DefaultRequireApproval => "default_require_approval",
+            Self::PolicyUnavailable => "policy_unavailable",
+        }
+    }
+}
+
+/// Which precedence step answered, with what it needs and nothing more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    PolicyUnavailable,
+    KillSwitch,
+    InternalTarget(SpecialKind),
+    ZoneNotPermitted,
+    Rule { effect: Effect, rule_id: String },
+    Default(DefaultEffect),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    verdict: Verdict,
+    mode: Mode,
+    policy_version: Option<String>,
+}
+
+impl Decision {
+    pub(crate) fn new(verdict: Verdict, mode: Mode, policy_version: Option<String>) -> Self {
+        Self {
+            verdict,
+            mode,
+            policy_version,
+        }
+    }
+
+    /// The fail-closed answer when no policy can be read.
+    pub fn policy_unavailable() -> Self {
+        Self::new(Verdict::PolicyUnavailable, Mode::Enforce, None)
+    }
+
+    pub fn verdict(&self) -> &Verdict {
+        &self.verdict
+    }
+
+    /// What the policy says, before shadow mode.
+    pub fn policy_decision(&self) -> Effect {
+        match &self.verdict {
+            Verdict::PolicyUnavailable
+            | Verdict::KillSwitch
+            | Verdict::InternalTarget(_)
+            | Verdict::ZoneNotPermitted => Effect::Deny,
+            Verdict::Rule { effect, .. } => *effect,
+            Verdict::Default(d) => (*d).into(),
+        }
+    }
+
+    /// The answer given to the caller. Shadow mode turns steps 4-5 into `allow`; steps 1-3 always hold.
+    pub fn effective(&self) -> Effect {
+        match (&self.verdict, self.mode) {
+            (Verdict::Rule { .. } | Verdict::Default(_), Mode::Shadow) => Effect::Allow,
+            _ => self.policy_decision(),
+        }
+    }
+
+    pub fn reason(&self) -> Reason {
+        match &self.verdict {
+            Verdict::PolicyUnavailable => Reason::PolicyUnavailable,
+            Verdict::KillSwitch => Reason::KillSwitch,
+            Verdict::InternalTarget(_) => Reason::InternalTarget,
+            Verdict::ZoneNotPermitted => Reason::ZoneNotPermitted,
+            Verdict::Rule {
+                effect: Effect::Allow, ..
+            } => Reason::RuleAllow,
+            Verdict::Rule {
+                effect: Effect::RequireApproval,
+                ..
+            } => Reason::RuleRequireApproval,
+            Verdict::Rule {
+                effect: Effect::Deny, ..
+            } => Reason::RuleDeny,
+            Verdict::Default(DefaultEffect::Deny) => Reason::DefaultDeny,
+            Verdict::Default(DefaultEffect::RequireApproval) => Reason::DefaultRequireApproval,
+        }
+    }
+
+    pub fn rule(&self) -> Option<&str> {
+        match &self.verdict {
+            Verdict::Rule { rule_id, .. } => Some(rule_id),
+            _ => None,
+        }
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    pub fn policy_version(&self) -> Option<&str> {
+        self.policy_version.as_deref()
+    }
+}

@@ -1,0 +1,453 @@
+//! The policy document (YAML), its validation and compilation, and `authorize_egress`.
+//!
+//! Compilation turns host patterns into hash maps keyed by host (exact rules) and by domain suffix
+//! (wildcard rules), so a decision costs one lookup per label of the target host, whatever the number of
+//! rules.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::decision::{Decision, DefaultEffect, Effect, Mode, Verdict};
+use crate::normalize::{normalize_host, Host, Scheme, Target};
+use crate::special::special_target;
+
+/// The policy document as written. Unknown fields are errors: a typo must never silently drop a rule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDocument {
+    #[serde(default)]
+    pub mode: Mode,
+    #[serde(default)]
+    pub kill_switch: KillSwitch,
+    /// Principals (same patterns as zone members) who may read every request on the read path.
+    #[serde(default)]
+    pub auditors: Vec<String>,
+    pub zones: std::collections::BTreeMap<String, ZoneDocument>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KillSwitch {
+    #[serde(default)]
+    pub engaged: bool,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneDocument {
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Exact principals, `prefix*` patterns, or `*` for everyone.
+    pub members: Vec<String>,
+    #[serde(default)]
+    pub default: DefaultEffect,
+    /// Overrides the global mode for this zone.
+    #[serde(default)]
+    pub mode: Option<Mode>,
+    #[serde(default)]
+    pub rules: Vec<RuleDocument>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDocument {
+    pub id: String,
+    pub effect: Effect,
+    pub hosts: Vec<String>,
+    #[serde(default)]
+    pub schemes: Option<Vec<Scheme>>,
+    #[serde(default)]
+    pub ports: Option<Vec<u16>>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A policy that failed validation; `problems` name each bad entry by its path in the document.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("invalid policy: {}", problems.join("; "))]
+pub struct PolicyError {
+    pub problems: Vec<String>,
+}
+
+/// A principal pattern: exact, `prefix*`, or `*`.
+#[derive(Debug, Clone)]
+enum PrincipalPattern {
+    Exact(String),
+    Prefix(String),
+}
+
+#[derive(Debug, Clone, Default)]
+struct PrincipalSet {
+    everyone: bool,
+    exact: HashSet<String>,
+    prefixes: Vec<String>,
+}
+
+impl PrincipalSet {
+    fn contains(&self, principal: &str) -> bool {
+        self.everyone
+            || self.exact.contains(principal)
+            || self.prefixes.iter().any(|p| principal.starts_with(p.as_str()))
+    }
+}
+
+/// One rule's match on a host key, ordered strongest effect first within a key.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    effect: Effect,
+    rule: u32,
+}
+
+#[derive(Debug)]
+struct CompiledRule {
+    id: String,
+    /// Bit 0 = http, bit 1 = https; 0b11 when the rule does not constrain the scheme.
+    schemes: u8,
+    ports: Option<Box<[u16]>>,
+}
+
+impl CompiledRule {
+    fn applies(&self, target: &Target) -> bool {
+        let bit = match target.scheme() {
+            Scheme::Http => 1,
+            Scheme::Https => 2,
+        };
+        self.schemes & bit != 0 && self.ports.as_ref().is_none_or(|p| p.contains(&target.port()))
+    }
+}
+
+#[derive(Debug)]
+struct CompiledZone {
+    members: PrincipalSet,
+    default: DefaultEffect,
+    mode: Mode,
+    exact: HashMap<Box<str>, Vec<Entry>>,
+    ips: HashMap<IpAddr, Vec<Entry>>,
+    /// Keyed by the domain after `*.`: `*.example.com` is stored under `example.com`.
+    wildcard: HashMap<Box<str>, Vec<Entry>>,
+    rules: Vec<CompiledRule>,
+}
+
+/// A validated, compiled policy, ready for `authorize_egress`.
+#[derive(Debug)]
+pub struct CompiledPolicy {
+    version: String,
+    kill_switch: bool,
+    kill_switch_reason: Option<String>,
+    mode: Mode,
+    auditors: PrincipalSet,
+    zones: HashMap<String, CompiledZone>,
+    rule_count: usize,
+}
+
+impl CompiledPolicy {
+    /// Parses, validates and compiles a YAML policy document. The version is a hash of the exact bytes.
+    pub fn from_yaml(text: &str) -> Result<Self, PolicyError> {
+        let doc: PolicyDocument = serde_norway::from_str(text).map_err(|e| PolicyError {
+            problems: vec![format!("not a valid policy document: {e}")],
+        })?;
+        Self::compile(&doc, policy_version(text.as_bytes()))
+    }
+
+    pub fn compile(doc: &PolicyDocument, version: String) -> Result<Self, PolicyError> {
+        let mut problems = Vec::new();
+        let mut seen_ids = HashSet::new();
+        let mut zones = HashMap::new();
+        let mut rule_count = 0;
+        let auditors = compile_principals("auditors", &doc.auditors, &mut problems);
+        if doc.zones.is_empty() {
+            problems.push("zones: at least one zone is required".into());
+        }
+        for (name, zone) in &doc.zones {
+            let at = format!("zones.{name}");
+            if !valid_zone_name(name) {
+                problems.push(format!("{at}: zone names are 1-64 characters of a-z, 0-9 and `-`"));
+            }
+            if zone.members.is_empty() {
+                problems.push(format!("{at}.members: at least one member pattern is required"));
+            }
+            let members = compile_principals(&format!("{at}.members"), &zone.members, &mut problems);
+            let mut cz = CompiledZone {
+                members,
+                default: zone.default,
+                mode: zone.mode.unwrap_or(doc.mode),
+                exact: HashMap::new(),
+                ips: HashMap::new(),
+                wildcard: HashMap::new(),
+                rules: Vec::with_capacity(zone.rules.len()),
+            };
+            for (i, rule) in zone.rules.iter().enumerate() {
+                let at = format!("{at}.rules[{i}]");
+                compile_rule(&at, rule, &mut cz, &mut seen_ids, &mut problems);
+            }
+            for entries in cz
+                .exact
+                .values_mut()
+                .chain(cz.wildcard.values_mut())
+                .chain(cz.ips.values_mut())
+            {
+                // Strongest effect first; the sort is stable, so document order breaks ties.
+                entries.sort_by(|a, b| b.effect.cmp(&a.effect));
+                entries.shrink_to_fit();
+            }
+            rule_count += cz.rules.len();
+            zones.insert(name.clone(), cz);
+        }
+        if let Some(r) = &doc.kill_switch.reason {
+            if r.len() > 512 {
+                problems.push("kill_switch.reason: at most 512 characters".into());
+            }
+        }
+        if !problems.is_empty() {
+            return Err(PolicyError { problems });
+        }
+        Ok(Self {
+            version,
+            kill_switch: doc.kill_switch.engaged,
+            kill_switch_reason: doc.kill_switch.reason.clone(),
+            mode: doc.mode,
+            auditors,
+            zones,
+            rule_count,
+        })
+    }
+
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+    pub fn rule_count(&self) -> usize {
+        self.rule_count
+    }
+    pub fn kill_switch_reason(&self) -> Option<&str> {
+        self.kill_switch.then_some(self.kill_switch_reason.as_deref()).flatten()
+    }
+    pub fn is_auditor(&self, principal: &str) -> bool {
+        self.auditors.contains(principal)
+    }
+    pub fn has_zone(&self, zone: &str) -> bool {
+        self.zones.contains_key(zone)
+    }
+}
+
+/// `sha256:` and the first 128 bits of the SHA-256 of the document bytes, in hex.
+pub fn policy_version(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(7 + 32);
+    out.push_str("sha256:");
+    for b in &digest[..16] {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+pub fn valid_zone_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn compile_principals(at: &str, patterns: &[String], problems: &mut Vec<String>) -> PrincipalSet {
+    let mut set = PrincipalSet::default();
+    for (i, p) in patterns.iter().enumerate() {
+        match parse_principal_pattern(p) {
+            Ok(None) => set.everyone = true,
+            Ok(Some(PrincipalPattern::Exact(e))) => {
+                set.exact.insert(e);
+            }
+            Ok(Some(PrincipalPattern::Prefix(pre))) => set.prefixes.push(pre),
+            Err(msg) => problems.push(format!("{at}[{i}]: `{p}`: {msg}")),
+        }
+    }
+    set
+}
+
+/// `Ok(None)` is the `*` pattern (everyone).
+fn parse_principal_pattern(p: &str) -> Result<Option<PrincipalPattern>, &'static str> {
+    if p == "*" {
+        return Ok(None);
+    }
+    if p.is_empty() || p.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err("empty, or contains whitespace or control characters");
+    }
+    let star_count = p.matches('*').count();
+    match (star_count, p.strip_suffix('*')) {
+        (0, _) => Ok(Some(PrincipalPattern::Exact(p.to_owned()))),
+        (1, Some(prefix)) => Ok(Some(PrincipalPattern::Prefix(prefix.to_owned()))),
+        _ => Err("`*` is only allowed once, as the last character (a prefix pattern)"),
+    }
+}
+
+fn compile_rule(
+    at: &str,
+    rule: &RuleDocument,
+    zone: &mut CompiledZone,
+    seen_ids: &mut HashSet<String>,
+    problems: &mut Vec<String>,
+) {
+    let id_ok = (1..=128).contains(&rule.id.len())
+        && rule
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/'));
+    if !id_ok {
+        problems.push(format!(
+            "{at}.id: `{}`: 1-128 characters of A-Z a-z 0-9 - _ . : /",
+            rule.id
+        ));
+    } else if !seen_ids.insert(rule.id.clone()) {
+        problems.push(format!(
+            "{at}.id: `{}` is used by another rule; rule ids must be unique",
+            rule.id
+        ));
+    }
+    if rule.hosts.is_empty() {
+        problems.push(format!("{at}.hosts: at least one host pattern is required"));
+    }
+    let mut schemes = 0b11;
+    if let Some(list) = &rule.schemes {
+        if list.is_empty() {
+            problems.push(format!("{at}.schemes: omit it, or list at least one scheme"));
+        }
+        schemes = list.iter().fold(0, |acc, s| {
+            acc | match s {
+                Scheme::Http => 1,
+                Scheme::Https => 2,
+            }
+        });
+    }
+    if let Some(ports) = &rule.ports {
+        if ports.is_empty() || ports.contains(&0) {
+            problems.push(format!("{at}.ports: omit it, or list ports from 1 to 65535"));
+        }
+    }
+    let index = zone.rules.len() as u32;
+    let entry = Entry {
+        effect: rule.effect,
+        rule: index,
+    };
+    for (j, pattern) in rule.hosts.iter().enumerate() {
+        let hat = format!("{at}.hosts[{j}]");
+        match parse_host_pattern(pattern) {
+            Ok(HostPattern::Exact(Host::Domain(d))) => zone.exact.entry(d.into()).or_default().push(entry),
+            Ok(HostPattern::Exact(Host::Ipv4(ip))) => zone.ips.entry(ip.into()).or_default().push(entry),
+            Ok(HostPattern::Exact(Host::Ipv6(ip))) => zone.ips.entry(ip.into()).or_default().push(entry),
+            Ok(HostPattern::Suffix(d)) => zone.wildcard.entry(d.into()).or_default().push(entry),
+            Err(msg) => problems.push(format!("{hat}: `{pattern}`: {msg}")),
+        }
+    }
+    zone.rules.push(CompiledRule {
+        id: rule.id.clone(),
+        schemes,
+        ports: rule.ports.clone().map(Vec::into_boxed_slice),
+    });
+}
+
+enum HostPattern {
+    Exact(Host),
+    Suffix(String),
+}
+
+fn parse_host_pattern(p: &str) -> Result<HostPattern, String> {
+    let (wild, host) = match p.strip_prefix("*.") {
+        Some(rest) => (true, rest),
+        None => (false, p),
+    };
+    if host.contains('*') {
+        return Err("`*` is only allowed as a whole leading label: `*.example.com`".into());
+    }
+    let normalized = normalize_host(host).map_err(|e| format!("not a valid host: {e}"))?;
+    let canonical = normalized.to_string();
+    if canonical != host {
+        return Err(format!(
+            "not in normalized form; write `{}{canonical}`",
+            if wild { "*." } else { "" }
+        ));
+    }
+    match normalized {
+        Host::Domain(d) if wild => {
+            if !d.contains('.') {
+                return Err("a wildcard must cover a registrable domain, not a whole top-level domain".into());
+            }
+            Ok(HostPattern::Suffix(d))
+        }
+        Host::Ipv4(_) | Host::Ipv6(_) if wild => Err("a wildcard cannot apply to an IP address".into()),
+        h => Ok(HostPattern::Exact(h)),
+    }
+}
+
+/// May `principal`, running in `zone`, reach `target`? Precedence exactly as DESIGN.md:
+/// kill switch, internal targets, zone membership, zone rules (deny > require_approval > allow), zone default.
+/// Shadow mode only softens the last two steps.
+pub fn authorize_egress(policy: &CompiledPolicy, principal: &str, zone: &str, target: &Target) -> Decision {
+    let version = Some(policy.version.clone());
+    let zone_doc = policy.zones.get(zone);
+    let mode = zone_doc.map_or(policy.mode, |z| z.mode);
+    if policy.kill_switch {
+        return Decision::new(Verdict::KillSwitch, mode, version);
+    }
+    if let Some(kind) = special_target(target) {
+        return Decision::new(Verdict::InternalTarget(kind), mode, version);
+    }
+    let Some(z) = zone_doc.filter(|z| z.members.contains(principal)) else {
+        return Decision::new(Verdict::ZoneNotPermitted, mode, version);
+    };
+    let verdict = match z.best_match(target) {
+        Some(e) => Verdict::Rule {
+            effect: e.effect,
+            rule_id: z.rules[e.rule as usize].id.clone(),
+        },
+        None => Verdict::Default(z.default),
+    };
+    Decision::new(verdict, mode, version)
+}
+
+impl CompiledZone {
+    /// The strongest applicable entry; among equals, exact beats wildcard and longer suffixes beat shorter.
+    fn best_match(&self, target: &Target) -> Option<Entry> {
+        let mut best: Option<Entry> = None;
+        let mut consider = |entries: Option<&Vec<Entry>>| -> bool {
+            for e in entries.into_iter().flatten() {
+                if best.is_some_and(|b| b.effect >= e.effect) {
+                    break; // entries are sorted strongest first: nothing later can win
+                }
+                if self.rules[e.rule as usize].applies(target) {
+                    best = Some(*e);
+                    break;
+                }
+            }
+            best.is_some_and(|b| b.effect == Effect::Deny)
+        };
+        match target.host() {
+            Host::Ipv4(ip) => {
+                consider(self.ips.get(&IpAddr::V4(*ip)));
+            }
+            Host::Ipv6(ip) => {
+                consider(self.ips.get(&IpAddr::V6(*ip)));
+            }
+            Host::Domain(d) => {
+                if consider(self.exact.get(d.as_str())) {
+                    return best;
+                }
+                // Proper suffixes only: `*.example.com` never matches `example.com` itself.
+                let mut rest = d.as_str();
+                while let Some(dot) = rest.find('.') {
+                    rest = &rest[dot + 1..];
+                    if consider(self.wildcard.get(rest)) {
+                        break;
+                    }
+                }
+            }
+        }
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,406 @@
+use super::*;
+use crate::decision::Reason;
+
+const DOC: &str = r#"
+mode: enforce
+auditors: ["arn:aws:iam::111111111111:role/secops"]
+zones:
+  default:
+    members: ["*"]
+    default: deny
+    rules:
+      - id: allow-github
+        effect: allow
+        hosts: ["github.com", "*.github.com"]
+      - id: approve-pastebin
+        effect: require_approval
+        hosts: ["pastebin.com"]
+      - id: deny-gist
+        effect: deny
+        hosts: ["gist.github.com"]
+      - id: approve-raw
+        effect: require_approval
+        hosts: ["*.raw.github.com"]
+      - id: https-only-api
+        effect: allow
+        hosts: ["api.example.com"]
+        schemes: [https]
+        ports: [443, 8443]
+      - id: allow-ip
+        effect: allow
+        hosts: ["93.184.216.34", "[2606:2800:220:1::1]"]
+  agents:
+    members: ["arn:aws:iam::123456789012:role/agent-*", "alice"]
+    default: require_approval
+    mode: shadow
+    rules:
+      - id: agents-deny-evil
+        effect: deny
+        hosts: ["*.evil.com"]
+"#;
+
+fn policy() -> CompiledPolicy {
+    CompiledPolicy::from_yaml(DOC).unwrap()
+}
+
+fn decide(p: &CompiledPolicy, principal: &str, zone: &str, url: &str) -> Decision {
+    authorize_egress(p, principal, zone, &Target::from_url(url).unwrap())
+}
+
+#[test]
+fn precedence_table() {
+    let p = policy();
+    // (principal, zone, url, effective, policy_decision, reason, rule)
+    let cases: &[(&str, &str, &str, Effect, Effect, Reason, Option<&str>)] = &[
+        (
+            "bob",
+            "default",
+            "https://github.com/x",
+            Effect::Allow,
+            Effect::Allow,
+            Reason::RuleAllow,
+            Some("allow-github"),
+        ),
+        (
+            "bob",
+            "default",
+            "https://a.b.github.com/",
+            Effect::Allow,
+            Effect::Allow,
+            Reason::RuleAllow,
+            Some("allow-github"),
+        ),
+        (
+            "bob",
+            "default",
+            "https://gist.github.com/",
+            Effect::Deny,
+            Effect::Deny,
+            Reason::RuleDeny,
+            Some("deny-gist"),
+        ),
+        (
+            "bob",
+            "default",
+            "https://x.raw.github.com/",
+            Effect::RequireApproval,
+            Effect::RequireApproval,
+            Reason::RuleRequireApproval,
+            Some("approve-raw"),
+        ),
+        (
+            "bob",
+            "default",
+            "https://raw.github.com/",
+            Effect::Allow,
+            Effect::Allow,
+            Reason::RuleAllow,
+            Some("allow-github"),
+        ),
+        (
+            "bob",
+            "default",
+            "https://pastebin.com/",
+            Effect::RequireApproval,
+            Effect::RequireApproval,
+            Reason::RuleRequireApproval,
+            Some("approve-pastebin"),
+        ),
+        (
+            "bob",
+            "default",
+            "https://example.org/",
+            Effect::Deny,
+            Effect::Deny,
+            Reason::DefaultDeny,
+            None,
+        ),
+        (
+            "bob",
+            "default",
+            "https://github.com.evil.com/",
+            Effect::Deny,
+            Effect::Deny,
+            Reason::DefaultDeny,
+            None,
+        ),
+        (
+            "bob",
+            "default",
+            "https://evilgithub.com/",
+            Effect::Deny,
+            Effect::Deny,
+            Reason::DefaultDeny,
+            None,
+        ),
+        (
+            "bob",
+            "default",
+            "https://api.example.com/",
+            Effect::Allow,
+            Effect::Allow,
+            Reason::RuleAllow,
+            Some("https-only-api"),
+        ),
+        (
+            "bob",
+            "default",
+            "https://api.example.com:8443/",
+            Effect::Allow,
+            Effect::Allow,
+            Reason::RuleAllow,
+            Some("https-only-api"),
+        ),
+        (
+            "bob",
+            "default",
+            "http://api.example.com/",
+            Effect::Deny,
+            Effect::Deny,
+            Reason::DefaultDeny,
+            None,
+        ),
+        (
+            "bob",
+            "default",
+            "https://api.example.com:444/",
+            Effect::Deny,
+            Effect::Deny,
+            Reason::DefaultDeny,
+            None,
+        ),
+        (
+            "bob",
+            "default",
+            "http://93.184.216.34/",
+            Effect::Allow,
+            Effect::Allow,
+            Reason::RuleAllow,
+            Some("allow-ip"),
+        ),
+        (
+            "bob",
+            "default",
+            "http://1572395042/",
+            Effect::Allow,
+            Effect::Allow,
+            Reason::RuleAllow,
+            Some("allow-ip"),
+        ),
+        (
+            "bob",
+            "default",
+            "http://[2606:2800:220:1:0::1]/",
+            Effect::Allow,
+            Effect::Allow,
+            Reason::RuleAllow,
+            Some("allow-ip"),
+        ),
+        (
+            "bob",
+            "default",
+            "http://127.0.0.1/",
+            Effect::Deny,
+            Effect::Deny,
+            Reason::InternalTarget,
+            None,
+        ),
+        (
+            "bob",
+            "nope",
+            "https://github.com/",
+            Effect::Deny,
+            Effect::Deny,
+            Reason::ZoneNotPermitted,
+            None,
+        ),
+        (
+            "bob",
+            "agents",
+            "https://github.com/",
+            Effect::Deny,
+            Effect::Deny,
+            Reason::ZoneNotPermitted,
+            None,
+        ),
+        (
+            "arn:aws:iam::123456789012:role/agent-7",
+            "agents",
+            "https://x.evil.com/",
+            Effect::Allow,
+            Effect::Deny,
+            Reason::RuleDeny,
+            Some("agents-deny-evil"),
+        ),
+        (
+            "alice",
+            "agents",
+            "https://github.com/",
+            Effect::Allow,
+            Effect::RequireApproval,
+            Reason::DefaultRequireApproval,
+            None,
+        ),
+        (
+            "alice",
+            "agents",
+            "http://[::1]/",
+            Effect::Deny,
+            Effect::Deny,
+            Reason::InternalTarget,
+            None,
+        ),
+        (
+            "arn:aws:iam::123456789012:role/agentX",
+            "agents",
+            "https://github.com/",
+            Effect::Deny,
+            Effect::Deny,
+            Reason::ZoneNotPermitted,
+            None,
+        ),
+    ];
+    for (principal, zone, url, eff, pol, reason, rule) in cases {
+        let d = decide(&p, principal, zone, url);
+        assert_eq!(
+            (d.effective(), d.policy_decision(), d.reason(), d.rule()),
+            (*eff, *pol, *reason, *rule),
+            "{principal} {zone} {url}"
+        );
+        assert_eq!(d.policy_version(), Some(p.version()));
+    }
+}
+
+#[test]
+fn kill_switch_beats_everything_in_every_mode() {
+    for mode in ["enforce", "shadow"] {
+        let doc = DOC.replace(
+            "mode: enforce",
+            &format!("mode: {mode}\nkill_switch: {{engaged: true, reason: incident-42}}"),
+        );
+        let p = CompiledPolicy::from_yaml(&doc).unwrap();
+        for (principal, zone, url) in [
+            ("bob", "default", "https://github.com/"),
+            ("alice", "agents", "https://x/"),
+            ("x", "nope", "http://10.0.0.1/"),
+        ] {
+            let d = decide(&p, principal, zone, url);
+            assert_eq!(
+                (d.effective(), d.reason()),
+                (Effect::Deny, Reason::KillSwitch),
+                "{mode} {url}"
+            );
+        }
+        assert_eq!(p.kill_switch_reason(), Some("incident-42"));
+    }
+}
+
+#[test]
+fn global_shadow_applies_to_rules_and_defaults_only() {
+    let p = CompiledPolicy::from_yaml(&DOC.replace("mode: enforce", "mode: shadow")).unwrap();
+    let d = decide(&p, "bob", "default", "https://gist.github.com/");
+    assert_eq!(
+        (d.effective(), d.policy_decision(), d.mode()),
+        (Effect::Allow, Effect::Deny, Mode::Shadow)
+    );
+    let d = decide(&p, "bob", "default", "https://example.org/");
+    assert_eq!((d.effective(), d.reason()), (Effect::Allow, Reason::DefaultDeny));
+    let d = decide(&p, "bob", "default", "http://169.254.169.254/");
+    assert_eq!((d.effective(), d.reason()), (Effect::Deny, Reason::InternalTarget));
+    let d = decide(&p, "bob", "nope", "https://github.com/");
+    assert_eq!((d.effective(), d.reason()), (Effect::Deny, Reason::ZoneNotPermitted));
+}
+
+#[test]
+fn policy_unavailable_fails_closed() {
+    let d = Decision::policy_unavailable();
+    assert_eq!(
+        (
+            d.effective(),
+            d.policy_decision(),
+            d.reason(),
+            d.rule(),
+            d.policy_version()
+        ),
+        (Effect::Deny, Effect::Deny, Reason::PolicyUnavailable, None, None)
+    );
+}
+
+#[test]
+fn version_is_content_hash() {
+    let a = CompiledPolicy::from_yaml(DOC).unwrap();
+    let b = CompiledPolicy::from_yaml(&format!("{DOC}\n# comment\n")).unwrap();
+    assert_ne!(a.version(), b.version());
+    assert_eq!(a.version(), CompiledPolicy::from_yaml(DOC).unwrap().version());
+    assert!(a.version().starts_with("sha256:") && a.version().len() == 39);
+    assert!(a.is_auditor("arn:aws:iam::111111111111:role/secops"));
+    assert!(!a.is_auditor("bob"));
+}
+
+fn problems(doc: &str) -> String {
+    match CompiledPolicy::from_yaml(doc) {
+        Ok(_) => panic!("accepted:\n{doc}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn rule_doc(hosts: &str) -> String {
+    format!("zones:\n  z:\n    members: ['*']\n    rules:\n      - {{id: r1, effect: allow, hosts: {hosts}}}\n")
+}
+
+#[test]
+fn validation_names_the_bad_entry() {
+    let cases = [
+        (rule_doc("['*example.com']"), "zones.z.rules[0].hosts[0]: `*example.com`"),
+        (rule_doc("['ex*.com']"), "`ex*.com`: `*` is only allowed"),
+        (rule_doc("['ok.com', 'Example.com']"), "hosts[1]: `Example.com`: not in normalized form; write `example.com`"),
+        (rule_doc("['bücher.de']"), "write `xn--bcher-kva.de`"),
+        (rule_doc("['example.com.']"), "write `example.com`"),
+        (rule_doc("['*.com']"), "top-level domain"),
+        (rule_doc("['*.1.2.3.4']"), "hosts[0]"),
+        (rule_doc("['0x7f.0.0.1']"), "write `127.0.0.1`"),
+        (rule_doc("['a.*.com']"), "`a.*.com`"),
+        (rule_doc("['http://x.com/']"), "not a valid host"),
+        (rule_doc("[]"), "at least one host"),
+        ("zones:\n  Bad_Zone:\n    members: ['*']\n".into(), "zones.Bad_Zone: zone names"),
+        ("zones:\n  z:\n    members: ['a*b*']\n".into(), "zones.z.members[0]: `a*b*`"),
+        ("zones:\n  z:\n    members: []\n".into(), "at least one member"),
+        ("zones:\n  z:\n    members: ['*']\n    default: allow\n".into(), "not a valid policy document"),
+        ("zones:\n  z:\n    members: ['*']\n    rulez: []\n".into(), "unknown field `rulez`"),
+        ("zones: {}\n".into(), "at least one zone"),
+        ("zones:\n  z:\n    members: ['*']\n    rules:\n      - {id: r1, effect: allow, hosts: [a.com]}\n      - {id: r1, effect: deny, hosts: [b.com]}\n".into(), "zones.z.rules[1].id: `r1` is used by another rule"),
+        ("zones:\n  z:\n    members: ['*']\n    rules:\n      - {id: r1, effect: allow, hosts: [a.com], ports: [0]}\n".into(), "zones.z.rules[0].ports"),
+        ("zones:\n  z:\n    members: ['*']\n    rules:\n      - {id: r1, effect: allow, hosts: [a.com], schemes: [ftp]}\n".into(), "not a valid policy document"),
+    ];
+    for (doc, want) in cases {
+        let got = problems(&doc);
+        assert!(got.contains(want), "expected `{want}` in `{got}`");
+    }
+}
+
+#[test]
+fn most_specific_rule_reported_among_equal_effects() {
+    let doc = "zones:\n  z:\n    members: ['*']\n    rules:\n      - {id: wide, effect: allow, hosts: ['*.example.com']}\n      - {id: narrow, effect: allow, hosts: ['*.api.example.com']}\n      - {id: exact, effect: allow, hosts: ['v1.api.example.com']}\n";
+    let p = CompiledPolicy::from_yaml(doc).unwrap();
+    assert_eq!(
+        decide(&p, "a", "z", "https://v1.api.example.com/").rule(),
+        Some("exact")
+    );
+    assert_eq!(
+        decide(&p, "a", "z", "https://v2.api.example.com/").rule(),
+        Some("narrow")
+    );
+    assert_eq!(decide(&p, "a", "z", "https://api.example.com/").rule(), Some("wide"));
+    assert_eq!(
+        decide(&p, "a", "z", "https://example.com/").reason(),
+        Reason::DefaultDeny
+    );
+}
+
+#[test]
+fn deny_on_a_wider_wildcard_beats_exact_allow() {
+    let doc = "zones:\n  z:\n    members: ['*']\n    rules:\n      - {id: exact, effect: allow, hosts: ['a.b.example.com']}\n      - {id: deny-all, effect: deny, hosts: ['*.example.com']}\n";
+    let p = CompiledPolicy::from_yaml(doc).unwrap();
+    let d = decide(&p, "a", "z", "https://a.b.example.com/");
+    assert_eq!((d.effective(), d.rule()), (Effect::Deny, Some("deny-all")));
+}

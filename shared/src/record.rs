@@ -1,0 +1,90 @@
+//! The request resource: what the API answers, what the table stores and what events describe.
+
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use ulid::Ulid;
+
+use crate::decision::{Decision, Effect, Mode, Reason};
+use crate::normalize::Target;
+
+/// One recorded egress request. Built only from a [`Decision`] (see [`RequestRecord::new`]), so the stored
+/// decision, reason and rule always agree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    pub request_id: String,
+    pub decision: Effect,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_id: Option<String>,
+    pub reason: Reason,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    pub mode: Mode,
+    pub policy_decision: Effect,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_version: Option<String>,
+    pub principal: String,
+    pub zone: String,
+    pub target: Target,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    pub created_at: String,
+}
+
+impl RequestRecord {
+    pub fn new(
+        id: Ulid,
+        principal: String,
+        zone: String,
+        target: Target,
+        purpose: Option<String>,
+        decision: &Decision,
+    ) -> Self {
+        let effective = decision.effective();
+        // The approval id is minted with the request so the approvals service can key on it from the event.
+        let approval_id = (effective == Effect::RequireApproval).then(|| Ulid::new().to_string());
+        Self {
+            request_id: id.to_string(),
+            decision: effective,
+            approval_id,
+            reason: decision.reason(),
+            rule: decision.rule().map(str::to_owned),
+            mode: decision.mode(),
+            policy_decision: decision.policy_decision(),
+            policy_version: decision.policy_version().map(str::to_owned),
+            principal,
+            zone,
+            target,
+            purpose,
+            created_at: rfc3339_millis(ulid_time(id)),
+        }
+    }
+
+    /// `created_at` parsed back; falls back to the ULID's timestamp.
+    pub fn created(&self) -> OffsetDateTime {
+        OffsetDateTime::parse(&self.created_at, &Rfc3339)
+            .ok()
+            .or_else(|| Ulid::from_string(&self.request_id).ok().map(ulid_time))
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+}
+
+pub fn ulid_time(id: Ulid) -> OffsetDateTime {
+    let ms = i128::from(id.timestamp_ms());
+    OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// RFC 3339 in UTC with millisecond precision, e.g. `2026-11-27T20:14:35.123Z`.
+pub fn rfc3339_millis(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}

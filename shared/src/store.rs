@@ -1,0 +1,271 @@
+//! The request table (`sec_egress_requests`): item layout and the DynamoDB adapter.
+//!
+//! Layout (see docs/ACCESS_PATTERNS.md):
+//! - request item: `pk = REQ#<ulid>`, `sk = REQ`, `kind = request`, the record, and the index keys
+//!   `time_pk = T#<shard>` / `time_sk = <ulid>` (GSI `by_time`) and
+//!   `principal_pk = P#<shard>#<principal>` / `principal_sk = <ulid>` (GSI `by_principal`);
+//! - idempotency item: `pk = IDEM#<sha256(principal, key)>`, `sk = IDEM`, `kind = idempotency`, the body
+//!   hash, the answered resource and `expires_at` (TTL).
+//!
+//! The request path writes both in ONE call, and the stream (NEW_IMAGE) is the outbox for events.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::record::RequestRecord;
+
+/// Write shards of each index: 10,000 writes/s spread over 16 keys is 625 WCU/s per key, under the
+/// 1,000 WCU/s a single partition accepts (arithmetic in docs/ACCESS_PATTERNS.md).
+pub const INDEX_SHARDS: u8 = 16;
+pub const INDEX_BY_TIME: &str = "by_time";
+pub const INDEX_BY_PRINCIPAL: &str = "by_principal";
+pub const KIND_REQUEST: &str = "request";
+pub const KIND_IDEMPOTENCY: &str = "idempotency";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// DynamoDB could not be reached or throttled us: the caller answers 503 with `Retry-After`.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The table answered something that does not fit our layout (a bug or tampering).
+    #[error("store data error: {0}")]
+    Corrupt(String),
+}
+
+/// The idempotency claim of one request: who, which key, what body.
+#[derive(Debug, Clone)]
+pub struct IdempotencyClaim {
+    key_hash: String,
+    body_hash: String,
+    expires_at: i64,
+}
+
+impl IdempotencyClaim {
+    /// The key is scoped to the principal: two principals can never collide or probe each other's keys.
+    pub fn new(principal: &str, key: &str, canonical_body: &[u8], expires_at: i64) -> Self {
+        Self {
+            key_hash: hex_sha256(&[principal.as_bytes(), b"\n", key.as_bytes()]),
+            body_hash: hex_sha256(&[canonical_body]),
+            expires_at,
+        }
+    }
+}
+
+fn hex_sha256(parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        // Length-prefix each part so ("ab","c") and ("a","bc") hash differently.
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
+    }
+    hex::encode(h.finalize())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordOutcome {
+    Created,
+    /// Same principal, key and body as an earlier request: its original resource.
+    Replayed(Box<RequestRecord>),
+    /// Same principal and key, different body.
+    KeyConflict,
+}
+
+#[async_trait]
+pub trait RequestStore: Send + Sync {
+    async fn record(
+        &self,
+        record: &RequestRecord,
+        claim: Option<&IdempotencyClaim>,
+    ) -> Result<RecordOutcome, StoreError>;
+    async fn get(&self, request_id: &str) -> Result<Option<RequestRecord>, StoreError>;
+}
+
+/// The request item as stored: the record plus its keys.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RequestItem {
+    pub pk: String,
+    pub sk: String,
+    pub kind: String,
+    pub time_pk: String,
+    pub time_sk: String,
+    pub principal_pk: String,
+    pub principal_sk: String,
+    #[serde(flatten)]
+    pub record: RequestRecord,
+}
+
+impl RequestItem {
+    pub fn new(record: RequestRecord) -> Self {
+        let shard = shard_of(&record.request_id);
+        Self {
+            pk: request_pk(&record.request_id),
+            sk: "REQ".into(),
+            kind: KIND_REQUEST.into(),
+            time_pk: time_pk(shard),
+            time_sk: record.request_id.clone(),
+            principal_pk: principal_pk(shard, &record.principal),
+            principal_sk: record.request_id.clone(),
+            record,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct IdempotencyItem {
+    pk: String,
+    sk: String,
+    kind: String,
+    request_id: String,
+    body_hash: String,
+    /// The resource as first answered, so a replay needs no second read.
+    response: String,
+    expires_at: i64,
+}
+
+pub fn request_pk(request_id: &str) -> String {
+    format!("REQ#{request_id}")
+}
+pub fn time_pk(shard: u8) -> String {
+    format!("T#{shard:02}")
+}
+pub fn principal_pk(shard: u8, principal: &str) -> String {
+    format!("P#{shard:02}#{principal}")
+}
+
+/// Spreads writes over the index shards using the ULID's random tail (uniform by construction).
+pub fn shard_of(request_id: &str) -> u8 {
+    let last = request_id.bytes().last().unwrap_or(b'0');
+    last % INDEX_SHARDS
+}
+
+pub struct DynamoStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &aws_sdk_dynamodb::Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+fn to_item<T: Serialize>(v: &T) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    serde_dynamo::to_item(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn unavailable<E: std::error::Error + Send + Sync + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
+    StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
+}
+
+#[async_trait]
+impl RequestStore for DynamoStore {
+    async fn record(
+        &self,
+        record: &RequestRecord,
+        claim: Option<&IdempotencyClaim>,
+    ) -> Result<RecordOutcome, StoreError> {
+        let item = to_item(&RequestItem::new(record.clone()))?;
+        let Some(claim) = claim else {
+            // One conditional PutItem: half the write cost of a one-item transaction.
+            return self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .send()
+                .await
+                .map(|_| RecordOutcome::Created)
+                .map_err(unavailable);
+        };
+        let response = serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let idem = to_item(&IdempotencyItem {
+            pk: format!("IDEM#{}", claim.key_hash),
+            sk: "IDEM".into(),
+            kind: KIND_IDEMPOTENCY.into(),
+            request_id: record.request_id.clone(),
+            body_hash: claim.body_hash.clone(),
+            response,
+            expires_at: claim.expires_at,
+        })?;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let put_request = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        // TTL deletion lags by up to days, so an expired key is reclaimed here explicitly.
+        let put_idem = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(idem))
+            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put_request).build())
+            .transact_items(TransactWriteItem::builder().put(put_idem).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(RecordOutcome::Created),
+            Err(e) => {
+                let existing = match e.as_service_error() {
+                    Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c)) => c
+                        .cancellation_reasons()
+                        .get(1)
+                        .filter(|r| r.code() == Some("ConditionalCheckFailed"))
+                        .and_then(|r| r.item().cloned()),
+                    _ => None,
+                };
+                let Some(existing) = existing else {
+                    return Err(unavailable(e));
+                };
+                let old: IdempotencyItem =
+                    serde_dynamo::from_item(existing).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                if old.body_hash != claim.body_hash {
+                    return Ok(RecordOutcome::KeyConflict);
+                }
+                let original: RequestRecord =
+                    serde_json::from_str(&old.response).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok(RecordOutcome::Replayed(Box::new(original)))
+            }
+        }
+    }
+
+    async fn get(&self, request_id: &str) -> Result<Option<RequestRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(request_pk(request_id)))
+            .key("sk", AttributeValue::S("REQ".into()))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item
+            .map(|item| serde_dynamo::from_item::<_, RequestItem>(item).map(|i| i.record))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+}
