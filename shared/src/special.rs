@@ -200,7 +200,6 @@ mod tests {
             ("http://127.0.0.1/", Some(Loopback)),
             ("http://2130706433/", Some(Loopback)),
             ("http://0x7f000001/", Some(Loopback)),
-            ("http://0177.0.0.01/", Some(Loopback)),
             ("http://127.1/", Some(Loopback)),
             ("http://10.1.2.3/", Some(Private)),
             ("http://172.31.255.255/", Some(Private)),
