@@ -5,22 +5,35 @@
 //! - [`source`]: where the policy comes from (file, SSM) and its cache;
 //! - [`record`], [`store`]: the request resource and the DynamoDB table;
 //! - [`events`], [`outbox`]: `egress.*` events and the stream publisher;
-//! - [`http`], [`create`]: the HTTP API;
+//! - [`http`], [`create`], [`list`], [`cursor`]: the HTTP API;
 //! - [`wiring`], [`config`], [`telemetry`]: init.
 
+#[cfg(feature = "aws")]
 pub mod config;
+#[cfg(feature = "aws")]
 pub mod create;
+#[cfg(feature = "aws")]
+pub mod cursor;
 pub mod decision;
+#[cfg(feature = "aws")]
 pub mod events;
+#[cfg(feature = "aws")]
 pub mod http;
+#[cfg(feature = "aws")]
+pub mod list;
 pub mod normalize;
+#[cfg(feature = "aws")]
 pub mod outbox;
 pub mod policy;
 pub mod record;
+#[cfg(feature = "aws")]
 pub mod source;
 pub mod special;
+#[cfg(feature = "aws")]
 pub mod store;
+#[cfg(feature = "aws")]
 pub mod telemetry;
+#[cfg(feature = "aws")]
 pub mod wiring;
 
 pub use decision::{Decision, Effect, Mode, Reason};

@@ -193,7 +193,7 @@ impl CompiledPolicy {
                 .chain(cz.ips.values_mut())
             {
                 // Strongest effect first; the sort is stable, so document order breaks ties.
-                entries.sort_by(|a, b| b.effect.cmp(&a.effect));
+                entries.sort_by_key(|e| std::cmp::Reverse(e.effect));
                 entries.shrink_to_fit();
             }
             rule_count += cz.rules.len();

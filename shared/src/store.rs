@@ -83,6 +83,7 @@ pub trait RequestStore: Send + Sync {
         claim: Option<&IdempotencyClaim>,
     ) -> Result<RecordOutcome, StoreError>;
     async fn get(&self, request_id: &str) -> Result<Option<RequestRecord>, StoreError>;
+    async fn list(&self, query: &ListQuery) -> Result<ListPage, StoreError>;
 }
 
 /// The request item as stored: the record plus its keys.
@@ -267,5 +268,124 @@ impl RequestStore for DynamoStore {
             .map(|item| serde_dynamo::from_item::<_, RequestItem>(item).map(|i| i.record))
             .transpose()
             .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<ListPage, StoreError> {
+        DynamoStore::list(self, query).await
+    }
+}
+
+/// A list query after validation and authorization: the store applies it as given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    /// `Some` uses the `by_principal` index; `None` the `by_time` index (auditors only).
+    pub principal: Option<String>,
+    pub zone: Option<String>,
+    pub decision: Option<crate::decision::Effect>,
+    /// Inclusive `request_id` bounds (ULIDs sort by time).
+    pub lowest: String,
+    pub highest: String,
+    /// Exclusive upper bound from a cursor.
+    pub before: Option<String>,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListPage {
+    pub items: Vec<RequestRecord>,
+    pub more: bool,
+}
+
+impl DynamoStore {
+    /// Newest-first page: the top `limit + 1` matches of each of the 16 index shards, queried in parallel,
+    /// merged by `request_id`. Cost depends on `limit`, not on the table size.
+    pub async fn list(&self, q: &ListQuery) -> Result<ListPage, StoreError> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for shard in 0..INDEX_SHARDS {
+            let client = self.client.clone();
+            let table = self.table.clone();
+            let q = q.clone();
+            tasks.spawn(async move { query_shard(&client, &table, shard, &q).await });
+        }
+        let mut all = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            let items = joined.map_err(|e| StoreError::Unavailable(format!("query task failed: {e}")))??;
+            all.extend(items);
+        }
+        all.sort_by(|a: &RequestRecord, b| b.request_id.cmp(&a.request_id));
+        let more = all.len() > q.limit;
+        all.truncate(q.limit);
+        Ok(ListPage { items: all, more })
+    }
+}
+
+async fn query_shard(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    shard: u8,
+    q: &ListQuery,
+) -> Result<Vec<RequestRecord>, StoreError> {
+    let (index, pk_name, sk_name, pk) = match &q.principal {
+        Some(p) => (
+            INDEX_BY_PRINCIPAL,
+            "principal_pk",
+            "principal_sk",
+            principal_pk(shard, p),
+        ),
+        None => (INDEX_BY_TIME, "time_pk", "time_sk", time_pk(shard)),
+    };
+    let highest = match &q.before {
+        Some(b) if b.as_str() <= q.highest.as_str() => b.clone(),
+        _ => q.highest.clone(),
+    };
+    let mut filters = Vec::new();
+    let mut builder = client
+        .query()
+        .table_name(table)
+        .index_name(index)
+        .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
+        .expression_attribute_names("#pk", pk_name)
+        .expression_attribute_names("#sk", sk_name)
+        .expression_attribute_values(":pk", AttributeValue::S(pk))
+        .expression_attribute_values(":lo", AttributeValue::S(q.lowest.clone()))
+        .expression_attribute_values(":hi", AttributeValue::S(highest))
+        .scan_index_forward(false);
+    if let Some(z) = &q.zone {
+        filters.push("#zone = :zone");
+        builder = builder
+            .expression_attribute_names("#zone", "zone")
+            .expression_attribute_values(":zone", AttributeValue::S(z.clone()));
+    }
+    if let Some(d) = q.decision {
+        filters.push("#decision = :decision");
+        builder = builder
+            .expression_attribute_names("#decision", "decision")
+            .expression_attribute_values(":decision", AttributeValue::S(d.as_str().to_owned()));
+    }
+    if !filters.is_empty() {
+        builder = builder.filter_expression(filters.join(" AND "));
+    }
+    let want = q.limit + 1;
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let resp = builder
+            .clone()
+            .limit(want as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        for item in resp.items.unwrap_or_default() {
+            let item: RequestItem = serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            // The cursor bound is exclusive; BETWEEN is inclusive.
+            if q.before.as_deref() != Some(item.record.request_id.as_str()) {
+                out.push(item.record);
+            }
+        }
+        start = resp.last_evaluated_key;
+        if out.len() >= want || start.is_none() {
+            return Ok(out);
+        }
     }
 }

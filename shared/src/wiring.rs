@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use crate::config::{self, ConfigError};
 use crate::create::CreateService;
+use crate::cursor::{CursorCodec, MIN_KEY_LEN};
 use crate::events::EventBridgeBus;
+use crate::list::ListService;
 use crate::source::policy_source_from_env;
 use crate::store::DynamoStore;
 
@@ -29,4 +31,48 @@ pub async fn event_bus() -> Result<EventBridgeBus, ConfigError> {
     let sdk = config::sdk_config().await;
     let bus = config::required("EGRESS_BUS_NAME")?;
     Ok(EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&sdk), bus))
+}
+
+/// The cursor key: `EGRESS_CURSOR_KEY` (local), else the SSM SecureString named by
+/// `EGRESS_CURSOR_KEY_PARAMETER`, read once at init.
+async fn cursor_key(sdk: &aws_config::SdkConfig) -> Result<Vec<u8>, ConfigError> {
+    let key = match std::env::var("EGRESS_CURSOR_KEY") {
+        Ok(k) => k,
+        Err(_) => {
+            let name = config::required("EGRESS_CURSOR_KEY_PARAMETER")?;
+            aws_sdk_ssm::Client::new(sdk)
+                .get_parameter()
+                .name(&name)
+                .with_decryption(true)
+                .send()
+                .await
+                .map_err(|e| ConfigError::Invalid {
+                    name: "EGRESS_CURSOR_KEY_PARAMETER",
+                    detail: aws_sdk_ssm::error::DisplayErrorContext(e).to_string(),
+                })?
+                .parameter
+                .and_then(|p| p.value)
+                .ok_or(ConfigError::Missing("EGRESS_CURSOR_KEY_PARAMETER value"))?
+        }
+    };
+    if key.len() < MIN_KEY_LEN {
+        return Err(ConfigError::Invalid {
+            name: "EGRESS_CURSOR_KEY",
+            detail: format!("at least {MIN_KEY_LEN} bytes"),
+        });
+    }
+    Ok(key.into_bytes())
+}
+
+pub async fn list_service() -> Result<ListService, ConfigError> {
+    let sdk = config::sdk_config().await;
+    let table = config::required("EGRESS_TABLE")?;
+    let key = cursor_key(&sdk).await?;
+    let cursors = CursorCodec::new(&key).ok_or(ConfigError::Missing("EGRESS_CURSOR_KEY"))?;
+    Ok(ListService {
+        store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)),
+        policy: policy_source_from_env(&sdk).await?,
+        cursors,
+        dev_mode: config::dev_mode(),
+    })
 }

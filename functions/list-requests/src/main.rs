@@ -1,1 +1,17 @@
-fn main() {}
+//! GET /v1/egress/requests[/{request_id}]. Thin: all logic is in `egress_core::list`.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use lambda_http::{service_fn, Error, Request};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    egress_core::telemetry::init();
+    let service = Arc::new(egress_core::wiring::list_service().await?);
+    lambda_http::run(service_fn(move |req: Request| {
+        let service = Arc::clone(&service);
+        async move { Ok::<_, Infallible>(service.handle(req).await) }
+    }))
+    .await
+}

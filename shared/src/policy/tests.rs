@@ -51,7 +51,8 @@ fn decide(p: &CompiledPolicy, principal: &str, zone: &str, url: &str) -> Decisio
 fn precedence_table() {
     let p = policy();
     // (principal, zone, url, effective, policy_decision, reason, rule)
-    let cases: &[(&str, &str, &str, Effect, Effect, Reason, Option<&str>)] = &[
+    type Case<'a> = (&'a str, &'a str, &'a str, Effect, Effect, Reason, Option<&'a str>);
+    let cases: &[Case] = &[
         (
             "bob",
             "default",

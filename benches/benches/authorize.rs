@@ -1,0 +1,127 @@
+//! `authorize_egress` at 10, 1k, 10k and 100k rules, and the same decisions through Cedar (feature `cedar`).
+//! Run: `make bench` (or `cargo bench -p egress-bench --features cedar --bench authorize`).
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use egress_bench::{policy_yaml, rules, target_hosts};
+use egress_core::{authorize_egress, CompiledPolicy, Target};
+
+const SIZES: [usize; 4] = [10, 1_000, 10_000, 100_000];
+
+fn bench_authorize(c: &mut Criterion) {
+    let mut g = c.benchmark_group("authorize_egress");
+    for n in SIZES {
+        let policy = CompiledPolicy::from_yaml(&policy_yaml(&rules(n))).expect("generated policy compiles");
+        let targets: Vec<Target> = target_hosts(n)
+            .iter()
+            .map(|h| Target::from_domain(h).expect("generated host normalizes"))
+            .collect();
+        let mut i = 0usize;
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| {
+                i = (i + 1) & 1023;
+                black_box(authorize_egress(&policy, "agent", "default", &targets[i]))
+            })
+        });
+    }
+    g.finish();
+}
+
+#[cfg(feature = "cedar")]
+mod cedar {
+    use super::*;
+    use cedar_policy::{Authorizer, Context, Entities, Entity, EntityUid, PolicySet, Request, RestrictedExpression};
+    use std::collections::{HashMap, HashSet};
+    use std::str::FromStr;
+
+    fn uid(ty: &str, id: &str) -> EntityUid {
+        EntityUid::from_str(&format!("{ty}::\"{id}\"")).expect("valid uid")
+    }
+
+    /// The equivalent Cedar policy: exact hosts are `resource == Host::"h"`, wildcards are
+    /// `resource in Domain::"d"` with every host a child of each of its proper parent domains; deny is a
+    /// `forbid`, require_approval a permit annotated `@effect("require_approval")`.
+    pub fn policy_set(n: usize) -> PolicySet {
+        let mut text = String::new();
+        for r in rules(n) {
+            let (verb, ann) = match r.effect {
+                "deny" => ("forbid", ""),
+                "require_approval" => ("permit", "@effect(\"require_approval\") "),
+                _ => ("permit", ""),
+            };
+            let scope = match r.host.strip_prefix("*.") {
+                Some(d) => format!("resource in Domain::\"{d}\""),
+                None => format!("resource == Host::\"{}\"", r.host),
+            };
+            text.push_str(&format!(
+                "@id(\"{}\") {ann}{verb}(principal, action == Action::\"connect\", {scope});\n",
+                r.id
+            ));
+        }
+        PolicySet::from_str(&text).expect("cedar policy parses")
+    }
+
+    pub fn entities(hosts: &[String]) -> Entities {
+        let mut list = Vec::new();
+        let mut domains = HashSet::new();
+        for h in hosts {
+            let mut parents = HashSet::new();
+            let mut rest = h.as_str();
+            while let Some(dot) = rest.find('.') {
+                rest = &rest[dot + 1..];
+                parents.insert(uid("Domain", rest));
+                domains.insert(rest.to_owned());
+            }
+            list.push(
+                Entity::new(uid("Host", h), HashMap::<String, RestrictedExpression>::new(), parents).expect("entity"),
+            );
+        }
+        for d in domains {
+            list.push(Entity::new_no_attrs(uid("Domain", &d), HashSet::new()));
+        }
+        Entities::from_entities(list, None).expect("entities")
+    }
+
+    pub fn bench(c: &mut Criterion) {
+        let mut g = c.benchmark_group("cedar");
+        g.sample_size(20);
+        for n in SIZES {
+            let policies = policy_set(n);
+            let hosts = target_hosts(n);
+            let entities = entities(&hosts);
+            let requests: Vec<Request> = hosts
+                .iter()
+                .map(|h| {
+                    Request::new(
+                        uid("Agent", "agent"),
+                        uid("Action", "connect"),
+                        uid("Host", h),
+                        Context::empty(),
+                        None,
+                    )
+                    .expect("request")
+                })
+                .collect();
+            let authorizer = Authorizer::new();
+            let mut i = 0usize;
+            g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+                b.iter(|| {
+                    i = (i + 1) & 1023;
+                    black_box(authorizer.is_authorized(&requests[i], &policies, &entities))
+                })
+            });
+        }
+        g.finish();
+    }
+}
+
+#[cfg(feature = "cedar")]
+fn bench_cedar(c: &mut Criterion) {
+    cedar::bench(c)
+}
+#[cfg(not(feature = "cedar"))]
+fn bench_cedar(_: &mut Criterion) {}
+
+criterion_group!(benches, bench_authorize, bench_cedar);
+criterion_main!(benches);

@@ -1,0 +1,58 @@
+//! Synthetic policies and targets shared by the benchmarks, so every engine sees the same workload.
+
+/// One generated rule: an id, an effect and one host pattern (exact or `*.` wildcard).
+#[derive(Debug, Clone)]
+pub struct GenRule {
+    pub id: String,
+    pub effect: &'static str,
+    pub host: String,
+}
+
+/// `n` rules, a quarter of them wildcards; 80% allow, 10% require_approval, 10% deny.
+pub fn rules(n: usize) -> Vec<GenRule> {
+    (0..n)
+        .map(|i| {
+            let effect = match i % 10 {
+                0 => "deny",
+                1 => "require_approval",
+                _ => "allow",
+            };
+            let host = if i.is_multiple_of(4) {
+                format!("*.svc{i}.example{}.com", i % 1000)
+            } else {
+                format!("api{i}.example{}.com", i % 1000)
+            };
+            GenRule {
+                id: format!("r{i}"),
+                effect,
+                host,
+            }
+        })
+        .collect()
+}
+
+pub fn policy_yaml(rules: &[GenRule]) -> String {
+    let mut out = String::from("zones:\n  default:\n    members: ['*']\n    default: deny\n    rules:\n");
+    for r in rules {
+        out.push_str(&format!(
+            "      - {{id: {}, effect: {}, hosts: ['{}']}}\n",
+            r.id, r.effect, r.host
+        ));
+    }
+    out
+}
+
+/// 1024 target hosts spread over the whole rule range: exact hits, wildcard hits at depth 1 and 2, and misses.
+pub fn target_hosts(n: usize) -> Vec<String> {
+    (0..1024)
+        .map(|k| {
+            let i = (k * 7919) % n.max(1);
+            match (k % 4, i.is_multiple_of(4)) {
+                (0 | 1, true) => format!("a.svc{i}.example{}.com", i % 1000),
+                (2, true) => format!("b.c.svc{i}.example{}.com", i % 1000),
+                (0..=2, false) => format!("api{i}.example{}.com", i % 1000),
+                _ => format!("miss{k}.example{}.org", i % 1000),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,295 @@
+//! `GET /v1/egress/requests` and `GET /v1/egress/requests/{request_id}`: Query and GetItem only.
+//!
+//! A caller sees its own requests; auditors (named in the policy, or holding the JWT scope
+//! `egress:audit`) see all. Another principal's request by id is a 404, so existence does not leak.
+
+use std::sync::Arc;
+
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use ulid::Ulid;
+
+use crate::cursor::{query_binding, CursorCodec};
+use crate::decision::Effect;
+use crate::http::{caller, json_response, Caller, FieldError, Problem};
+use crate::policy::valid_zone_name;
+use crate::record::RequestRecord;
+use crate::source::PolicySource;
+use crate::store::{ListQuery, RequestStore, StoreError};
+
+pub const DEFAULT_LIMIT: usize = 50;
+pub const MAX_LIMIT: usize = 200;
+pub const AUDIT_SCOPE: &str = "egress:audit";
+const PARAMS: [&str; 7] = ["principal", "zone", "decision", "since", "until", "limit", "cursor"];
+
+pub struct ListService {
+    pub store: Arc<dyn RequestStore>,
+    pub policy: Arc<dyn PolicySource>,
+    pub cursors: CursorCodec,
+    pub dev_mode: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Page {
+    pub items: Vec<RequestRecord>,
+    pub next_cursor: Option<String>,
+}
+
+/// The validated query string.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ListParams {
+    pub principal: Option<String>,
+    pub zone: Option<String>,
+    pub decision: Option<Effect>,
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+    pub limit: usize,
+    pub cursor: Option<String>,
+}
+
+impl ListParams {
+    /// Everything the cursor is bound to, in a fixed order.
+    fn binding(&self, caller: &str) -> String {
+        let ts = |t: &Option<OffsetDateTime>| t.map(|t| t.unix_timestamp_nanos().to_string()).unwrap_or_default();
+        query_binding(&[
+            caller,
+            self.principal.as_deref().unwrap_or(""),
+            self.zone.as_deref().unwrap_or(""),
+            self.decision.map(Effect::as_str).unwrap_or(""),
+            &ts(&self.since),
+            &ts(&self.until),
+            &self.limit.to_string(),
+        ])
+    }
+}
+
+/// Parses the query string; each parameter at most once, unknown ones rejected.
+pub fn parse_params(req: &Request) -> Result<ListParams, Problem> {
+    let mut errors = Vec::new();
+    let mut p = ListParams {
+        limit: DEFAULT_LIMIT,
+        ..Default::default()
+    };
+    let Some(q) = req.query_string_parameters_ref() else {
+        return Ok(p);
+    };
+    for (name, _) in q.iter() {
+        if !PARAMS.contains(&name) {
+            errors.push(FieldError::new(
+                name,
+                "unknown_parameter",
+                format!("known parameters: {}", PARAMS.join(", ")),
+            ));
+        }
+    }
+    let one = |name: &'static str, errors: &mut Vec<FieldError>| -> Option<String> {
+        let all = q.all(name)?;
+        if all.len() > 1 {
+            errors.push(FieldError::new(name, "repeated", "give this parameter at most once"));
+            return None;
+        }
+        Some(all[0].to_owned())
+    };
+    if let Some(v) = one("principal", &mut errors) {
+        if v.is_empty() || v.len() > 1024 || v.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            errors.push(FieldError::new(
+                "principal",
+                "invalid",
+                "1-1024 characters, no whitespace or control characters",
+            ));
+        } else {
+            p.principal = Some(v);
+        }
+    }
+    if let Some(v) = one("zone", &mut errors) {
+        if valid_zone_name(&v) {
+            p.zone = Some(v);
+        } else {
+            errors.push(FieldError::new(
+                "zone",
+                "invalid",
+                "1-64 characters of a-z, 0-9 and `-`",
+            ));
+        }
+    }
+    if let Some(v) = one("decision", &mut errors) {
+        p.decision = match v.as_str() {
+            "allow" => Some(Effect::Allow),
+            "deny" => Some(Effect::Deny),
+            "require_approval" => Some(Effect::RequireApproval),
+            _ => {
+                errors.push(FieldError::new(
+                    "decision",
+                    "invalid",
+                    "one of allow, deny, require_approval",
+                ));
+                None
+            }
+        };
+    }
+    for (name, slot) in [("since", &mut p.since), ("until", &mut p.until)] {
+        if let Some(v) = one(name, &mut errors) {
+            match OffsetDateTime::parse(&v, &Rfc3339) {
+                Ok(t) if t.unix_timestamp() >= 0 && t.year() < 10_000 => *slot = Some(t),
+                _ => errors.push(FieldError::new(
+                    name,
+                    "invalid",
+                    "an RFC 3339 date-time, e.g. 2026-11-27T20:00:00Z",
+                )),
+            }
+        }
+    }
+    if let (Some(s), Some(u)) = (p.since, p.until) {
+        if s > u {
+            errors.push(FieldError::new(
+                "since",
+                "after_until",
+                "`since` must not be later than `until`",
+            ));
+        }
+    }
+    if let Some(v) = one("limit", &mut errors) {
+        match v.parse::<usize>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => p.limit = n,
+            _ => errors.push(FieldError::new(
+                "limit",
+                "invalid",
+                format!("an integer from 1 to {MAX_LIMIT}"),
+            )),
+        }
+    }
+    if let Some(v) = one("cursor", &mut errors) {
+        if v.is_empty() || v.len() > 1024 {
+            errors.push(FieldError::new("cursor", "invalid", "not a cursor issued by this API"));
+        } else {
+            p.cursor = Some(v);
+        }
+    }
+    if errors.is_empty() {
+        Ok(p)
+    } else {
+        Err(Problem::invalid("the query has invalid parameters", errors))
+    }
+}
+
+fn ulid_bound(t: Option<OffsetDateTime>, high: bool) -> String {
+    let ms = t.map(|t| (t.unix_timestamp_nanos() / 1_000_000).clamp(0, (1 << 48) - 1) as u64);
+    match (ms, high) {
+        (None, false) => Ulid::nil().to_string(),
+        (None, true) => Ulid::from_parts((1 << 48) - 1, u128::MAX).to_string(),
+        (Some(ms), false) => Ulid::from_parts(ms, 0).to_string(),
+        (Some(ms), true) => Ulid::from_parts(ms, u128::MAX).to_string(),
+    }
+}
+
+fn unavailable(e: StoreError) -> Problem {
+    tracing::error!(error = %e, "reading requests failed");
+    match e {
+        StoreError::Unavailable(_) => Problem::unavailable("the request store is unavailable; retry shortly"),
+        StoreError::Corrupt(_) => Problem::internal(),
+    }
+}
+
+/// The request id of `GET /v1/egress/requests/{request_id}`, if this is that route.
+fn path_request_id(req: &Request) -> Option<String> {
+    if let Some(id) = req.path_parameters_ref().and_then(|p| p.first("request_id")) {
+        return Some(id.to_owned());
+    }
+    let path = req.uri().path().trim_end_matches('/');
+    let (_, last) = path.rsplit_once("/requests/")?;
+    (!last.is_empty() && !last.contains('/')).then(|| last.to_owned())
+}
+
+impl ListService {
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        match self.try_handle(req).await {
+            Ok(r) => r,
+            Err(problem) => {
+                tracing::info!(status = problem.status, kind = problem.kind, "read rejected");
+                problem.into_response()
+            }
+        }
+    }
+
+    async fn is_auditor(&self, c: &Caller) -> bool {
+        if c.scopes.iter().any(|s| s == AUDIT_SCOPE) {
+            return true;
+        }
+        // No policy: nobody is an auditor (fail closed), callers still see their own requests.
+        self.policy.current().await.is_some_and(|p| p.is_auditor(&c.principal))
+    }
+
+    async fn try_handle(&self, req: Request) -> Result<Response<Body>, Problem> {
+        if req.method() != Method::GET {
+            return Err(Problem::method_not_allowed("GET"));
+        }
+        let caller = caller(&req, self.dev_mode).ok_or_else(Problem::unauthenticated)?;
+        match path_request_id(&req) {
+            Some(id) => self.get_one(&caller, &id).await,
+            None => self.list(&caller, &req).await,
+        }
+    }
+
+    async fn get_one(&self, caller: &Caller, id: &str) -> Result<Response<Body>, Problem> {
+        if Ulid::from_string(id).is_err() || id.len() != 26 || id != id.to_ascii_uppercase() {
+            return Err(Problem::invalid(
+                "request_id is not a ULID",
+                vec![FieldError::new("request_id", "invalid", "a 26-character ULID")],
+            ));
+        }
+        let record = self.store.get(id).await.map_err(unavailable)?;
+        match record {
+            Some(r) if r.principal == caller.principal || self.is_auditor(caller).await => {
+                Ok(json_response(StatusCode::OK, &r))
+            }
+            // Someone else's request answers exactly like a missing one.
+            _ => Err(Problem::not_found(format!("no request {id}"))),
+        }
+    }
+
+    async fn list(&self, caller: &Caller, req: &Request) -> Result<Response<Body>, Problem> {
+        let params = parse_params(req)?;
+        let auditor = self.is_auditor(caller).await;
+        let principal = match (&params.principal, auditor) {
+            (Some(p), false) if *p != caller.principal => {
+                return Err(Problem::forbidden("only auditors may list other principals' requests"))
+            }
+            (p, true) => p.clone(),
+            (_, false) => Some(caller.principal.clone()),
+        };
+        let binding = params.binding(&caller.principal);
+        let before = match &params.cursor {
+            None => None,
+            Some(c) => Some(self.cursors.decode(c, &binding).map_err(|e| {
+                Problem::invalid(
+                    format!("invalid cursor: {e}"),
+                    vec![FieldError::new("cursor", "invalid", e.to_string())],
+                )
+            })?),
+        };
+        let query = ListQuery {
+            principal,
+            zone: params.zone.clone(),
+            decision: params.decision,
+            lowest: ulid_bound(params.since, false),
+            highest: ulid_bound(params.until, true),
+            before,
+            limit: params.limit,
+        };
+        let page = self.store.list(&query).await.map_err(unavailable)?;
+        let next_cursor = match (page.more, page.items.last()) {
+            (true, Some(last)) => Some(self.cursors.encode(&last.request_id, &binding)),
+            _ => None,
+        };
+        Ok(json_response(
+            StatusCode::OK,
+            &Page {
+                items: page.items,
+                next_cursor,
+            },
+        ))
+    }
+}
