@@ -1,0 +1,327 @@
+#!/usr/bin/env python3
+"""Create the local stack's resources from template.yaml's own definitions (one source of truth):
+
+- DynamoDB Local: every AWS::DynamoDB::Table (keys, attributes, GSIs, stream, TTL);
+- moto: every AWS::Events::EventBus, every AWS::SQS::Queue, every AWS::Events::Rule with its event
+  pattern and its SQS targets; the SSM parameter PolicyParameterName holding infra/policy/default.yaml
+  (and CursorKeyParameterName holding the local cursor key);
+- local only: queue `egress-all-events` bound by rule `egress-all-events` ({"source":["egress.gateway"]})
+  so tests can see every event.
+
+Idempotent: what exists is kept (rules, targets and parameters are re-put). Writes
+.local/run/stack.env (endpoints, names, queue URLs, stream ARN) and .local/run/watch.env (the
+environment `cargo lambda watch` gets through --env-file).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cfn_yaml import PSEUDO, Resolver, load_template  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+TEMPLATE = os.path.join(ROOT, "template.yaml")
+POLICY_FILE = os.path.join(ROOT, "infra", "policy", "default.yaml")
+RUN_DIR = os.path.join(ROOT, ".local", "run")
+
+REGION = PSEUDO["AWS::Region"]
+ACCOUNT = PSEUDO["AWS::AccountId"]
+DYNAMODB_PORT = int(os.environ.get("DYNAMODB_PORT", "8000"))
+MOTO_PORT = int(os.environ.get("MOTO_PORT", "5000"))
+LAMBDA_PORT = int(os.environ.get("LAMBDA_PORT", "9000"))
+DYNAMODB_URL = f"http://127.0.0.1:{DYNAMODB_PORT}"
+MOTO_URL = f"http://127.0.0.1:{MOTO_PORT}"
+# Must match [workspace.metadata.lambda.env] EGRESS_CURSOR_KEY in Cargo.toml.
+LOCAL_CURSOR_KEY = os.environ.get("EGRESS_CURSOR_KEY", "local-dev-cursor-key-not-a-secret-0123456789abcdef")
+
+ALL_EVENTS = "egress-all-events"
+ALL_EVENTS_PATTERN = {"source": ["egress.gateway"]}
+
+
+def log(msg: str) -> None:
+    print(f"[bootstrap] {msg}", file=sys.stderr, flush=True)
+
+
+def client(service: str, endpoint: str):
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        aws_session_token="test",
+        config=Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=30),
+    )
+
+
+def resources_of(template: dict[str, Any], rtype: str) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (lid, res.get("Properties") or {})
+        for lid, res in (template.get("Resources") or {}).items()
+        if res.get("Type") == rtype
+    ]
+
+
+# ----------------------------------------------------------------------------------------------
+# DynamoDB
+# ----------------------------------------------------------------------------------------------
+def create_table(ddb, r: Resolver, lid: str, props: dict[str, Any]) -> str:
+    p = r.resolve(props)
+    name = p["TableName"]
+    args: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": p["AttributeDefinitions"],
+        "KeySchema": p["KeySchema"],
+        "BillingMode": p.get("BillingMode", "PROVISIONED"),
+    }
+    if args["BillingMode"] == "PROVISIONED":
+        args["ProvisionedThroughput"] = p.get("ProvisionedThroughput") or {
+            "ReadCapacityUnits": 5,
+            "WriteCapacityUnits": 5,
+        }
+    gsis = []
+    for g in p.get("GlobalSecondaryIndexes") or []:
+        gsi = {"IndexName": g["IndexName"], "KeySchema": g["KeySchema"], "Projection": g["Projection"]}
+        if args["BillingMode"] == "PROVISIONED":
+            gsi["ProvisionedThroughput"] = g.get("ProvisionedThroughput") or {
+                "ReadCapacityUnits": 5,
+                "WriteCapacityUnits": 5,
+            }
+        gsis.append(gsi)
+    if gsis:
+        args["GlobalSecondaryIndexes"] = gsis
+    if p.get("LocalSecondaryIndexes"):
+        args["LocalSecondaryIndexes"] = p["LocalSecondaryIndexes"]
+    stream = p.get("StreamSpecification")
+    if stream:
+        args["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+    try:
+        ddb.create_table(**args)
+        log(f"table {name} created ({lid})")
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "ResourceInUseException":
+            raise
+        log(f"table {name} exists")
+    ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
+
+    ttl = p.get("TimeToLiveSpecification")
+    if ttl and ttl.get("Enabled"):
+        current = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        if current.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+            ddb.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+            )
+            log(f"table {name}: TTL on {ttl['AttributeName']}")
+    # PointInTimeRecovery and SSE have no local meaning; DynamoDB Local ignores them.
+    desc = ddb.describe_table(TableName=name)["Table"]
+    r.resources[lid] = {"Ref": name, "Arn": desc["TableArn"], "StreamArn": desc.get("LatestStreamArn", "")}
+    return name
+
+
+# ----------------------------------------------------------------------------------------------
+# SQS / EventBridge / SSM (moto)
+# ----------------------------------------------------------------------------------------------
+def create_queue(sqs, name: str, attributes: dict[str, str] | None = None) -> tuple[str, str]:
+    url = sqs.create_queue(QueueName=name, Attributes=attributes or {})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def queue_attributes(p: dict[str, Any]) -> dict[str, str]:
+    keep = ("MessageRetentionPeriod", "VisibilityTimeout", "DelaySeconds", "ReceiveMessageWaitTimeSeconds")
+    return {k: str(p[k]) for k in keep if k in p}
+
+
+def create_bus(events, name: str) -> str:
+    try:
+        return events.create_event_bus(Name=name)["EventBusArn"]
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "ResourceAlreadyExistsException":
+            raise
+        return events.describe_event_bus(Name=name)["Arn"]
+
+
+def put_rule(events, name: str, bus: str, pattern: dict[str, Any], targets: list[dict[str, str]],
+             description: str = "") -> str:
+    arn = events.put_rule(
+        Name=name,
+        EventBusName=bus,
+        EventPattern=json.dumps(pattern),
+        State="ENABLED",
+        Description=description,
+    )["RuleArn"]
+    if targets:
+        events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+    return arn
+
+
+def put_parameter(ssm, name: str, value: str, secure: bool = False) -> None:
+    args: dict[str, Any] = {
+        "Name": name,
+        "Value": value,
+        "Type": "SecureString" if secure else "String",
+        "Overwrite": True,
+    }
+    if len(value.encode()) > 4096:
+        args["Tier"] = "Advanced"
+    ssm.put_parameter(**args)
+
+
+def main() -> int:
+    template = load_template(TEMPLATE)
+    r = Resolver(template)
+    ddb = client("dynamodb", DYNAMODB_URL)
+    sqs = client("sqs", MOTO_URL)
+    events = client("events", MOTO_URL)
+    ssm = client("ssm", MOTO_URL)
+
+    env: dict[str, str] = {}
+
+    # Tables
+    tables = resources_of(template, "AWS::DynamoDB::Table")
+    for lid, props in tables:
+        create_table(ddb, r, lid, props)
+
+    # Queues (the template's own: DLQ, rule targets)
+    queue_urls: dict[str, str] = {}
+    for lid, props in resources_of(template, "AWS::SQS::Queue"):
+        p = r.resolve(props)
+        name = p.get("QueueName") or lid
+        url, arn = create_queue(sqs, name, queue_attributes(p))
+        r.resources[lid] = {"Ref": url, "Arn": arn, "QueueName": name, "QueueUrl": url}
+        queue_urls[name] = url
+        log(f"queue {name} ({lid}) ready")
+
+    # Buses
+    buses: dict[str, str] = {}
+    for lid, props in resources_of(template, "AWS::Events::EventBus"):
+        name = r.resolve(props)["Name"]
+        arn = create_bus(events, name)
+        r.resources[lid] = {"Ref": name, "Arn": arn, "Name": name}
+        buses[lid] = name
+        log(f"event bus {name} ({lid}) ready")
+    if not buses:
+        log("template has no AWS::Events::EventBus")
+        return 1
+    main_bus = next(iter(buses.values()))
+
+    # Rules with their event patterns and SQS targets
+    for lid, props in resources_of(template, "AWS::Events::Rule"):
+        p = r.resolve(props)
+        name = p.get("Name") or lid
+        bus = p.get("EventBusName") or "default"
+        targets = []
+        for t in p.get("Targets") or []:
+            if ":sqs:" not in t["Arn"]:
+                log(f"rule {name}: skipping non-SQS target {t['Id']}")
+                continue
+            targets.append({"Id": t["Id"], "Arn": t["Arn"]})
+        arn = put_rule(events, name, bus, p["EventPattern"], targets, p.get("Description", ""))
+        r.resources[lid] = {"Ref": name, "Arn": arn}
+        log(f"rule {name} on {bus} -> {[t['Arn'].rsplit(':', 1)[-1] for t in targets]}")
+
+    # Queue policies: moto does not enforce them, but keep the local queues faithful.
+    for lid, props in resources_of(template, "AWS::SQS::QueuePolicy"):
+        p = r.resolve(props)
+        for url in p.get("Queues") or []:
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(p["PolicyDocument"])})
+
+    # Local only: a queue that sees every egress event.
+    all_url, all_arn = create_queue(sqs, ALL_EVENTS)
+    put_rule(events, ALL_EVENTS, main_bus, ALL_EVENTS_PATTERN, [{"Id": "all-events", "Arn": all_arn}],
+             "local only: every egress event, for tests")
+    queue_urls[ALL_EVENTS] = all_url
+    log(f"rule {ALL_EVENTS} on {main_bus} -> {ALL_EVENTS}")
+
+    # SSM parameters
+    policy_param = r.params.get("PolicyParameterName") or "/egress/policy"
+    if os.path.isfile(POLICY_FILE):
+        with open(POLICY_FILE, encoding="utf-8") as f:
+            put_parameter(ssm, policy_param, f.read())
+        log(f"ssm {policy_param} <- infra/policy/default.yaml")
+    else:
+        log(f"warning: {os.path.relpath(POLICY_FILE, ROOT)} missing; ssm {policy_param} not set")
+    cursor_param = r.params.get("CursorKeyParameterName")
+    if cursor_param:
+        put_parameter(ssm, cursor_param, LOCAL_CURSOR_KEY, secure=True)
+        log(f"ssm {cursor_param} <- local cursor key (SecureString)")
+
+    # Environment files
+    table_lid, table_props = tables[0]
+    table = r.resources[table_lid]
+    endpoints = {
+        "AWS_ENDPOINT_URL_DYNAMODB": DYNAMODB_URL,
+        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": DYNAMODB_URL,
+        "AWS_ENDPOINT_URL_EVENTBRIDGE": MOTO_URL,
+        "AWS_ENDPOINT_URL_SQS": MOTO_URL,
+        "AWS_ENDPOINT_URL_SSM": MOTO_URL,
+    }
+    creds = {
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_SESSION_TOKEN": "test",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    env.update(creds)
+    env.update(endpoints)
+    env.update(
+        {
+            "EGRESS_TABLE": table["Ref"],
+            "EGRESS_TABLE_STREAM_ARN": table["StreamArn"],
+            "EGRESS_BUS_NAME": main_bus,
+            "EGRESS_POLICY_PARAMETER": policy_param,
+            "EGRESS_POLICY_FILE": POLICY_FILE,
+            "EGRESS_LAMBDA_URL": f"http://127.0.0.1:{LAMBDA_PORT}",
+            "EGRESS_API_URL": f"http://127.0.0.1:{LAMBDA_PORT}",
+            "EGRESS_ALL_EVENTS_QUEUE_URL": queue_urls[ALL_EVENTS],
+        }
+    )
+    for lid, props in resources_of(template, "AWS::SQS::Queue"):
+        key = "EGRESS_" + r.resources[lid]["QueueName"].upper().replace("-", "_").removeprefix("EGRESS_") + "_QUEUE_URL"
+        env[key] = r.resources[lid]["Ref"]
+    if cursor_param:
+        env["EGRESS_CURSOR_KEY_PARAMETER"] = cursor_param
+    os.makedirs(RUN_DIR, exist_ok=True)
+    write_env(os.path.join(RUN_DIR, "stack.env"), env,
+              "Local stack (infra/local/bootstrap.py). Source with: set -a; . .local/run/stack.env; set +a")
+
+    watch_env = dict(creds)
+    watch_env.update(endpoints)
+    watch_env.update(
+        {
+            "EGRESS_TABLE": table["Ref"],
+            "EGRESS_BUS_NAME": main_bus,
+            "EGRESS_POLICY_FILE": POLICY_FILE,
+            "EGRESS_CURSOR_KEY": LOCAL_CURSOR_KEY,
+            "EGRESS_DEV_MODE": "1",
+        }
+    )
+    write_env(os.path.join(RUN_DIR, "watch.env"), watch_env,
+              "cargo lambda watch --env-file (overrides [workspace.metadata.lambda.env] with the ports in use)")
+    log(f"wrote .local/run/stack.env and .local/run/watch.env (stream {table['StreamArn']})")
+    return 0
+
+
+def write_env(path: str, env: dict[str, str], comment: str) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(f"# {comment}\n# Generated {time.strftime('%Y-%m-%dT%H:%M:%S%z')}; do not edit.\n")
+        for k, v in env.items():
+            f.write(f"{k}={v}\n")
+    os.replace(tmp, path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""Load a CloudFormation/SAM template: a YAML loader that understands the short intrinsic tags
+(!Ref, !GetAtt, !Sub, !If, !Equals, ...) and turns them into their long JSON form, plus a small
+resolver for the subset of intrinsics the local stack needs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+PSEUDO = {
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::StackName": "egress-local",
+    "AWS::NoValue": None,
+}
+
+_TAGS = [
+    "Ref", "Condition", "GetAtt", "Sub", "If", "Equals", "Not", "And", "Or", "Join", "Select",
+    "Split", "FindInMap", "GetAZs", "ImportValue", "Base64", "Cidr", "Transform", "Length",
+    "ToJsonString",
+]
+
+
+class CfnLoader(yaml.SafeLoader):
+    """SafeLoader plus the CloudFormation short-form tags."""
+
+
+def _construct(tag: str):
+    key = tag if tag in ("Ref", "Condition") else f"Fn::{tag}"
+
+    def ctor(loader: yaml.Loader, node: yaml.Node) -> dict[str, Any]:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+            if tag == "GetAtt":  # !GetAtt Res.Attr -> ["Res", "Attr"]
+                value = value.split(".", 1)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        return {key: value}
+
+    return ctor
+
+
+for _t in _TAGS:
+    CfnLoader.add_constructor(f"!{_t}", _construct(_t))
+
+
+def load_template(path: str) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as f:
+        return yaml.load(f, Loader=CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+class Resolver:
+    """Resolves Ref/GetAtt/Sub/If/Equals/Not/Join against parameter values and a map of
+    already-created local resources ({logical id: {"Ref": ..., "<Attr>": ...}})."""
+
+    def __init__(self, template: dict[str, Any], overrides: dict[str, str] | None = None):
+        self.template = template
+        self.params: dict[str, Any] = {}
+        for name, spec in (template.get("Parameters") or {}).items():
+            self.params[name] = spec.get("Default")
+        self.params.update(overrides or {})
+        self.resources: dict[str, dict[str, Any]] = {}
+        self._conditions: dict[str, bool] = {}
+
+    def condition(self, name: str) -> bool:
+        if name not in self._conditions:
+            self._conditions[name] = bool(self.resolve(self.template["Conditions"][name]))
+        return self._conditions[name]
+
+    def ref(self, name: str) -> Any:
+        if name in PSEUDO:
+            return PSEUDO[name]
+        if name in self.params:
+            return self.params[name]
+        if name in self.resources and "Ref" in self.resources[name]:
+            return self.resources[name]["Ref"]
+        raise KeyError(f"cannot resolve Ref {name} locally")
+
+    def get_att(self, name: str, attr: str) -> Any:
+        try:
+            return self.resources[name][attr]
+        except KeyError:
+            raise KeyError(f"cannot resolve GetAtt {name}.{attr} locally") from None
+
+    def sub(self, arg: Any) -> str:
+        if isinstance(arg, list):
+            text, extra = arg[0], {k: self.resolve(v) for k, v in arg[1].items()}
+        else:
+            text, extra = arg, {}
+        out, i = [], 0
+        while i < len(text):
+            if text.startswith("${!", i):
+                out.append("${")
+                i += 3
+                continue
+            if text.startswith("${", i):
+                j = text.index("}", i)
+                var = text[i + 2 : j]
+                if var in extra:
+                    out.append(str(extra[var]))
+                elif "." in var and var.split(".", 1)[0] in self.resources:
+                    res, att = var.split(".", 1)
+                    out.append(str(self.get_att(res, att)))
+                else:
+                    out.append(str(self.ref(var)))
+                i = j + 1
+                continue
+            out.append(text[i])
+            i += 1
+        return "".join(out)
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (k, v), = value.items()
+            if k == "Ref":
+                return self.ref(v)
+            if k == "Fn::GetAtt":
+                parts = v if isinstance(v, list) else v.split(".", 1)
+                return self.get_att(parts[0], parts[1])
+            if k == "Fn::Sub":
+                return self.sub(v)
+            if k == "Fn::If":
+                return self.resolve(v[1] if self.condition(v[0]) else v[2])
+            if k == "Fn::Equals":
+                a, b = (self.resolve(x) for x in v)
+                return str(a) == str(b)
+            if k == "Fn::Not":
+                return not self.resolve(v[0])
+            if k == "Fn::And":
+                return all(self.resolve(x) for x in v)
+            if k == "Fn::Or":
+                return any(self.resolve(x) for x in v)
+            if k == "Condition":
+                return self.condition(v)
+            if k == "Fn::Join":
+                return v[0].join(str(self.resolve(x)) for x in v[1])
+            if k == "Fn::ToJsonString":
+                return json.dumps(self.resolve(v), separators=(",", ":"))
+        return {k: self.resolve(v) for k, v in value.items()}

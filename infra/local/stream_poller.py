@@ -1,0 +1,417 @@
+#!/usr/bin/env python3
+"""Local stand-in for the Lambda DynamoDB event source mapping of template.yaml.
+
+Reads the table's stream on DynamoDB Local (DescribeStream / GetShardIterator / GetRecords, every
+shard from TRIM_HORIZON, children after their parents; positions kept in memory), keeps the records
+that match the event's FilterCriteria, and invokes the function through `cargo lambda watch`'s Invoke
+API with the Lambda DynamoDB event JSON, in batches of at most BatchSize records.
+
+Like ReportBatchItemFailures: the records before the first reported `itemIdentifier` are done, the
+batch is retried from it after a backoff (0.5 s doubling to 5 s). An invoke that fails (watch not up,
+connection refused, function error, bad response) retries the whole batch. Nothing is ever dropped:
+unlike AWS there is no MaximumRetryAttempts/DLQ locally, so a stuck record shows up in the log.
+
+Configuration comes from template.yaml; the environment can override:
+  DYNAMODB_PORT (8000), LAMBDA_PORT (9000), POLLER_FUNCTION, POLLER_POLL_SECONDS (0.25)
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import logging
+import os
+import signal
+import sys
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cfn_yaml import PSEUDO, Resolver, load_template  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+TEMPLATE = os.path.join(ROOT, "template.yaml")
+REGION = PSEUDO["AWS::Region"]
+DYNAMODB_URL = f"http://127.0.0.1:{int(os.environ.get('DYNAMODB_PORT', '8000'))}"
+LAMBDA_URL = f"http://127.0.0.1:{int(os.environ.get('LAMBDA_PORT', '9000'))}"
+POLL_SECONDS = float(os.environ.get("POLLER_POLL_SECONDS", "0.25"))
+# generous: under `make dev` the first invoke compiles the function
+INVOKE_TIMEOUT = float(os.environ.get("POLLER_INVOKE_TIMEOUT", "300"))
+BACKOFF_MIN, BACKOFF_MAX = 0.5, 5.0
+DESCRIBE_EVERY = 2.0
+
+log = logging.getLogger("poller")
+
+
+# ----------------------------------------------------------------------------------------------
+# Configuration from the template
+# ----------------------------------------------------------------------------------------------
+class MappingConfig:
+    def __init__(self) -> None:
+        template = load_template(TEMPLATE)
+        r = Resolver(template)
+        resources = template["Resources"]
+        tables = {lid: res for lid, res in resources.items() if res["Type"] == "AWS::DynamoDB::Table"}
+        for lid, res in tables.items():
+            r.resources[lid] = {"Ref": r.resolve(res["Properties"]["TableName"])}
+        found = None
+        for lid, res in resources.items():
+            if res["Type"] != "AWS::Serverless::Function":
+                continue
+            for ev in (res["Properties"].get("Events") or {}).values():
+                if ev.get("Type") == "DynamoDB":
+                    found = (lid, res, ev["Properties"])
+        if not found:
+            raise SystemExit("template.yaml has no function with a DynamoDB event")
+        lid, res, props = found
+        binary = ((res.get("Metadata") or {}).get("BuildProperties") or {}).get("Binary") or lid
+        self.function = os.environ.get("POLLER_FUNCTION", binary)
+        stream = props["Stream"]  # {"Fn::GetAtt": [table, "StreamArn"]}
+        table_lid = stream["Fn::GetAtt"][0]
+        self.table = r.resources[table_lid]["Ref"]
+        self.batch_size = int(props.get("BatchSize", 100))
+        self.starting_position = props.get("StartingPosition", "TRIM_HORIZON")
+        self.filters = [json.loads(f["Pattern"]) for f in (props.get("FilterCriteria") or {}).get("Filters", [])]
+
+
+# ----------------------------------------------------------------------------------------------
+# Event filtering (the subset of Lambda/EventBridge pattern syntax the template can use)
+# ----------------------------------------------------------------------------------------------
+def _match_value(rules: list[Any], present: bool, value: Any) -> bool:
+    for rule in rules:
+        if isinstance(rule, dict):
+            if "exists" in rule:
+                if bool(rule["exists"]) == present:
+                    return True
+            elif not present:
+                continue
+            elif "prefix" in rule:
+                if isinstance(value, str) and value.startswith(rule["prefix"]):
+                    return True
+            elif "anything-but" in rule:
+                ab = rule["anything-but"]
+                ab = ab if isinstance(ab, list) else [ab]
+                if value not in ab:
+                    return True
+            elif "numeric" in rule:
+                raise ValueError("numeric filters are not emulated locally")
+        elif present and value == rule:
+            return True
+    return False
+
+
+def matches(pattern: dict[str, Any], obj: Any) -> bool:
+    for key, sub in pattern.items():
+        present = isinstance(obj, dict) and key in obj
+        value = obj.get(key) if present else None
+        if isinstance(sub, dict):
+            if not present or not matches(sub, value):
+                return False
+        elif not _match_value(sub, present, value):
+            return False
+    return True
+
+
+# ----------------------------------------------------------------------------------------------
+# Lambda event shape
+# ----------------------------------------------------------------------------------------------
+def wire(av: dict[str, Any]) -> dict[str, Any]:
+    """botocore's parsed AttributeValue back to the JSON wire form (bytes -> base64)."""
+    (t, v), = av.items()
+    if t == "B":
+        return {"B": base64.b64encode(v).decode()}
+    if t == "BS":
+        return {"BS": [base64.b64encode(b).decode() for b in v]}
+    if t == "M":
+        return {"M": {k: wire(x) for k, x in v.items()}}
+    if t == "L":
+        return {"L": [wire(x) for x in v]}
+    return {t: v}
+
+
+def wire_map(m: dict[str, Any]) -> dict[str, Any]:
+    return {k: wire(v) for k, v in m.items()}
+
+
+def epoch(value: Any) -> int | float:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        ts = value.timestamp()
+    else:
+        ts = float(value)
+    return int(ts) if ts == int(ts) else ts
+
+
+def lambda_record(rec: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    d = rec["dynamodb"]
+    out_d: dict[str, Any] = {}
+    if "ApproximateCreationDateTime" in d:
+        out_d["ApproximateCreationDateTime"] = epoch(d["ApproximateCreationDateTime"])
+    out_d["Keys"] = wire_map(d.get("Keys", {}))
+    if "NewImage" in d:
+        out_d["NewImage"] = wire_map(d["NewImage"])
+    if "OldImage" in d:
+        out_d["OldImage"] = wire_map(d["OldImage"])
+    out_d["SequenceNumber"] = d["SequenceNumber"]
+    out_d["SizeBytes"] = d.get("SizeBytes", 0)
+    out_d["StreamViewType"] = d.get("StreamViewType", "NEW_IMAGE")
+    out = {
+        "eventID": rec.get("eventID"),
+        "eventName": rec.get("eventName"),
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": REGION,
+        "dynamodb": out_d,
+        "eventSourceARN": stream_arn,
+    }
+    if "userIdentity" in rec:
+        out["userIdentity"] = rec["userIdentity"]
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Invoke
+# ----------------------------------------------------------------------------------------------
+class InvokeError(Exception):
+    pass
+
+
+def invoke(function: str, payload: dict[str, Any]) -> Any:
+    url = f"{LAMBDA_URL}/2015-03-31/functions/{function}/invocations"
+    req = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=INVOKE_TIMEOUT) as resp:  # noqa: S310 - loopback only
+            body = resp.read()
+            func_error = resp.headers.get("X-Amz-Function-Error")
+            status = resp.status
+    except urllib.error.HTTPError as e:
+        raise InvokeError(f"HTTP {e.code}: {e.read()[:500]!r}") from None
+    except (urllib.error.URLError, OSError) as e:
+        raise InvokeError(f"cannot reach {url}: {getattr(e, 'reason', e)}") from None
+    if func_error or status != 200:
+        raise InvokeError(f"function error ({func_error or status}): {body[:500]!r}")
+    if not body.strip():
+        return None
+    try:
+        result = json.loads(body)
+    except ValueError:
+        raise InvokeError(f"response is not JSON: {body[:200]!r}") from None
+    if isinstance(result, dict) and "errorType" in result and "batchItemFailures" not in result:
+        raise InvokeError(f"function error: {result}")
+    return result
+
+
+def first_failure(result: Any, batch: list[dict[str, Any]]) -> int | None:
+    """Index of the first record to retry, or None when the whole batch succeeded. As in Lambda:
+    null, {} and an empty/null batchItemFailures are success; a response of another shape, or an
+    empty/null/unknown itemIdentifier, fails the whole batch."""
+    if result is None:
+        return None
+    if not isinstance(result, dict):
+        log.warning("response is not an object (%r): retrying the whole batch", result)
+        return 0
+    failures = result.get("batchItemFailures")
+    if failures is None or failures == []:
+        return None
+    if not isinstance(failures, list):
+        log.warning("batchItemFailures is not a list (%r): retrying the whole batch", failures)
+        return 0
+    index = {r["dynamodb"]["SequenceNumber"]: i for i, r in enumerate(batch)}
+    first = len(batch)
+    for item in failures:
+        ident = item.get("itemIdentifier") if isinstance(item, dict) else None
+        if not isinstance(ident, str) or ident not in index:
+            log.warning("batchItemFailures has unknown itemIdentifier %r: retrying the whole batch", ident)
+            return 0
+        first = min(first, index[ident])
+    return first
+
+
+# ----------------------------------------------------------------------------------------------
+# Stream reading
+# ----------------------------------------------------------------------------------------------
+class Shard:
+    def __init__(self, shard_id: str, parent: str | None):
+        self.id = shard_id
+        self.parent = parent
+        self.iterator: str | None = None
+        self.last_seq: str | None = None  # last record read from the stream (filtered or not)
+        self.buffer: list[dict[str, Any]] = []  # matching records, in Lambda form, not yet done
+        self.closed = False  # the stream said there is nothing more in this shard
+        self.retry_at = 0.0
+        self.attempts = 0
+
+    @property
+    def done(self) -> bool:
+        return self.closed and not self.buffer
+
+
+class Poller:
+    def __init__(self, cfg: MappingConfig):
+        self.cfg = cfg
+        conf = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=3, read_timeout=30)
+        kw = dict(endpoint_url=DYNAMODB_URL, region_name=REGION, aws_access_key_id="test",
+                  aws_secret_access_key="test", aws_session_token="test", config=conf)
+        self.ddb = boto3.client("dynamodb", **kw)
+        self.streams = boto3.client("dynamodbstreams", **kw)
+        self.stream_arn: str | None = None
+        self.shards: dict[str, Shard] = {}
+        self.last_describe = 0.0
+        self.last_error = ""
+
+    # -- discovery ------------------------------------------------------------------------------
+    def check_stream(self) -> None:
+        arn = self.ddb.describe_table(TableName=self.cfg.table)["Table"].get("LatestStreamArn")
+        if arn != self.stream_arn:
+            if self.stream_arn:
+                pending = sum(len(s.buffer) for s in self.shards.values())
+                log.warning("stream changed (%s -> %s); dropping state (%d undelivered records of the old "
+                            "stream)", self.stream_arn, arn, pending)
+            else:
+                log.info("reading stream %s of table %s", arn, self.cfg.table)
+            self.stream_arn = arn
+            self.shards = {}
+
+    def describe_shards(self) -> None:
+        start: str | None = None
+        while True:
+            kw: dict[str, Any] = {"StreamArn": self.stream_arn}
+            if start:
+                kw["ExclusiveStartShardId"] = start
+            desc = self.streams.describe_stream(**kw)["StreamDescription"]
+            for s in desc.get("Shards", []):
+                if s["ShardId"] not in self.shards:
+                    self.shards[s["ShardId"]] = Shard(s["ShardId"], s.get("ParentShardId"))
+                    log.info("shard %s (parent %s)", s["ShardId"], s.get("ParentShardId"))
+            start = desc.get("LastEvaluatedShardId")
+            if not start:
+                break
+
+    def ready(self, shard: Shard) -> bool:
+        parent = self.shards.get(shard.parent) if shard.parent else None
+        return parent is None or parent.done
+
+    # -- reading --------------------------------------------------------------------------------
+    def new_iterator(self, shard: Shard) -> None:
+        kw: dict[str, Any] = {"StreamArn": self.stream_arn, "ShardId": shard.id}
+        if shard.last_seq:
+            kw.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=shard.last_seq)
+        else:
+            kw["ShardIteratorType"] = self.cfg.starting_position
+        shard.iterator = self.streams.get_shard_iterator(**kw)["ShardIterator"]
+
+    def fetch(self, shard: Shard) -> int:
+        if shard.iterator is None:
+            self.new_iterator(shard)
+        try:
+            resp = self.streams.get_records(ShardIterator=shard.iterator, Limit=1000)
+        except ClientError as e:
+            if e.response["Error"]["Code"] in ("ExpiredIteratorException", "TrimmedDataAccessException"):
+                log.info("shard %s: %s; new iterator", shard.id, e.response["Error"]["Code"])
+                shard.iterator = None
+                return 0
+            raise
+        n = 0
+        for rec in resp.get("Records", []):
+            shard.last_seq = rec["dynamodb"]["SequenceNumber"]
+            lrec = lambda_record(rec, self.stream_arn or "")
+            if not self.cfg.filters or any(matches(p, lrec) for p in self.cfg.filters):
+                shard.buffer.append(lrec)
+                n += 1
+        shard.iterator = resp.get("NextShardIterator")
+        if shard.iterator is None:
+            shard.closed = True
+            log.info("shard %s closed", shard.id)
+        return n
+
+    # -- delivery -------------------------------------------------------------------------------
+    def deliver(self, shard: Shard) -> None:
+        batch = shard.buffer[: self.cfg.batch_size]
+        seqs = f"{batch[0]['dynamodb']['SequenceNumber']}..{batch[-1]['dynamodb']['SequenceNumber']}"
+        try:
+            result = invoke(self.cfg.function, {"Records": batch})
+            first = first_failure(result, batch)
+        except InvokeError as e:
+            first, result = 0, None
+            reason = str(e)
+        else:
+            reason = f"response {json.dumps(result)[:300]}" if first is not None else ""
+        if first is None:
+            del shard.buffer[: len(batch)]
+            shard.attempts = 0
+            shard.retry_at = 0.0
+            log.info("%s: delivered %d record(s) %s", self.cfg.function, len(batch), seqs)
+            return
+        del shard.buffer[:first]
+        delay = min(BACKOFF_MAX, BACKOFF_MIN * (2 ** shard.attempts))
+        shard.attempts += 1
+        shard.retry_at = time.monotonic() + delay
+        log.warning("%s: batch %s (%d records): %d done, retrying from %s in %.1fs (attempt %d): %s",
+                    self.cfg.function, seqs, len(batch), first,
+                    shard.buffer[0]["dynamodb"]["SequenceNumber"], delay, shard.attempts, reason)
+
+    # -- loop -----------------------------------------------------------------------------------
+    def step(self) -> bool:
+        """One pass over the shards; True when something happened."""
+        now = time.monotonic()
+        if now - self.last_describe >= DESCRIBE_EVERY or not self.shards:
+            self.check_stream()
+            if self.stream_arn:
+                self.describe_shards()
+            self.last_describe = now
+        if not self.stream_arn:
+            return False
+        busy = False
+        for shard in list(self.shards.values()):
+            if shard.done or not self.ready(shard):
+                continue
+            if shard.buffer:
+                if time.monotonic() >= shard.retry_at:
+                    self.deliver(shard)
+                    busy = True
+            elif not shard.closed:
+                if self.fetch(shard):
+                    busy = True
+        return busy
+
+    def run(self) -> None:
+        log.info("function %s via %s; table %s; batch %d; filters %s", self.cfg.function, LAMBDA_URL,
+                 self.cfg.table, self.cfg.batch_size, json.dumps(self.cfg.filters))
+        while True:
+            try:
+                busy = self.step()
+                if self.last_error:
+                    log.info("DynamoDB Local reachable again")
+                    self.last_error = ""
+            except (BotoCoreError, ClientError) as e:
+                msg = str(e)
+                if msg != self.last_error:
+                    log.warning("stream read failed (will retry): %s", msg)
+                    self.last_error = msg
+                if isinstance(e, ClientError) and e.response["Error"]["Code"] == "ResourceNotFoundException":
+                    self.stream_arn, self.shards = None, {}
+                time.sleep(1.0)
+                continue
+            if not busy:
+                time.sleep(POLL_SECONDS)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    Poller(MappingConfig()).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+//! Helpers for the end-to-end tests: endpoints of the local stack (started by `make test`), SDK clients
+//! with dummy credentials, an HTTP client for `cargo lambda watch`, and an event collector that drains
+//! the SQS queues bound to the bus by EventBridge rules.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::Value;
+
+pub const TABLE: &str = "sec_egress_requests";
+/// Local-only queue bound by a rule matching every `egress.gateway` event.
+pub const ALL_EVENTS_QUEUE: &str = "egress-all-events";
+/// The template's example queue: `egress.blocked` with decision `require_approval`.
+pub const APPROVALS_QUEUE: &str = "egress-approvals";
+
+fn port(var: &str, default: u16) -> u16 {
+    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+pub fn dynamodb_endpoint() -> String {
+    format!("http://127.0.0.1:{}", port("DYNAMODB_PORT", 8000))
+}
+pub fn moto_endpoint() -> String {
+    format!("http://127.0.0.1:{}", port("MOTO_PORT", 5000))
+}
+pub fn lambda_endpoint() -> String {
+    format!("http://127.0.0.1:{}", port("LAMBDA_PORT", 9000))
+}
+
+pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "e2e",
+        ))
+        .endpoint_url(endpoint)
+        .load()
+        .await
+}
+
+pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&sdk_config(&dynamodb_endpoint()).await)
+}
+pub async fn sqs() -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(&sdk_config(&moto_endpoint()).await)
+}
+pub async fn ssm() -> aws_sdk_ssm::Client {
+    aws_sdk_ssm::Client::new(&sdk_config(&moto_endpoint()).await)
+}
+
+/// A principal unique to one test, so tests running in parallel never see each other's rows or events.
+pub fn unique_principal(tag: &str) -> String {
+    format!("arn:aws:iam::000000000000:role/e2e-{tag}-{}", ulid::Ulid::new())
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub content_type: String,
+}
+
+/// POSTs to the production path served by `cargo lambda watch`'s router.
+pub async fn post(principal: Option<&str>, headers: &[(&str, &str)], body: impl Into<reqwest::Body>) -> Answer {
+    let mut req = reqwest::Client::new()
+        .post(format!("{}/v1/egress/requests", lambda_endpoint()))
+        .timeout(Duration::from_secs(120))
+        .body(body);
+    if let Some(p) = principal {
+        req = req.header("x-egress-principal", p);
+    }
+    let mut has_ct = false;
+    for (k, v) in headers {
+        has_ct |= k.eq_ignore_ascii_case("content-type");
+        req = req.header(*k, *v);
+    }
+    if !has_ct {
+        req = req.header("content-type", "application/json");
+    }
+    let resp = req.send().await.expect("lambda watch reachable");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = resp.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Answer {
+        status,
+        headers,
+        body,
+        content_type,
+    }
+}
+
+pub async fn post_json(principal: &str, body: &Value) -> Answer {
+    post(Some(principal), &[], body.to_string()).await
+}
+
+/// Every request item of a principal (test-only Scan: the product never scans).
+pub async fn rows_for(principal: &str) -> Vec<HashMap<String, AttributeValue>> {
+    let ddb = dynamodb().await;
+    let mut rows = Vec::new();
+    let mut start = None;
+    loop {
+        let out = ddb
+            .scan()
+            .table_name(TABLE)
+            .filter_expression("principal = :p")
+            .expression_attribute_values(":p", AttributeValue::S(principal.to_owned()))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        rows.extend(out.items().iter().cloned());
+        start = out.last_evaluated_key().cloned();
+        if start.is_none() {
+            return rows;
+        }
+    }
+}
+
+/// A fresh table with the request table's keys and indexes (read from DynamoDB Local, so it follows
+/// template.yaml) but no stream: for tests that write many rows without flooding the event pipeline.
+pub async fn scratch_table(tag: &str) -> String {
+    let ddb = dynamodb().await;
+    let main = ddb
+        .describe_table()
+        .table_name(TABLE)
+        .send()
+        .await
+        .expect("describe table");
+    let t = main.table().expect("table");
+    let name = format!("{tag}-{}", ulid::Ulid::new());
+    let gsis = t
+        .global_secondary_indexes()
+        .iter()
+        .map(|g| {
+            aws_sdk_dynamodb::types::GlobalSecondaryIndex::builder()
+                .index_name(g.index_name().unwrap_or_default())
+                .set_key_schema(g.key_schema.clone())
+                .set_projection(g.projection.clone())
+                .build()
+                .expect("gsi")
+        })
+        .collect();
+    ddb.create_table()
+        .table_name(&name)
+        .set_key_schema(t.key_schema.clone())
+        .set_attribute_definitions(t.attribute_definitions.clone())
+        .set_global_secondary_indexes(Some(gsis))
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("create scratch table");
+    name
+}
+
+pub async fn drop_table(name: &str) {
+    let _ = dynamodb().await.delete_table().table_name(name).send().await;
+}
+
+/// Events received so far, per queue, across every test of this binary.
+static EVENTS: Mutex<Vec<(String, Value)>> = Mutex::new(Vec::new());
+
+/// Drains both queues once into [`EVENTS`].
+async fn drain(sqs: &aws_sdk_sqs::Client) {
+    for queue in [ALL_EVENTS_QUEUE, APPROVALS_QUEUE] {
+        let url = match sqs.get_queue_url().queue_name(queue).send().await {
+            Ok(url) => url,
+            Err(e) => {
+                // moto restarting, in the outage test
+                eprintln!("queue url of {queue}: {}", aws_sdk_sqs::error::DisplayErrorContext(e));
+                continue;
+            }
+        };
+        let Some(url) = url.queue_url() else { continue };
+        let out = match sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                eprintln!("receive from {queue}: {}", aws_sdk_sqs::error::DisplayErrorContext(e));
+                continue;
+            }
+        };
+        for m in out.messages() {
+            if let Some(body) = m.body() {
+                if let Ok(v) = serde_json::from_str::<Value>(body) {
+                    EVENTS.lock().unwrap().push((queue.to_owned(), v));
+                }
+            }
+            if let Some(h) = m.receipt_handle() {
+                let _ = sqs.delete_message().queue_url(url).receipt_handle(h).send().await;
+            }
+        }
+    }
+}
+
+/// Events (full EventBridge envelopes) seen on `queue` that satisfy `pred`.
+pub fn seen(queue: &str, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
+    EVENTS
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(q, v)| q == queue && pred(v))
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+/// Polls until at least `n` matching events are on `queue`, or the timeout passes; returns what it saw.
+pub async fn wait_events(queue: &str, n: usize, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let sqs = sqs().await;
+    let deadline = Instant::now() + timeout;
+    loop {
+        let got = seen(queue, &pred);
+        if got.len() >= n || Instant::now() > deadline {
+            return got;
+        }
+        drain(&sqs).await;
+    }
+}
+
+/// Keeps draining for `d` (to catch duplicates that would arrive late).
+pub async fn settle(d: Duration) {
+    let sqs = sqs().await;
+    let deadline = Instant::now() + d;
+    while Instant::now() < deadline {
+        drain(&sqs).await;
+    }
+}
+
+pub fn detail_field<'a>(event: &'a Value, field: &str) -> Option<&'a str> {
+    event.get("detail").and_then(|d| d.get(field)).and_then(Value::as_str)
+}
+
+pub fn s<'a>(row: &'a HashMap<String, AttributeValue>, k: &str) -> Option<&'a str> {
+    row.get(k).and_then(|v| v.as_s().ok()).map(String::as_str)
+}

@@ -1,0 +1,118 @@
+//! The create-request handler in process against DynamoDB Local: the request path makes exactly one
+//! DynamoDB call and no EventBridge call (the service has no event bus client at all: events leave
+//! through the table's stream, the outbox).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use egress_core::create::CreateService;
+use egress_core::source::{CachedPolicySource, FileFetcher};
+use egress_core::store::DynamoStore;
+use egress_e2e::*;
+use lambda_http::Body;
+use serde_json::json;
+
+#[derive(Debug, Clone, Default)]
+struct CallLog(Arc<Mutex<Vec<String>>>);
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "CallLog"
+    }
+    /// Every HTTP request on the wire, by its `X-Amz-Target` operation (retries would show up too).
+    fn read_before_transmit(
+        &self,
+        ctx: &BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let target = ctx.request().headers().get("x-amz-target").unwrap_or_default();
+        let op = target.rsplit('.').next().unwrap_or_default().to_owned();
+        self.0.lock().unwrap().push(op);
+        Ok(())
+    }
+}
+
+async fn service(log: &CallLog) -> CreateService {
+    let sdk = sdk_config(&dynamodb_endpoint()).await;
+    let conf = aws_sdk_dynamodb::config::Builder::from(&sdk)
+        .interceptor(log.clone())
+        .build();
+    let policy_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/policy/default.yaml");
+    let policy = CachedPolicySource::new(FileFetcher::new(policy_path), Duration::from_secs(1));
+    CreateService {
+        store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(conf), TABLE)),
+        policy: Arc::new(policy),
+        dev_mode: true,
+        idempotency_ttl: Duration::from_secs(3600),
+    }
+}
+
+fn request(principal: &str, key: Option<&str>, body: &serde_json::Value) -> lambda_http::Request {
+    let mut b = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri("/v1/egress/requests")
+        .header("content-type", "application/json")
+        .header("x-egress-principal", principal);
+    if let Some(k) = key {
+        b = b.header("idempotency-key", k);
+    }
+    b.body(Body::Text(body.to_string())).unwrap()
+}
+
+#[tokio::test]
+async fn request_path_makes_exactly_one_dynamodb_call() {
+    let log = CallLog::default();
+    let svc = service(&log).await;
+    let principal = unique_principal("onecall");
+    let body = json!({"url": "https://api.github.com/", "zone": "default"});
+
+    let resp = svc.handle(request(&principal, None, &body)).await;
+    assert_eq!(resp.status(), 201);
+    assert_eq!(*log.0.lock().unwrap(), vec!["PutItem".to_owned()]);
+
+    log.0.lock().unwrap().clear();
+    let resp = svc.handle(request(&principal, Some("k1"), &body)).await;
+    assert_eq!(resp.status(), 201);
+    assert_eq!(*log.0.lock().unwrap(), vec!["TransactWriteItems".to_owned()]);
+
+    // A replay is answered from the transaction's cancellation reason: still one call.
+    log.0.lock().unwrap().clear();
+    let resp = svc.handle(request(&principal, Some("k1"), &body)).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(*log.0.lock().unwrap(), vec!["TransactWriteItems".to_owned()]);
+
+    // Rejected input makes no call at all.
+    log.0.lock().unwrap().clear();
+    let resp = svc
+        .handle(request(
+            &principal,
+            None,
+            &json!({"url": "ftp://x.com/", "zone": "default"}),
+        ))
+        .await;
+    assert_eq!(resp.status(), 400);
+    assert!(log.0.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn invalid_utf8_body_is_a_400_with_no_call() {
+    let log = CallLog::default();
+    let svc = service(&log).await;
+    let req = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri("/v1/egress/requests")
+        .header("content-type", "application/json")
+        .header("x-egress-principal", "alice")
+        .body(Body::Binary(
+            b"{\"url\":\"https://a.com/\xff\",\"zone\":\"default\"}".to_vec(),
+        ))
+        .unwrap();
+    let resp = svc.handle(req).await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    assert!(log.0.lock().unwrap().is_empty());
+}
