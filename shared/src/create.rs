@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
 use crate::decision::Decision;
-use crate::http::{body_bytes, caller, is_json_content_type, json_response, FieldError, Problem, MAX_BODY_BYTES};
+use crate::http::{
+    body_bytes, caller, is_json_content_type, json_response, respond, FieldError, Problem, MAX_BODY_BYTES,
+};
 use crate::normalize::{NormalizeError, Target};
 use crate::policy::{authorize_egress, valid_zone_name};
 use crate::record::RequestRecord;
@@ -129,13 +131,7 @@ pub fn idempotency_key(req: &Request) -> Result<Option<String>, Problem> {
 
 impl CreateService {
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        match self.try_handle(req).await {
-            Ok(resp) => resp,
-            Err(problem) => {
-                tracing::info!(status = problem.status, kind = problem.kind, "request rejected");
-                problem.into_response()
-            }
-        }
+        respond(self.try_handle(req).await)
     }
 
     async fn try_handle(&self, req: Request) -> Result<Response<Body>, Problem> {

@@ -148,6 +148,14 @@ impl Problem {
     }
 }
 
+/// The response for a handler outcome: the success as is, or the problem (logged without request data).
+pub fn respond(outcome: Result<Response<Body>, Problem>) -> Response<Body> {
+    outcome.unwrap_or_else(|problem| {
+        tracing::info!(status = problem.status, kind = problem.kind, "request rejected");
+        problem.into_response()
+    })
+}
+
 /// A JSON response with the given status.
 pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
     match serde_json::to_string(value) {

@@ -14,7 +14,7 @@ use ulid::Ulid;
 
 use crate::cursor::{query_binding, CursorCodec};
 use crate::decision::Effect;
-use crate::http::{caller, json_response, Caller, FieldError, Problem};
+use crate::http::{caller, json_response, respond, Caller, FieldError, Problem};
 use crate::policy::valid_zone_name;
 use crate::record::RequestRecord;
 use crate::source::PolicySource;
@@ -205,13 +205,7 @@ fn path_request_id(req: &Request) -> Option<String> {
 
 impl ListService {
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        match self.try_handle(req).await {
-            Ok(r) => r,
-            Err(problem) => {
-                tracing::info!(status = problem.status, kind = problem.kind, "read rejected");
-                problem.into_response()
-            }
-        }
+        respond(self.try_handle(req).await)
     }
 
     async fn is_auditor(&self, c: &Caller) -> bool {

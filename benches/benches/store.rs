@@ -1,0 +1,230 @@
+//! Against DynamoDB Local (`make bench` starts it):
+//! - `list_page`: a page of 50 through the real list handler with 1,000 vs 100,000 rows (issue: read path);
+//! - `request_path`: the create-request handler vs a bare write of the same item(s), without and with an
+//!   idempotency key (issue: performance). Ratios, not absolute times, are what the docs record.
+//!
+//! Each measurement uses its own scratch table cloned from the real table's definition, without a stream.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, PutRequest, TransactWriteItem, WriteRequest};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use egress_core::create::CreateService;
+use egress_core::cursor::CursorCodec;
+use egress_core::list::ListService;
+use egress_core::record::RequestRecord;
+use egress_core::source::{CachedPolicySource, FileFetcher};
+use egress_core::store::{DynamoStore, RequestItem};
+use egress_core::{authorize_egress, CompiledPolicy, Target};
+use egress_e2e::{drop_table, dynamodb, scratch_table};
+use lambda_http::Body;
+use tokio::runtime::Runtime;
+
+const POLICY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/policy/default.yaml");
+const AUDITOR: &str = "auditor@example.com";
+/// More items than criterion's iterations in warm-up plus measurement at DynamoDB Local's speed.
+const PREBUILT: usize = 40_000;
+
+fn rt() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn policy_source() -> Arc<CachedPolicySource<FileFetcher>> {
+    Arc::new(CachedPolicySource::new(
+        FileFetcher::new(POLICY),
+        Duration::from_secs(1),
+    ))
+}
+
+/// A realistic request item, decided by the real policy.
+fn item(policy: &CompiledPolicy, i: usize) -> RequestItem {
+    let principal = format!("arn:aws:iam::000000000000:role/agent-{}", i % 50);
+    let url = match i % 3 {
+        0 => format!("https://api.github.com/repos/{i}"),
+        1 => format!("https://pastebin.com/{i}"),
+        _ => format!("https://example.org/{i}"),
+    };
+    let target = Target::from_url(&url).expect("target");
+    let decision = authorize_egress(policy, &principal, "default", &target);
+    RequestItem::new(RequestRecord::new(
+        ulid::Ulid::new(),
+        principal,
+        "default".into(),
+        target,
+        None,
+        &decision,
+    ))
+}
+
+async fn seed(table: &str, n: usize) {
+    let ddb = dynamodb().await;
+    let policy = CompiledPolicy::from_yaml(&std::fs::read_to_string(POLICY).expect("policy")).expect("compiles");
+    let mut batch = Vec::with_capacity(25);
+    for i in 0..n {
+        let av = serde_dynamo::to_item(item(&policy, i)).expect("item");
+        batch.push(
+            WriteRequest::builder()
+                .put_request(PutRequest::builder().set_item(Some(av)).build().expect("put"))
+                .build(),
+        );
+        if batch.len() == 25 || i + 1 == n {
+            let mut pending = Some(std::mem::take(&mut batch));
+            while let Some(reqs) = pending.take() {
+                let out = ddb
+                    .batch_write_item()
+                    .request_items(table, reqs)
+                    .send()
+                    .await
+                    .expect("batch write");
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(table))
+                    .filter(|v| !v.is_empty());
+            }
+        }
+    }
+}
+
+fn list_page(c: &mut Criterion) {
+    let rt = rt();
+    let mut g = c.benchmark_group("list_page_50");
+    g.sample_size(30).measurement_time(Duration::from_secs(10));
+    for n in [1_000usize, 100_000] {
+        let table = rt.block_on(async {
+            let t = scratch_table("bench-list").await;
+            seed(&t, n).await;
+            t
+        });
+        let svc = rt.block_on(async {
+            ListService {
+                store: Arc::new(DynamoStore::new(dynamodb().await, table.clone())),
+                policy: policy_source(),
+                cursors: CursorCodec::new(&[1u8; 32]).expect("key"),
+                dev_mode: true,
+            }
+        });
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.to_async(&rt).iter(|| async {
+                let req = lambda_http::http::Request::builder()
+                    .method("GET")
+                    .uri("/v1/egress/requests")
+                    .header("x-egress-principal", AUDITOR)
+                    .body(Body::Empty)
+                    .expect("request");
+                let resp = svc.handle(req).await;
+                assert_eq!(resp.status(), 200);
+            })
+        });
+        rt.block_on(drop_table(&table));
+    }
+    g.finish();
+}
+
+fn request_path(c: &mut Criterion) {
+    let rt = rt();
+    let mut g = c.benchmark_group("request_path");
+    g.sample_size(50).measurement_time(Duration::from_secs(10));
+    let table = rt.block_on(scratch_table("bench-write"));
+    let (svc, ddb, policy) = rt.block_on(async {
+        let ddb = dynamodb().await;
+        let svc = CreateService {
+            store: Arc::new(DynamoStore::new(ddb.clone(), table.clone())),
+            policy: policy_source(),
+            dev_mode: true,
+            idempotency_ttl: Duration::from_secs(3600),
+        };
+        let policy = CompiledPolicy::from_yaml(&std::fs::read_to_string(POLICY).expect("policy")).expect("compiles");
+        (svc, ddb, policy)
+    });
+    let body = r#"{"url":"https://api.github.com/repos/rust-lang/rust","zone":"default","purpose":"bench"}"#;
+    let request = |key: Option<String>| {
+        let mut b = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("/v1/egress/requests")
+            .header("content-type", "application/json")
+            .header("x-egress-principal", "arn:aws:iam::000000000000:role/agent-1");
+        if let Some(k) = key {
+            b = b.header("idempotency-key", k);
+        }
+        b.body(Body::Text(body.to_owned())).expect("request")
+    };
+    // Baseline items are built before timing: the baseline is the SDK call and DynamoDB only.
+    type Item = std::collections::HashMap<String, AttributeValue>;
+    let prebuilt = |n: usize| -> Vec<Item> {
+        (0..n)
+            .map(|i| serde_dynamo::to_item(item(&policy, i)).expect("item"))
+            .collect()
+    };
+    let mut items = prebuilt(PREBUILT).into_iter();
+    g.bench_function("bare_put_item", |b| {
+        b.to_async(&rt).iter(|| {
+            let av = items.next().expect("enough prebuilt items");
+            let req = ddb
+                .put_item()
+                .table_name(&table)
+                .set_item(Some(av))
+                .condition_expression("attribute_not_exists(pk)");
+            async move { req.send().await.expect("put") }
+        })
+    });
+    g.bench_function("handler_no_key", |b| {
+        b.to_async(&rt).iter(|| async {
+            assert_eq!(svc.handle(request(None)).await.status(), 201);
+        })
+    });
+    let mut pairs = prebuilt(PREBUILT)
+        .into_iter()
+        .map(|av| {
+            let idem: Item = [
+                ("pk", AttributeValue::S(format!("IDEM#{}", ulid::Ulid::new()))),
+                ("sk", AttributeValue::S("IDEM".into())),
+                ("kind", AttributeValue::S("idempotency".into())),
+                ("request_id", AttributeValue::S(ulid::Ulid::new().to_string())),
+                ("body_hash", AttributeValue::S("0".repeat(64))),
+                ("response", AttributeValue::S("x".repeat(600))),
+                ("expires_at", AttributeValue::N("9999999999".into())),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+            (av, idem)
+        })
+        .collect::<Vec<_>>()
+        .into_iter();
+    g.bench_function("bare_transact_write", |b| {
+        b.to_async(&rt).iter(|| {
+            let (av, idem) = pairs.next().expect("enough prebuilt items");
+            let t = |item| {
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&table)
+                            .set_item(Some(item))
+                            .condition_expression("attribute_not_exists(pk)")
+                            .build()
+                            .expect("put"),
+                    )
+                    .build()
+            };
+            let req = ddb.transact_write_items().transact_items(t(av)).transact_items(t(idem));
+            async move { req.send().await.expect("transact") }
+        })
+    });
+    g.bench_function("handler_with_key", |b| {
+        b.to_async(&rt).iter(|| async {
+            assert_eq!(
+                svc.handle(request(Some(ulid::Ulid::new().to_string()))).await.status(),
+                201
+            );
+        })
+    });
+    g.finish();
+    rt.block_on(drop_table(&table));
+}
+
+criterion_group!(benches, request_path, list_page);
+criterion_main!(benches);
