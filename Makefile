@@ -20,14 +20,7 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_REGION ?= us-east-1
 export AWS_DEFAULT_REGION ?= us-east-1
 
-# How long watch-up waits for `cargo lambda watch` to answer, and for each function's first
-# invocation (the functions are built before watch starts, so this is start-up time only).
-WATCH_START_TIMEOUT ?= 120
-WATCH_WARM_TIMEOUT ?= 120
-# No `--timeout`: in cargo-lambda 1.9 it also cuts the idle functions' long poll for the next
-# event, and lambda_runtime then panics ("missing lambda-runtime-aws-request-id header").
 WATCH := cargo lambda watch --invoke-address 127.0.0.1 --invoke-port $(LAMBDA_PORT) --env-file $(RUN)/watch.env
-STACK_ENV := set -a; . $(RUN)/stack.env; set +a
 
 .PHONY: help install dev local-up local-down watch-up test lint bench sam-build
 
@@ -56,32 +49,13 @@ dev: local-up
 	@echo $$$$ > $(RUN)/dev-watch.pid; exec $(WATCH)
 
 watch-up:
-	@source infra/local/common.sh; \
-	if pid_alive "$$RUN_DIR/watch.pid"; then log "cargo lambda watch already running (pid $$(cat $$RUN_DIR/watch.pid))"; exit 0; fi; \
-	[[ -f "$(RUN)/watch.env" ]] || { log "run make local-up first"; exit 1; }; \
-	log "building the functions"; \
-	cargo build --workspace --bins; \
-	start_bg watch "$(LOGS)/watch.log" $(WATCH) --ignore-changes; \
-	wait_http "cargo lambda watch" "http://127.0.0.1:$(LAMBDA_PORT)/" $(WATCH_START_TIMEOUT) "$$RUN_DIR/watch.pid"; \
-	base="http://127.0.0.1:$(LAMBDA_PORT)"; \
-	warm() { local what="$$1"; shift; \
-		local code; code=$$(curl -s -o /dev/null -w '%{http_code}' --max-time $(WATCH_WARM_TIMEOUT) "$$@" || true); \
-		log "warm-up: $$what answered HTTP $$code"; }; \
-	warm "create-request (POST /v1/egress/requests, no principal)" -X POST -H 'Content-Type: application/json' -d '{}' "$$base/v1/egress/requests"; \
-	warm "list-requests (GET /v1/egress/requests, no principal)" "$$base/v1/egress/requests"; \
-	warm "publish-events (Invoke, no records)" -H 'Content-Type: application/json' -d '{"Records":[]}' "$$base/2015-03-31/functions/publish-events/invocations"
+	@bash infra/local/watch-up.sh
 
-# Runs every test against the local stack and always stops it; exits with the tests' status.
+# Runs every test against the local stack and always stops it afterwards. The script exits with
+# the tests' status (make itself then reports it and exits 2). To run a subset:
+# make test TEST_ARGS="-p egress-e2e" (replaces --workspace).
 test:
-	@status=0; \
-	{ $(MAKE) --no-print-directory local-up && $(MAKE) --no-print-directory watch-up && \
-	  { $(STACK_ENV); cargo test --workspace; }; } || status=$$?; \
-	$(MAKE) --no-print-directory local-down || true; \
-	if [[ $$status -ne 0 ]]; then \
-		for f in $(LOGS)/*.log; do [[ -f "$$f" ]] && { echo "--- tail of $${f#$(ROOT)/}" >&2; tail -n 40 "$$f" >&2; }; done; \
-		echo "make test: failed (exit $$status); logs in .local/logs/" >&2; \
-	fi; \
-	exit $$status
+	@bash infra/local/test.sh $(TEST_ARGS)
 
 lint: install
 	cargo fmt --all --check
@@ -90,8 +64,9 @@ lint: install
 	cfn-lint template.yaml
 	sam validate --lint --template-file template.yaml
 
+# authorize_egress vs Cedar (pure), then the store benchmarks against DynamoDB Local (started here).
 bench:
-	cargo bench -p egress-bench --features cedar
+	@bash infra/local/with-stack.sh cargo bench -p egress-bench --features cedar $(BENCH_ARGS)
 
 # Deployment artefacts (arm64 through cargo-lambda + zig). Not part of test or lint.
 sam-build: install

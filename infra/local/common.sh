@@ -4,6 +4,7 @@ LOCAL_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$LOCAL_SCRIPTS_DIR/../.." && pwd)"
 LOCAL_DIR="$ROOT/.local"
 VENV="$LOCAL_DIR/venv"
+# shellcheck disable=SC2034 # used by the scripts that source this file
 NODE_PREFIX="$LOCAL_DIR/node"
 RUN_DIR="$LOCAL_DIR/run"
 LOG_DIR="$LOCAL_DIR/logs"
@@ -49,6 +50,9 @@ start_bg() {
     echo $! > "$pidfile"
 }
 
+# port_in_use PORT: true when something accepts connections on 127.0.0.1:PORT.
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 # descendants PID: every descendant process id of PID (children first level, then theirs).
 descendants() {
     local child
@@ -76,9 +80,11 @@ stop_bg() {
     pid="$(cat "$pidfile")"
     if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
         pgid="$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ' || true)"
+        # shellcheck disable=SC2207 # pids are plain numbers
         pids=("$pid" $(descendants "$pid"))
         log "stopping $name (pid $pid${pgid:+, pgid $pgid})"
         if [[ "$pgid" == "$pid" ]]; then
+            # shellcheck disable=SC2207
             pids+=($(ps -o pid= -g "$pid" 2>/dev/null || true))
             kill -TERM -- "-$pid" 2>/dev/null || true
         fi

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # make local-down: stop exactly what up.sh, `make watch-up` and `make dev` started (by their pid
-# files; each was started as its own process group). Idempotent.
+# files; each was started as its own process group). Idempotent. With arguments, stops only those
+# components (poller, watch, dev-watch, moto, dynamodb).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-for name in poller watch dev-watch moto dynamodb; do
+names=("$@")
+if [[ ${#names[@]} -eq 0 ]]; then
+    names=(poller watch dev-watch moto dynamodb)
+fi
+for name in "${names[@]}"; do
     stop_bg "$name"
 done
-log "local stack down"
+log "stopped: ${names[*]}"

@@ -10,7 +10,7 @@ case "${1:-}" in
         stop_bg moto
         ;;
     start)
-        start_bg moto "$LOG_DIR/moto.log" "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT"
+        start_bg moto "$LOG_DIR/moto.log" "$VENV/bin/python" "$LOCAL_SCRIPTS_DIR/moto_server.py" -H 127.0.0.1 -p "$MOTO_PORT"
         wait_http "moto" "http://127.0.0.1:$MOTO_PORT/moto-api/" 60 "$RUN_DIR/moto.pid"
         "$VENV/bin/python" "$LOCAL_SCRIPTS_DIR/bootstrap.py"
         ;;

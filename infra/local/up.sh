@@ -9,7 +9,6 @@ bash "$LOCAL_SCRIPTS_DIR/install.sh"
 mkdir -p "$RUN_DIR" "$LOG_DIR"
 
 # a port taken by something we did not start would make the stack talk to a stranger
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 check_port() {
     local name="$1" port="$2"
     if ! pid_alive "$RUN_DIR/$name.pid" && port_in_use "$port"; then
@@ -35,7 +34,8 @@ mkdir -p "$LOCAL_DIR/dynamodb"
 )
 
 # --- moto -----------------------------------------------------------------------------------
-start_bg moto "$LOG_DIR/moto.log" "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT"
+# moto_server.py = moto_server plus a patch that keeps SQS enqueueing O(1) (see the file).
+start_bg moto "$LOG_DIR/moto.log" "$VENV/bin/python" "$LOCAL_SCRIPTS_DIR/moto_server.py" -H 127.0.0.1 -p "$MOTO_PORT"
 
 wait_http "DynamoDB Local" "http://127.0.0.1:$DYNAMODB_PORT/" 60 "$RUN_DIR/dynamodb.pid"
 wait_http "moto" "http://127.0.0.1:$MOTO_PORT/moto-api/" 60 "$RUN_DIR/moto.pid"

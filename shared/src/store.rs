@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -26,6 +27,8 @@ pub const INDEX_BY_TIME: &str = "by_time";
 pub const INDEX_BY_PRINCIPAL: &str = "by_principal";
 pub const KIND_REQUEST: &str = "request";
 pub const KIND_IDEMPOTENCY: &str = "idempotency";
+/// Attempts of an idempotent write that loses a same-key race (TransactionConflict).
+const CONFLICT_ATTEMPTS: u32 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -221,27 +224,27 @@ impl RequestStore for DynamoStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let result = self
+        let transaction = self
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(put_request).build())
-            .transact_items(TransactWriteItem::builder().put(put_idem).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(RecordOutcome::Created),
-            Err(e) => {
-                let existing = match e.as_service_error() {
-                    Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c)) => c
-                        .cancellation_reasons()
-                        .get(1)
-                        .filter(|r| r.code() == Some("ConditionalCheckFailed"))
-                        .and_then(|r| r.item().cloned()),
-                    _ => None,
-                };
-                let Some(existing) = existing else {
-                    return Err(unavailable(e));
-                };
+            .transact_items(TransactWriteItem::builder().put(put_idem).build());
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let e = match transaction.clone().send().await {
+                Ok(_) => return Ok(RecordOutcome::Created),
+                Err(e) => e,
+            };
+            let reasons = match e.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(c)) => c.cancellation_reasons().to_vec(),
+                _ => Vec::new(),
+            };
+            let existing = reasons
+                .get(1)
+                .filter(|r| r.code() == Some("ConditionalCheckFailed"))
+                .and_then(|r| r.item().cloned());
+            if let Some(existing) = existing {
                 let old: IdempotencyItem =
                     serde_dynamo::from_item(existing).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 if old.body_hash != claim.body_hash {
@@ -249,8 +252,15 @@ impl RequestStore for DynamoStore {
                 }
                 let original: RequestRecord =
                     serde_json::from_str(&old.response).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                Ok(RecordOutcome::Replayed(Box::new(original)))
+                return Ok(RecordOutcome::Replayed(Box::new(original)));
             }
+            // Two requests with the same key at the same instant: one transaction wins, the other is
+            // cancelled with TransactionConflict. Retrying turns the loser into a replay instead of a 503.
+            let conflict = reasons.iter().any(|r| r.code() == Some("TransactionConflict"));
+            if !conflict || attempt >= CONFLICT_ATTEMPTS {
+                return Err(unavailable(e));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10 * u64::from(attempt))).await;
         }
     }
 
