@@ -2,6 +2,8 @@
 //! with dummy credentials, an HTTP client for `cargo lambda watch`, and an event collector that drains
 //! the SQS queues bound to the bus by EventBridge rules.
 
+pub mod load;
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -245,4 +247,48 @@ pub fn detail_field<'a>(event: &'a Value, field: &str) -> Option<&'a str> {
 
 pub fn s<'a>(row: &'a HashMap<String, AttributeValue>, k: &str) -> Option<&'a str> {
     row.get(k).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+/// A TCP proxy to a local service that a test can switch off and on, to play a dependency outage
+/// without stopping the shared service. While off, it drops open connections and refuses new ones
+/// (accept, then close). Lives on the runtime of the test that starts it.
+pub struct Outage {
+    pub endpoint: String,
+    up: tokio::sync::watch::Sender<bool>,
+}
+
+impl Outage {
+    pub async fn proxy_to(target: &str) -> Outage {
+        let target = target.trim_start_matches("http://").to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+        let (up, rx) = tokio::sync::watch::channel(true);
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                if !*rx.borrow() {
+                    drop(inbound);
+                    continue;
+                }
+                let target = target.clone();
+                let mut down = rx.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = down.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        Outage { endpoint, up }
+    }
+
+    pub fn set_up(&self, up: bool) {
+        let _ = self.up.send(up);
+    }
 }

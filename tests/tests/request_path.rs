@@ -37,7 +37,11 @@ impl Intercept for CallLog {
 }
 
 async fn service(log: &CallLog) -> CreateService {
-    let sdk = sdk_config(&dynamodb_endpoint()).await;
+    service_at(log, &dynamodb_endpoint(), true).await
+}
+
+async fn service_at(log: &CallLog, endpoint: &str, dev_mode: bool) -> CreateService {
+    let sdk = sdk_config(endpoint).await;
     let conf = aws_sdk_dynamodb::config::Builder::from(&sdk)
         .interceptor(log.clone())
         .build();
@@ -46,7 +50,7 @@ async fn service(log: &CallLog) -> CreateService {
     CreateService {
         store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(conf), TABLE)),
         policy: Arc::new(policy),
-        dev_mode: true,
+        dev_mode,
         idempotency_ttl: Duration::from_secs(3600),
     }
 }
@@ -115,4 +119,53 @@ async fn invalid_utf8_body_is_a_400_with_no_call() {
     assert_eq!(resp.status(), 400);
     assert_eq!(resp.headers()["content-type"], "application/problem+json");
     assert!(log.0.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn dynamodb_outage_is_a_503_with_retry_after_and_the_handler_recovers() {
+    let outage = Outage::proxy_to(&dynamodb_endpoint()).await;
+    let log = CallLog::default();
+    let svc = service_at(&log, &outage.endpoint, true).await;
+    let principal = unique_principal("ddb-outage");
+    let body = json!({"url": "https://api.github.com/", "zone": "default"});
+    assert_eq!(svc.handle(request(&principal, None, &body)).await.status(), 201);
+
+    outage.set_up(false);
+    for key in [None, Some("k-outage")] {
+        let resp = svc.handle(request(&principal, key, &body)).await;
+        assert_eq!(resp.status(), 503);
+        assert_eq!(resp.headers()["content-type"], "application/problem+json");
+        assert_eq!(resp.headers()["retry-after"], "1");
+    }
+    // Nothing was written while DynamoDB was unreachable (so nothing reaches the stream either).
+    assert_eq!(rows_for(&principal).await.len(), 1);
+
+    // Same service instance, no restart: it recovers as soon as DynamoDB answers again.
+    outage.set_up(true);
+    assert_eq!(
+        svc.handle(request(&principal, Some("k-outage"), &body)).await.status(),
+        201
+    );
+    assert_eq!(rows_for(&principal).await.len(), 2);
+}
+
+#[tokio::test]
+async fn the_dev_principal_header_is_ignored_unless_dev_mode_is_on() {
+    let log = CallLog::default();
+    let body = json!({"url": "https://api.github.com/", "zone": "default"});
+    let off = service_at(&log, &dynamodb_endpoint(), false).await;
+    let resp = off.handle(request("alice", None, &body)).await;
+    assert_eq!(resp.status(), 401, "header must not authenticate outside dev mode");
+    assert!(log.0.lock().unwrap().is_empty(), "no write without a principal");
+    let on = service_at(&log, &dynamodb_endpoint(), true).await;
+    assert_eq!(on.handle(request("alice", None, &body)).await.status(), 201);
+}
+
+#[test]
+fn the_template_never_enables_dev_mode() {
+    let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    assert!(
+        !template.contains("EGRESS_DEV_MODE"),
+        "template.yaml must not set EGRESS_DEV_MODE"
+    );
 }
