@@ -5,111 +5,26 @@ use std::time::Duration;
 
 use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, Response};
-use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
+use crate::body::parse_body;
 use crate::decision::Decision;
 use crate::http::{
     body_bytes, caller, is_json_content_type, json_response, respond, FieldError, Problem, MAX_BODY_BYTES,
 };
-use crate::normalize::{NormalizeError, Target};
-use crate::policy::{authorize_egress, valid_zone_name};
+use crate::policy::authorize_egress;
 use crate::record::RequestRecord;
 use crate::source::PolicySource;
 use crate::store::{IdempotencyClaim, RecordOutcome, RequestStore, StoreError};
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
-pub const MAX_PURPOSE_CHARS: usize = 512;
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
-
-/// The request body. Unknown fields (a `principal` above all) are rejected, never ignored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateBody {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub domain: Option<String>,
-    pub zone: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub purpose: Option<String>,
-}
-
-/// A body that passed every check: the only input `authorize` and the store see.
-#[derive(Debug, Clone)]
-pub struct ValidRequest {
-    pub body: CreateBody,
-    pub target: Target,
-}
 
 pub struct CreateService {
     pub store: Arc<dyn RequestStore>,
     pub policy: Arc<dyn PolicySource>,
     pub dev_mode: bool,
     pub idempotency_ttl: Duration,
-}
-
-/// Parses and validates the JSON body, collecting every field problem.
-pub fn parse_body(bytes: &[u8]) -> Result<ValidRequest, Problem> {
-    let body: CreateBody = serde_json::from_slice(bytes).map_err(|e| {
-        let msg = e.to_string();
-        if msg.contains("unknown field `principal`") {
-            return Problem::invalid(
-                "the principal is never taken from the body; it comes from the authenticated caller",
-                vec![FieldError::new("principal", "not_allowed", "remove this field")],
-            );
-        }
-        Problem::invalid(format!("the body is not a valid request: {msg}"), Vec::new())
-    })?;
-    let mut errors = Vec::new();
-    if !valid_zone_name(&body.zone) {
-        errors.push(FieldError::new(
-            "zone",
-            "invalid",
-            "1-64 characters of a-z, 0-9 and `-`",
-        ));
-    }
-    if let Some(p) = &body.purpose {
-        if p.chars().count() > MAX_PURPOSE_CHARS {
-            errors.push(FieldError::new(
-                "purpose",
-                "too_long",
-                format!("at most {MAX_PURPOSE_CHARS} characters"),
-            ));
-        } else if p.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-            errors.push(FieldError::new(
-                "purpose",
-                "control_characters",
-                "control characters are not allowed",
-            ));
-        }
-    }
-    let target = match (&body.url, &body.domain) {
-        (Some(u), None) => Target::from_url(u).map_err(|e| target_error("url", &e)),
-        (None, Some(d)) => Target::from_domain(d).map_err(|e| target_error("domain", &e)),
-        (Some(_), Some(_)) => Err(FieldError::new(
-            "url",
-            "exclusive",
-            "give exactly one of `url` or `domain`, not both",
-        )),
-        (None, None) => Err(FieldError::new(
-            "url",
-            "required",
-            "give exactly one of `url` or `domain`",
-        )),
-    };
-    match target {
-        Ok(target) if errors.is_empty() => Ok(ValidRequest { body, target }),
-        Ok(_) => Err(Problem::invalid("the request has invalid fields", errors)),
-        Err(fe) => {
-            errors.insert(0, fe);
-            Err(Problem::invalid("the request has invalid fields", errors))
-        }
-    }
-}
-
-fn target_error(field: &str, e: &NormalizeError) -> FieldError {
-    FieldError::new(field, e.code(), e.to_string())
 }
 
 /// `Idempotency-Key`: optional, once, 1-255 printable ASCII characters.
@@ -147,7 +62,7 @@ impl CreateService {
             return Err(Problem::unsupported_media_type());
         }
         let key = idempotency_key(&req)?;
-        let valid = parse_body(bytes)?;
+        let valid = parse_body(bytes).map_err(|e| Problem::invalid(e.detail, e.errors))?;
 
         let decision = match self.policy.current().await {
             Some(policy) => authorize_egress(&policy, &caller.principal, &valid.body.zone, &valid.target),

@@ -10,23 +10,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const PRINCIPAL_HEADER: &str = "x-egress-principal";
 const MAX_PRINCIPAL_LEN: usize = 1024;
 
-/// A field-level problem, listed in `errors`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    pub field: String,
-    pub code: String,
-    pub detail: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, code: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            code: code.into(),
-            detail: detail.into(),
-        }
-    }
-}
+pub use crate::body::FieldError;
 
 /// An RFC 9457 problem. `type` is a stable URN per problem class.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

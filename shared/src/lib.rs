@@ -8,6 +8,7 @@
 //! - [`http`], [`create`], [`list`], [`cursor`]: the HTTP API;
 //! - [`wiring`], [`config`], [`telemetry`]: init.
 
+pub mod body;
 #[cfg(feature = "aws")]
 pub mod config;
 #[cfg(feature = "aws")]

@@ -1,0 +1,126 @@
+//! The `POST /v1/egress/requests` body: strict JSON, every field validated, the target normalized.
+//! Pure (no I/O, no AWS types), so it is fuzzed on its own (fuzz target `request_body`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::normalize::{NormalizeError, Target};
+use crate::policy::valid_zone_name;
+
+pub const MAX_PURPOSE_CHARS: usize = 512;
+
+/// A field-level problem, listed in `errors`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub code: String,
+    pub detail: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            code: code.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Why a body was refused: a summary and the field problems (the 400's `detail` and `errors`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyError {
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+}
+
+impl BodyError {
+    fn new(detail: impl Into<String>, errors: Vec<FieldError>) -> Self {
+        Self {
+            detail: detail.into(),
+            errors,
+        }
+    }
+}
+
+/// The request body. Unknown fields (a `principal` above all) are rejected, never ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    pub zone: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+}
+
+/// A body that passed every check: the only input `authorize` and the store see.
+#[derive(Debug, Clone)]
+pub struct ValidRequest {
+    pub body: CreateBody,
+    pub target: Target,
+}
+
+/// Parses and validates the JSON body, collecting every field problem.
+pub fn parse_body(bytes: &[u8]) -> Result<ValidRequest, BodyError> {
+    let body: CreateBody = serde_json::from_slice(bytes).map_err(|e| {
+        let msg = e.to_string();
+        if msg.contains("unknown field `principal`") {
+            return BodyError::new(
+                "the principal is never taken from the body; it comes from the authenticated caller",
+                vec![FieldError::new("principal", "not_allowed", "remove this field")],
+            );
+        }
+        BodyError::new(format!("the body is not a valid request: {msg}"), Vec::new())
+    })?;
+    let mut errors = Vec::new();
+    if !valid_zone_name(&body.zone) {
+        errors.push(FieldError::new(
+            "zone",
+            "invalid",
+            "1-64 characters of a-z, 0-9 and `-`",
+        ));
+    }
+    if let Some(p) = &body.purpose {
+        if p.chars().count() > MAX_PURPOSE_CHARS {
+            errors.push(FieldError::new(
+                "purpose",
+                "too_long",
+                format!("at most {MAX_PURPOSE_CHARS} characters"),
+            ));
+        } else if p.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            errors.push(FieldError::new(
+                "purpose",
+                "control_characters",
+                "control characters are not allowed",
+            ));
+        }
+    }
+    let target = match (&body.url, &body.domain) {
+        (Some(u), None) => Target::from_url(u).map_err(|e| target_error("url", &e)),
+        (None, Some(d)) => Target::from_domain(d).map_err(|e| target_error("domain", &e)),
+        (Some(_), Some(_)) => Err(FieldError::new(
+            "url",
+            "exclusive",
+            "give exactly one of `url` or `domain`, not both",
+        )),
+        (None, None) => Err(FieldError::new(
+            "url",
+            "required",
+            "give exactly one of `url` or `domain`",
+        )),
+    };
+    match target {
+        Ok(target) if errors.is_empty() => Ok(ValidRequest { body, target }),
+        Ok(_) => Err(BodyError::new("the request has invalid fields", errors)),
+        Err(fe) => {
+            errors.insert(0, fe);
+            Err(BodyError::new("the request has invalid fields", errors))
+        }
+    }
+}
+
+fn target_error(field: &str, e: &NormalizeError) -> FieldError {
+    FieldError::new(field, e.code(), e.to_string())
+}
