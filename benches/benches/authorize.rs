@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use egress_bench::{policy_yaml, rules, target_hosts};
+use egress_bench::{policy_json, policy_yaml, rules, target_hosts};
 use egress_core::{authorize_egress, CompiledPolicy, Target};
 
 const SIZES: [usize; 4] = [10, 1_000, 10_000, 100_000];
@@ -25,6 +25,24 @@ fn bench_authorize(c: &mut Criterion) {
             })
         });
     }
+    g.finish();
+}
+
+/// Loading a 10k-rule policy: YAML parse alone, then parse + validate + compile (the cold-start cost).
+fn bench_compile(c: &mut Criterion) {
+    let yaml = policy_yaml(&rules(10_000));
+    let mut g = c.benchmark_group("policy_10k_rules");
+    g.sample_size(10);
+    g.bench_function("yaml_parse", |b| {
+        b.iter(|| black_box(serde_norway::from_str::<egress_core::policy::PolicyDocument>(&yaml).expect("parses")))
+    });
+    g.bench_function("parse_and_compile", |b| {
+        b.iter(|| black_box(CompiledPolicy::from_yaml(&yaml).expect("compiles")))
+    });
+    let json = policy_json(&rules(10_000));
+    g.bench_function("json_parse_and_compile", |b| {
+        b.iter(|| black_box(CompiledPolicy::from_yaml(&json).expect("compiles")))
+    });
     g.finish();
 }
 
@@ -123,5 +141,5 @@ fn bench_cedar(c: &mut Criterion) {
 #[cfg(not(feature = "cedar"))]
 fn bench_cedar(_: &mut Criterion) {}
 
-criterion_group!(benches, bench_authorize, bench_cedar);
+criterion_group!(benches, bench_authorize, bench_compile, bench_cedar);
 criterion_main!(benches);

@@ -405,3 +405,18 @@ fn deny_on_a_wider_wildcard_beats_exact_allow() {
     let d = decide(&p, "a", "z", "https://a.b.example.com/");
     assert_eq!((d.effective(), d.rule()), (Effect::Deny, Some("deny-all")));
 }
+
+#[test]
+fn json_documents_are_read_and_checked_like_yaml() {
+    let json = r#"{"zones": {"default": {"members": ["*"], "rules": [{"id": "gh", "effect": "allow", "hosts": ["github.com"]}]}}}"#;
+    let p = CompiledPolicy::from_yaml(json).unwrap();
+    assert_eq!(
+        decide(&p, "a", "default", "https://github.com/").reason(),
+        Reason::RuleAllow
+    );
+    let dup = r#"{"zones": {"z": {"members": ["*"]}, "z": {"members": ["x"]}}}"#;
+    assert!(problems(dup).contains("zone `z` is defined twice"));
+    assert!(problems(r#"{"zones": {"z": {"members": ["*"], "rulez": []}}}"#).contains("unknown field `rulez`"));
+    assert!(problems("zones:\n  z:\n    members: ['*']\n  z:\n    members: ['x']\n")
+        .contains("not a valid policy document"));
+}
