@@ -10,15 +10,28 @@ pub enum ConfigError {
     Invalid { name: &'static str, detail: String },
 }
 
+/// Which timeouts a function's SDK clients get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeouts {
+    /// The request path: a stuck dependency must become a 503 the caller can retry, not a hung agent.
+    RequestPath,
+    /// The stream publisher: a slow PutEvents that times out on our side may still have been applied,
+    /// so a short timeout turns slowness into duplicate events. Wait longer (the function has 60 s).
+    Publisher,
+}
+
 /// Loads the AWS SDK configuration once; endpoints come from `AWS_ENDPOINT_URL_*` locally.
-pub async fn sdk_config() -> aws_config::SdkConfig {
+pub async fn sdk_config(timeouts: Timeouts) -> aws_config::SdkConfig {
+    let (attempt, operation) = match timeouts {
+        Timeouts::RequestPath => (Duration::from_secs(2), Duration::from_secs(5)),
+        Timeouts::Publisher => (Duration::from_secs(15), Duration::from_secs(40)),
+    };
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        // Short timeouts: a stuck dependency must become a 503 the caller can retry, not a hung agent.
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
                 .connect_timeout(Duration::from_millis(500))
-                .operation_attempt_timeout(Duration::from_secs(2))
-                .operation_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(attempt)
+                .operation_timeout(operation)
                 .build(),
         )
         .load()

@@ -15,7 +15,7 @@ use crate::store::DynamoStore;
 pub const DEFAULT_IDEMPOTENCY_TTL_SECS: u64 = 24 * 3600;
 
 pub async fn create_service() -> Result<CreateService, ConfigError> {
-    let sdk = config::sdk_config().await;
+    let sdk = config::sdk_config(config::Timeouts::RequestPath).await;
     let table = config::required("EGRESS_TABLE")?;
     let ttl = config::parse_u64("EGRESS_IDEMPOTENCY_TTL_SECONDS", DEFAULT_IDEMPOTENCY_TTL_SECS)?;
     let policy = policy_source_from_env(&sdk).await?;
@@ -28,7 +28,7 @@ pub async fn create_service() -> Result<CreateService, ConfigError> {
 }
 
 pub async fn event_bus() -> Result<EventBridgeBus, ConfigError> {
-    let sdk = config::sdk_config().await;
+    let sdk = config::sdk_config(config::Timeouts::Publisher).await;
     let bus = config::required("EGRESS_BUS_NAME")?;
     Ok(EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&sdk), bus))
 }
@@ -65,7 +65,7 @@ async fn cursor_key(sdk: &aws_config::SdkConfig) -> Result<Vec<u8>, ConfigError>
 }
 
 pub async fn list_service() -> Result<ListService, ConfigError> {
-    let sdk = config::sdk_config().await;
+    let sdk = config::sdk_config(config::Timeouts::RequestPath).await;
     let table = config::required("EGRESS_TABLE")?;
     let key = cursor_key(&sdk).await?;
     let cursors = CursorCodec::new(&key).ok_or(ConfigError::Missing("EGRESS_CURSOR_KEY"))?;
