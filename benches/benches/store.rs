@@ -226,5 +226,41 @@ fn request_path(c: &mut Criterion) {
     rt.block_on(drop_table(&table));
 }
 
-criterion_group!(benches, request_path, list_page);
+/// Stream records per second through the publisher into moto's EventBridge (two events per record).
+fn publisher(c: &mut Criterion) {
+    use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+    let rt = rt();
+    let policy = CompiledPolicy::from_yaml(&std::fs::read_to_string(POLICY).expect("policy")).expect("compiles");
+    let bus = rt.block_on(async {
+        let moto = std::env::var("AWS_ENDPOINT_URL_EVENTBRIDGE").unwrap_or_else(|_| "http://127.0.0.1:5000".into());
+        let sdk = egress_e2e::sdk_config(&moto).await;
+        egress_core::events::EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&sdk), "egress")
+    });
+    let mut g = c.benchmark_group("publisher");
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    for n in [1usize, 10, 100] {
+        let records: Vec<EventRecord> = (0..n)
+            .map(|i| {
+                let mut r = EventRecord::default();
+                r.event_name = "INSERT".into();
+                r.event_id = format!("e{i}");
+                r.change.new_image = serde_dynamo::to_item(item(&policy, i)).expect("image");
+                r.change.sequence_number = Some(format!("{i:021}"));
+                r
+            })
+            .collect();
+        let mut event = Event::default();
+        event.records = records;
+        g.throughput(criterion::Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::new("records", n), &n, |b, _| {
+            b.to_async(&rt).iter(|| async {
+                let out = egress_core::outbox::handle_stream_event(&bus, &event, Default::default()).await;
+                assert!(out.batch_item_failures.is_empty());
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, request_path, list_page, publisher);
 criterion_main!(benches);
