@@ -22,15 +22,17 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 WATCH := cargo lambda watch --invoke-address 127.0.0.1 --invoke-port $(LAMBDA_PORT) --env-file $(RUN)/watch.env
 
-.PHONY: help install dev local-up local-down watch-up test lint bench sam-build
+.PHONY: help install dev local-up local-down watch-up test contract load lint bench sam-build
 
 help:
 	@echo "make dev         local stack + cargo lambda watch in the foreground (http://127.0.0.1:$(LAMBDA_PORT))"
-	@echo "make test        local stack + watch, cargo test --workspace, stop everything"
+	@echo "make test        local stack + watch, cargo test --workspace, then the contract test, stop everything"
+	@echo "make contract    local stack + watch, Schemathesis: ~3,000 generated requests checked against infra/openapi.yaml"
+	@echo "make load        local stack + watch, 2,000 POSTs at concurrency 50 (a fifth replays), summary; stop"
 	@echo "make local-up    DynamoDB Local :$(DYNAMODB_PORT), moto :$(MOTO_PORT), resources, stream poller (background)"
 	@echo "make local-down  stop what local-up / watch-up / dev started"
 	@echo "make watch-up    cargo lambda watch in the background (log: .local/logs/watch.log)"
-	@echo "make lint        fmt, clippy, cfn-lint, sam validate --lint, schema sync check"
+	@echo "make lint        fmt, clippy, cfn-lint, sam validate --lint, schema sync check, openapi.yaml check"
 	@echo "make bench       cargo bench -p egress-bench --features cedar"
 
 install:
@@ -51,16 +53,30 @@ dev: local-up
 watch-up:
 	@bash infra/local/watch-up.sh
 
-# Runs every test against the local stack and always stops it afterwards. The script exits with
-# the tests' status (make itself then reports it and exits 2). To run a subset:
+# Runs every test, then the contract test (make contract), against the local stack and always stops
+# it afterwards. The script exits with the tests' status, else the contract test's (make itself then
+# reports it and exits 2). To run a subset of the tests only (no contract test):
 # make test TEST_ARGS="-p egress-e2e" (replaces --workspace).
 test:
 	@bash infra/local/test.sh $(TEST_ARGS)
+
+# API contract test (infra/local/contract.sh): Schemathesis generates requests from
+# infra/openapi.yaml, sends them to the local stack and checks every answer against the spec; starts
+# what it needs like `make test` (and is part of it). Settings: CONTRACT_MAX_EXAMPLES, CONTRACT_SEED;
+# extra `schemathesis run` options: make contract CONTRACT_ARGS="--max-failures 1".
+contract:
+	@bash infra/local/contract.sh $(CONTRACT_ARGS)
+
+# Write-path load test (tests/src/bin/load.rs): starts what it needs like `make test`, prints a
+# one-line summary, fails when a check fails. Options: make load LOAD_ARGS="--total 500 --concurrency 20".
+load:
+	@bash infra/local/load.sh $(LOAD_ARGS)
 
 lint: install
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	python3 infra/local/sync_schemas.py --check
+	python3 infra/local/openapi_check.py
 	cfn-lint template.yaml
 	sam validate --lint --template-file template.yaml
 

@@ -42,17 +42,27 @@ impl BodyError {
     }
 }
 
-/// The request body. Unknown fields (a `principal` above all) are rejected, never ignored.
+/// The request body. Unknown fields (a `principal` above all) are rejected, never ignored. Optional members
+/// may be absent but not `null` (`infra/openapi.yaml` types them as strings).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present_string")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present_string")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     pub zone: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present_string")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
+}
+
+/// An optional member that is present must be a string: `null` is refused like a number would be. (An
+/// absent member never gets here: `default` makes it `None`.)
+fn present_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 /// A body that passed every check: the only input `authorize` and the store see.
@@ -123,4 +133,23 @@ pub fn parse_body(bytes: &[u8]) -> Result<ValidRequest, BodyError> {
 
 fn target_error(field: &str, e: &NormalizeError) -> FieldError {
     FieldError::new(field, e.code(), e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn optional_members_may_be_absent_but_not_null() {
+        assert!(parse_body(br#"{"domain":"example.com","zone":"default"}"#).is_ok());
+        for body in [
+            r#"{"url":null,"domain":"example.com","zone":"default"}"#,
+            r#"{"url":"https://example.com/","domain":null,"zone":"default"}"#,
+            r#"{"domain":"example.com","zone":"default","purpose":null}"#,
+        ] {
+            let e = parse_body(body.as_bytes()).unwrap_err();
+            assert!(e.detail.contains("invalid type: null"), "{body}: {}", e.detail);
+            assert!(e.errors.is_empty());
+        }
+    }
 }

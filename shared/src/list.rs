@@ -193,6 +193,13 @@ fn unavailable(e: StoreError) -> Problem {
     }
 }
 
+/// A ULID in canonical form (26 characters, uppercase Crockford base32, at most 128 bits). Checked by
+/// round trip: the ulid crate decodes a first character above `7` by wrapping, so `8ZZZ...` would
+/// otherwise be looked up as some other id instead of being refused.
+pub fn is_canonical_ulid(id: &str) -> bool {
+    Ulid::from_string(id).is_ok_and(|u| u.to_string() == id)
+}
+
 /// The request id of `GET /v1/egress/requests/{request_id}`, if this is that route.
 fn path_request_id(req: &Request) -> Option<String> {
     if let Some(id) = req.path_parameters_ref().and_then(|p| p.first("request_id")) {
@@ -228,7 +235,7 @@ impl ListService {
     }
 
     async fn get_one(&self, caller: &Caller, id: &str) -> Result<Response<Body>, Problem> {
-        if Ulid::from_string(id).is_err() || id.len() != 26 || id != id.to_ascii_uppercase() {
+        if !is_canonical_ulid(id) {
             return Err(Problem::invalid(
                 "request_id is not a ULID",
                 vec![FieldError::new("request_id", "invalid", "a 26-character ULID")],
@@ -285,5 +292,27 @@ impl ListService {
                 next_cursor,
             },
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_must_be_canonical_ulids() {
+        let id = Ulid::new().to_string();
+        assert!(is_canonical_ulid(&id));
+        assert!(is_canonical_ulid("7ZZZZZZZZZZZZZZZZZZZZZZZZZ"));
+        for bad in [
+            "8ZZZZZZZZZZZZZZZZZZZZZZZZZ", // more than 128 bits
+            "01jdq1m8zc4q8w5v8t9x2y3z4a", // lowercase
+            "01JDQ1M8ZC4Q8W5V8T9X2Y3Z4",  // 25 characters
+            "01JDQ1M8ZC4Q8W5V8T9X2Y3Z4AA",
+            "0000000000000000000000000I", // not Crockford base32
+            "",
+        ] {
+            assert!(!is_canonical_ulid(bad), "{bad}");
+        }
     }
 }
