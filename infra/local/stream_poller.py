@@ -42,6 +42,7 @@ REGION = PSEUDO["AWS::Region"]
 DYNAMODB_URL = f"http://127.0.0.1:{int(os.environ.get('DYNAMODB_PORT', '8000'))}"
 LAMBDA_URL = f"http://127.0.0.1:{int(os.environ.get('LAMBDA_PORT', '9000'))}"
 POLL_SECONDS = float(os.environ.get("POLLER_POLL_SECONDS", "0.25"))
+ITERATOR_REFRESH_SECONDS = 3.0  # renew an iterator that has seen nothing for this long
 # generous: under `make dev` the first invoke compiles the function
 INVOKE_TIMEOUT = float(os.environ.get("POLLER_INVOKE_TIMEOUT", "300"))
 BACKOFF_MIN, BACKOFF_MAX = 0.5, 5.0
@@ -250,6 +251,7 @@ class Shard:
         self.closed = False  # the stream said there is nothing more in this shard
         self.retry_at = 0.0
         self.attempts = 0
+        self.idle_since: float | None = None  # first empty GetRecords of the current idle spell
 
     @property
     def done(self) -> bool:
@@ -329,7 +331,18 @@ class Poller:
                 shard.buffer.append(lrec)
                 n += 1
         shard.iterator = resp.get("NextShardIterator")
-        if shard.iterator is None:
+        # DynamoDB Local can hand out an iterator that never sees records written after it was created
+        # (seen on an empty shard: new records showed up only once it expired, about 60 s later). Renew an
+        # idle iterator from the last position every few seconds; with nothing read yet that re-reads from
+        # the starting position, so nothing is skipped and nothing is delivered twice.
+        if n or resp.get("Records"):
+            shard.idle_since = None
+        elif shard.idle_since is None:
+            shard.idle_since = time.monotonic()
+        elif time.monotonic() - shard.idle_since >= ITERATOR_REFRESH_SECONDS and shard.iterator is not None:
+            shard.iterator = None
+            shard.idle_since = None
+        if shard.iterator is None and resp.get("NextShardIterator") is None:
             shard.closed = True
             log.info("shard %s closed", shard.id)
         return n
