@@ -16,7 +16,8 @@ pub enum Timeouts {
     /// The request path: a stuck dependency must become a 503 the caller can retry, not a hung agent.
     RequestPath,
     /// The stream publisher: a slow PutEvents that times out on our side may still have been applied,
-    /// so a short timeout turns slowness into duplicate events. Wait longer (the function has 60 s).
+    /// so a short timeout turns slowness into duplicate events. Wait longer, but bounded well inside the
+    /// function's 60 s: a failed call hands the batch back to the event source at once.
     Publisher,
 }
 
@@ -24,7 +25,7 @@ pub enum Timeouts {
 pub async fn sdk_config(timeouts: Timeouts) -> aws_config::SdkConfig {
     let (attempt, operation) = match timeouts {
         Timeouts::RequestPath => (Duration::from_secs(2), Duration::from_secs(5)),
-        Timeouts::Publisher => (Duration::from_secs(15), Duration::from_secs(40)),
+        Timeouts::Publisher => (Duration::from_secs(8), Duration::from_secs(20)),
     };
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .timeout_config(

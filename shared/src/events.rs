@@ -146,7 +146,8 @@ impl Default for RetryPolicy {
 }
 
 /// Publishes the events of many stream records. Returns, for each record (by index), whether all of its
-/// events were accepted. Failed entries are retried with backoff; a whole-call failure is retried too.
+/// events were accepted. Entries PutEvents rejects (throttling, internal errors) are retried with backoff;
+/// a failed call (bus unreachable, timeout) ends the attempt at once and reports the rest as unpublished.
 pub async fn publish_records(bus: &dyn EventBus, records: &[Vec<Event>], retry: RetryPolicy) -> Vec<bool> {
     // (record index, event) for every event still to publish, in stream order.
     let mut pending: Vec<(usize, &Event)> = records
@@ -154,7 +155,7 @@ pub async fn publish_records(bus: &dyn EventBus, records: &[Vec<Event>], retry: 
         .enumerate()
         .flat_map(|(i, evs)| evs.iter().map(move |e| (i, e)))
         .collect();
-    for attempt in 0..retry.attempts.max(1) {
+    'attempts: for attempt in 0..retry.attempts.max(1) {
         if pending.is_empty() {
             break;
         }
@@ -162,7 +163,7 @@ pub async fn publish_records(bus: &dyn EventBus, records: &[Vec<Event>], retry: 
             tokio::time::sleep(retry.base_delay * 2u32.saturating_pow(attempt - 1)).await;
         }
         let mut still = Vec::new();
-        for chunk in pending.chunks(MAX_ENTRIES_PER_PUT) {
+        for (n, chunk) in pending.chunks(MAX_ENTRIES_PER_PUT).enumerate() {
             let batch: Vec<Event> = chunk.iter().map(|(_, e)| (*e).clone()).collect();
             match bus.put(&batch).await {
                 Ok(accepted) => {
@@ -173,8 +174,12 @@ pub async fn publish_records(bus: &dyn EventBus, records: &[Vec<Event>], retry: 
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, attempt, entries = chunk.len(), "PutEvents failed");
-                    still.extend_from_slice(chunk);
+                    // The bus itself is unreachable: retrying here only holds the batch (and the shard)
+                    // for longer. Report everything unpublished now; the event source retries with backoff.
+                    tracing::warn!(error = %e, attempt, entries = chunk.len(), "PutEvents failed; giving the batch back");
+                    still.extend(pending.chunks(MAX_ENTRIES_PER_PUT).skip(n).flatten().copied());
+                    pending = still;
+                    break 'attempts;
                 }
             }
         }
