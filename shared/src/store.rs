@@ -78,6 +78,21 @@ pub enum RecordOutcome {
     KeyConflict,
 }
 
+#[cfg(test)]
+mod shard_tests {
+    use super::*;
+
+    #[test]
+    fn shards_are_even() {
+        let mut counts = [0u32; INDEX_SHARDS as usize];
+        for _ in 0..64_000 {
+            counts[usize::from(shard_of(&ulid::Ulid::new().to_string()))] += 1;
+        }
+        // 4,000 expected per shard; a skewed shard function would leave some near 0 or 6,000.
+        assert!(counts.iter().all(|c| (3_600..=4_400).contains(c)), "{counts:?}");
+    }
+}
+
 #[async_trait]
 pub trait RequestStore: Send + Sync {
     async fn record(
@@ -141,10 +156,11 @@ pub fn principal_pk(shard: u8, principal: &str) -> String {
     format!("P#{shard:02}#{principal}")
 }
 
-/// Spreads writes over the index shards using the ULID's random tail (uniform by construction).
+/// Spreads writes over the index shards using the ULID's 80 random bits (uniform by construction). Not the
+/// last character's byte: Crockford base32 leaves some byte values unused, which would skew the shards.
 pub fn shard_of(request_id: &str) -> u8 {
-    let last = request_id.bytes().last().unwrap_or(b'0');
-    last % INDEX_SHARDS
+    let random = ulid::Ulid::from_string(request_id).map(|u| u.random()).unwrap_or(0);
+    (random % u128::from(INDEX_SHARDS)) as u8
 }
 
 pub struct DynamoStore {
