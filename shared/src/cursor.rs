@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -84,12 +84,9 @@ impl CursorCodec {
 
 /// Binds a cursor to the caller and the filters: length-prefixed parts, hashed.
 pub fn query_binding(parts: &[&str]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update((p.len() as u64).to_be_bytes());
-        h.update(p.as_bytes());
-    }
-    hex::encode(&h.finalize()[..16])
+    let bytes: Vec<&[u8]> = parts.iter().map(|p| p.as_bytes()).collect();
+    // The first 128 bits are plenty to tell two queries apart.
+    crate::store::hex_sha256(&bytes)[..32].to_owned()
 }
 
 #[cfg(test)]

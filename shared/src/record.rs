@@ -1,7 +1,6 @@
 //! The request resource: what the API answers, what the table stores and what events describe.
 
 use serde::{Deserialize, Serialize};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use ulid::Ulid;
 
@@ -58,14 +57,6 @@ impl RequestRecord {
             purpose,
             created_at: rfc3339_millis(ulid_time(id)),
         }
-    }
-
-    /// `created_at` parsed back; falls back to the ULID's timestamp.
-    pub fn created(&self) -> OffsetDateTime {
-        OffsetDateTime::parse(&self.created_at, &Rfc3339)
-            .ok()
-            .or_else(|| Ulid::from_string(&self.request_id).ok().map(ulid_time))
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
 }
 

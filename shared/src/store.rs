@@ -59,7 +59,8 @@ impl IdempotencyClaim {
     }
 }
 
-fn hex_sha256(parts: &[&[u8]]) -> String {
+/// SHA-256 of length-prefixed parts, in hex.
+pub(crate) fn hex_sha256(parts: &[&[u8]]) -> String {
     let mut h = Sha256::new();
     for p in parts {
         // Length-prefix each part so ("ab","c") and ("a","bc") hash differently.

@@ -8,7 +8,7 @@ use crate::create::CreateService;
 use crate::cursor::{CursorCodec, MIN_KEY_LEN};
 use crate::events::EventBridgeBus;
 use crate::list::ListService;
-use crate::source::policy_source_from_env;
+use crate::source::{policy_source_from_env, PolicyFetcher, SsmFetcher};
 use crate::store::DynamoStore;
 
 /// Default lifetime of an idempotency key: 24 hours.
@@ -40,19 +40,13 @@ async fn cursor_key(sdk: &aws_config::SdkConfig) -> Result<Vec<u8>, ConfigError>
         Ok(k) => k,
         Err(_) => {
             let name = config::required("EGRESS_CURSOR_KEY_PARAMETER")?;
-            aws_sdk_ssm::Client::new(sdk)
-                .get_parameter()
-                .name(&name)
-                .with_decryption(true)
-                .send()
+            SsmFetcher::new(aws_sdk_ssm::Client::new(sdk), name)
+                .fetch()
                 .await
                 .map_err(|e| ConfigError::Invalid {
                     name: "EGRESS_CURSOR_KEY_PARAMETER",
-                    detail: aws_sdk_ssm::error::DisplayErrorContext(e).to_string(),
+                    detail: e.to_string(),
                 })?
-                .parameter
-                .and_then(|p| p.value)
-                .ok_or(ConfigError::Missing("EGRESS_CURSOR_KEY_PARAMETER value"))?
         }
     };
     if key.len() < MIN_KEY_LEN {
