@@ -226,40 +226,115 @@ fn request_path(c: &mut Criterion) {
     rt.block_on(drop_table(&table));
 }
 
-/// Stream records per second through the publisher into moto's EventBridge (two events per record).
+/// Stream records per second through the publisher into moto's EventBridge (two events per record), against
+/// bare PutEvents calls of the same, prebuilt entries in the same run: sequential (what a plain loop does)
+/// and in waves of `PUTS_IN_FLIGHT` calls (what the publisher does). moto delivers every event to the rule
+/// targets' SQS queues; they are purged after each sample, outside the timed part, so moto's speed does not
+/// drift with queue depth from one case to the next.
 fn publisher(c: &mut Criterion) {
     use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+    use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+    use egress_core::events::{events_for, EventBridgeBus, MAX_ENTRIES_PER_PUT, PUTS_IN_FLIGHT, SOURCE};
     let rt = rt();
     let policy = CompiledPolicy::from_yaml(&std::fs::read_to_string(POLICY).expect("policy")).expect("compiles");
-    let bus = rt.block_on(async {
-        let moto = std::env::var("AWS_ENDPOINT_URL_EVENTBRIDGE").unwrap_or_else(|_| "http://127.0.0.1:5000".into());
+    let moto = egress_e2e::moto_endpoint();
+    let (client, sqs) = rt.block_on(async {
         let sdk = egress_e2e::sdk_config(&moto).await;
-        egress_core::events::EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&sdk), "egress")
+        (aws_sdk_eventbridge::Client::new(&sdk), aws_sdk_sqs::Client::new(&sdk))
     });
+    let bus = EventBridgeBus::new(client.clone(), "egress");
+    // Bare PutEvents of prebuilt entries, `in_flight` calls at a time.
+    let put_all = |entries: Vec<PutEventsRequestEntry>, in_flight: usize| {
+        let client = client.clone();
+        async move {
+            let chunks: Vec<Vec<PutEventsRequestEntry>> =
+                entries.chunks(MAX_ENTRIES_PER_PUT).map(<[_]>::to_vec).collect();
+            for wave in chunks.chunks(in_flight) {
+                let calls = wave
+                    .iter()
+                    .map(|chunk| client.put_events().set_entries(Some(chunk.clone())).send());
+                for out in futures_util::future::join_all(calls).await {
+                    assert_eq!(out.expect("put_events").failed_entry_count(), 0);
+                }
+            }
+        }
+    };
     let mut g = c.benchmark_group("publisher");
     g.sample_size(10).measurement_time(Duration::from_secs(10));
     for n in [1usize, 10, 100] {
-        let records: Vec<EventRecord> = (0..n)
-            .map(|i| {
+        let items: Vec<RequestItem> = (0..n).map(|i| item(&policy, i)).collect();
+        let mut event = Event::default();
+        event.records = items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| {
                 let mut r = EventRecord::default();
                 r.event_name = "INSERT".into();
                 r.event_id = format!("e{i}");
-                r.change.new_image = serde_dynamo::to_item(item(&policy, i)).expect("image");
+                r.change.new_image = serde_dynamo::to_item(it).expect("image");
                 r.change.sequence_number = Some(format!("{i:021}"));
                 r
             })
             .collect();
-        let mut event = Event::default();
-        event.records = records;
-        g.throughput(criterion::Throughput::Elements(n as u64));
-        g.bench_with_input(BenchmarkId::new("records", n), &n, |b, _| {
-            b.to_async(&rt).iter(|| async {
-                let out = egress_core::outbox::handle_stream_event(&bus, &event, Default::default()).await;
-                assert!(out.batch_item_failures.is_empty());
+        let entries: Vec<PutEventsRequestEntry> = items
+            .iter()
+            .flat_map(|it| events_for(&it.record))
+            .map(|e| {
+                PutEventsRequestEntry::builder()
+                    .event_bus_name("egress")
+                    .source(SOURCE)
+                    .detail_type(e.detail_type)
+                    .detail(serde_json::to_string(&e.detail).expect("detail"))
+                    .resources(format!("egress:request/{}", e.detail.request_id))
+                    .build()
             })
+            .collect();
+        g.throughput(criterion::Throughput::Elements(n as u64));
+        timed_batches(&mut g, &rt, &sqs, "bare_put_events_sequential", n, || {
+            put_all(entries.clone(), 1)
+        });
+        timed_batches(&mut g, &rt, &sqs, "bare_put_events_waves", n, || {
+            put_all(entries.clone(), PUTS_IN_FLIGHT)
+        });
+        timed_batches(&mut g, &rt, &sqs, "publisher", n, || async {
+            let out = egress_core::outbox::handle_stream_event(&bus, &event, Default::default()).await;
+            assert!(out.batch_item_failures.is_empty());
         });
     }
     g.finish();
+}
+
+/// Times `iters` runs of one batch, then purges the rule targets' queues (not timed).
+fn timed_batches<F, Fut>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    rt: &Runtime,
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    n: usize,
+    run: F,
+) where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    g.bench_with_input(BenchmarkId::new(name, n), &n, |b, _| {
+        b.to_async(rt).iter_custom(|iters| {
+            let run = &run;
+            async move {
+                let mut timed = Duration::ZERO;
+                for _ in 0..iters {
+                    let t = std::time::Instant::now();
+                    run().await;
+                    timed += t.elapsed();
+                }
+                for q in [egress_e2e::ALL_EVENTS_QUEUE, egress_e2e::APPROVALS_QUEUE] {
+                    let url = sqs.get_queue_url().queue_name(q).send().await.expect("queue url");
+                    let url = url.queue_url().expect("url").to_owned();
+                    sqs.purge_queue().queue_url(url).send().await.expect("purge");
+                }
+                timed
+            }
+        })
+    });
 }
 
 criterion_group!(benches, request_path, list_page, publisher);

@@ -145,9 +145,16 @@ impl Default for RetryPolicy {
     }
 }
 
+/// PutEvents calls sent at once: a stream batch of 100 records (200 events) is 20 calls, sent in two waves of
+/// 10 rather than one after another.
+pub const PUTS_IN_FLIGHT: usize = 10;
+
 /// Publishes the events of many stream records. Returns, for each record (by index), whether all of its
-/// events were accepted. Entries PutEvents rejects (throttling, internal errors) are retried with backoff;
-/// a failed call (bus unreachable, timeout) ends the attempt at once and reports the rest as unpublished.
+/// events were accepted. Calls go out [`PUTS_IN_FLIGHT`] at a time. Entries PutEvents rejects (throttling,
+/// internal errors) are retried with backoff; a failed call (bus unreachable, timeout) ends the attempt
+/// after its wave and reports the rest as unpublished, so an outage costs one call timeout, not one per
+/// chunk. EventBridge does not order events anyway; on the first attempt a record's two events share a call
+/// (a chunk of 10 holds whole records).
 pub async fn publish_records(bus: &dyn EventBus, records: &[Vec<Event>], retry: RetryPolicy) -> Vec<bool> {
     // (record index, event) for every event still to publish, in stream order.
     let mut pending: Vec<(usize, &Event)> = records
@@ -163,24 +170,43 @@ pub async fn publish_records(bus: &dyn EventBus, records: &[Vec<Event>], retry: 
             tokio::time::sleep(retry.base_delay * 2u32.saturating_pow(attempt - 1)).await;
         }
         let mut still = Vec::new();
-        for (n, chunk) in pending.chunks(MAX_ENTRIES_PER_PUT).enumerate() {
-            let batch: Vec<Event> = chunk.iter().map(|(_, e)| (*e).clone()).collect();
-            match bus.put(&batch).await {
-                Ok(accepted) => {
-                    for (ok, item) in accepted.iter().zip(chunk) {
-                        if !ok {
-                            still.push(*item);
-                        }
+        let chunks: Vec<&[(usize, &Event)]> = pending.chunks(MAX_ENTRIES_PER_PUT).collect();
+        for (w, wave) in chunks.chunks(PUTS_IN_FLIGHT).enumerate() {
+            let results = futures_util::future::join_all(wave.iter().map(|chunk| async move {
+                let batch: Vec<Event> = chunk.iter().map(|(_, e)| (*e).clone()).collect();
+                bus.put(&batch).await
+            }))
+            .await;
+            let mut call_failed = false;
+            for (chunk, result) in wave.iter().zip(results) {
+                match result {
+                    // A result missing for an entry counts as a rejection, never as accepted.
+                    Ok(accepted) => still.extend(
+                        chunk
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| !accepted.get(*i).copied().unwrap_or(false))
+                            .map(|(_, item)| *item),
+                    ),
+                    Err(e) => {
+                        tracing::warn!(error = %e, attempt, entries = chunk.len(), "PutEvents failed; giving the batch back");
+                        call_failed = true;
+                        still.extend(chunk.iter().copied());
                     }
                 }
-                Err(e) => {
-                    // The bus itself is unreachable: retrying here only holds the batch (and the shard)
-                    // for longer. Report everything unpublished now; the event source retries with backoff.
-                    tracing::warn!(error = %e, attempt, entries = chunk.len(), "PutEvents failed; giving the batch back");
-                    still.extend(pending.chunks(MAX_ENTRIES_PER_PUT).skip(n).flatten().copied());
-                    pending = still;
-                    break 'attempts;
-                }
+            }
+            if call_failed {
+                // The bus itself is unreachable: retrying here only holds the batch (and the shard) for
+                // longer. Report everything unpublished now; the event source retries with backoff.
+                still.extend(
+                    chunks
+                        .chunks(PUTS_IN_FLIGHT)
+                        .skip(w + 1)
+                        .flatten()
+                        .flat_map(|c| c.iter().copied()),
+                );
+                pending = still;
+                break 'attempts;
             }
         }
         pending = still;
@@ -190,4 +216,141 @@ pub async fn publish_records(bus: &dyn EventBus, records: &[Vec<Event>], retry: 
         ok[i] = false;
     }
     ok
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// A scripted bus: `fail_call(n)` makes call n (0-based, in start order) an error, `reject` lists
+    /// event ids PutEvents reports as failed on their first try, `short` answers with one result too few.
+    #[derive(Default)]
+    struct ScriptedBus {
+        fail_call: Option<usize>,
+        reject_once: Mutex<Vec<String>>,
+        short: bool,
+        calls: AtomicUsize,
+        in_flight: AtomicUsize,
+        max_in_flight: AtomicUsize,
+        accepted: Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl EventBus for ScriptedBus {
+        async fn put(&self, events: &[Event]) -> Result<Vec<bool>, PublishError> {
+            assert!(events.len() <= MAX_ENTRIES_PER_PUT);
+            let n = self.calls.fetch_add(1, Ordering::SeqCst);
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+            tokio::task::yield_now().await; // let the other calls of the wave start
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            if self.fail_call == Some(n) {
+                return Err(PublishError::Unavailable("scripted".into()));
+            }
+            let mut out = Vec::new();
+            for e in events {
+                let mut reject = self.reject_once.lock().unwrap();
+                let ok = match reject.iter().position(|id| *id == e.detail.event_id) {
+                    Some(p) => {
+                        reject.remove(p);
+                        false
+                    }
+                    None => true,
+                };
+                if ok {
+                    self.accepted.lock().unwrap().push(e.detail.event_id.clone());
+                }
+                out.push(ok);
+            }
+            if self.short {
+                out.pop();
+            }
+            Ok(out)
+        }
+    }
+
+    fn records(n: usize) -> Vec<Vec<Event>> {
+        let target = Target::from_url("https://api.example.com/").unwrap();
+        (0..n)
+            .map(|i| {
+                let record = RequestRecord {
+                    request_id: format!("r{i:03}"),
+                    principal: "p".into(),
+                    zone: "default".into(),
+                    target: target.clone(),
+                    decision: Effect::Allow,
+                    policy_decision: Effect::Allow,
+                    mode: Mode::Enforce,
+                    reason: Reason::RuleAllow,
+                    rule: Some("r".into()),
+                    approval_id: None,
+                    policy_version: None,
+                    purpose: None,
+                    created_at: "2026-01-01T00:00:00.000Z".into(),
+                };
+                events_for(&record).to_vec()
+            })
+            .collect()
+    }
+
+    const FAST: RetryPolicy = RetryPolicy {
+        attempts: 4,
+        base_delay: Duration::from_millis(1),
+    };
+
+    #[tokio::test]
+    async fn a_full_batch_goes_out_in_two_waves_of_ten_calls() {
+        let bus = ScriptedBus::default();
+        let ok = publish_records(&bus, &records(100), FAST).await;
+        assert!(ok.iter().all(|o| *o));
+        assert_eq!(bus.calls.load(Ordering::SeqCst), 20);
+        assert_eq!(bus.max_in_flight.load(Ordering::SeqCst), PUTS_IN_FLIGHT);
+        assert_eq!(bus.accepted.lock().unwrap().len(), 200);
+    }
+
+    #[tokio::test]
+    async fn rejected_entries_are_retried_alone() {
+        let bus = ScriptedBus {
+            reject_once: Mutex::new(vec!["r007/egress.allowed".into(), "r042/egress.requested".into()]),
+            ..Default::default()
+        };
+        let ok = publish_records(&bus, &records(50), FAST).await;
+        assert!(ok.iter().all(|o| *o));
+        assert_eq!(
+            bus.calls.load(Ordering::SeqCst),
+            10 + 1,
+            "one retry call holds both rejected entries"
+        );
+        assert_eq!(bus.accepted.lock().unwrap().len(), 100);
+    }
+
+    #[tokio::test]
+    async fn a_failed_call_gives_back_its_chunk_and_every_later_wave() {
+        let bus = ScriptedBus {
+            fail_call: Some(3),
+            ..Default::default()
+        };
+        let ok = publish_records(&bus, &records(100), FAST).await;
+        // Call 3 held records 15..20; the second wave (records 50..100) is never sent.
+        let expected: Vec<bool> = (0..100).map(|i| !(15..20).contains(&i) && i < 50).collect();
+        assert_eq!(ok, expected);
+        assert_eq!(
+            bus.calls.load(Ordering::SeqCst),
+            PUTS_IN_FLIGHT,
+            "no retry and no second wave"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_result_counts_as_rejected() {
+        let bus = ScriptedBus {
+            short: true,
+            ..Default::default()
+        };
+        let ok = publish_records(&bus, &records(5), RetryPolicy { attempts: 1, ..FAST }).await;
+        assert_eq!(ok, vec![true, true, true, true, false]);
+    }
 }
