@@ -420,3 +420,57 @@ fn json_documents_are_read_and_checked_like_yaml() {
     assert!(problems("zones:\n  z:\n    members: ['*']\n  z:\n    members: ['x']\n")
         .contains("not a valid policy document"));
 }
+
+#[test]
+fn the_json_form_decides_exactly_like_the_source_document() {
+    let shipped =
+        |name: &str| std::fs::read_to_string(format!("{}/../infra/policy/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let docs = [
+        DOC.to_owned(),
+        shipped("default.yaml"),
+        shipped("examples/kill-switch.yaml"),
+        shipped("examples/shadow-rollout.yaml"),
+    ];
+    let urls = [
+        "https://github.com/",
+        "https://api.github.com/x",
+        "https://gist.github.com/",
+        "http://a.raw.github.com/",
+        "https://pastebin.com/",
+        "https://api.example.com:8443/",
+        "http://api.example.com/",
+        "https://example.org/",
+        "http://169.254.169.254/",
+        "https://[2001:db8::1]/",
+        "https://93.184.216.34/",
+    ];
+    for doc in docs {
+        let json = to_json_form(&doc).unwrap();
+        assert!(json.starts_with('{'), "read back by the JSON parser");
+        let (a, b) = (
+            CompiledPolicy::from_yaml(&doc).unwrap(),
+            CompiledPolicy::from_yaml(&json).unwrap(),
+        );
+        assert_eq!(to_json_form(&json).unwrap(), json, "the JSON form is a fixed point");
+        assert_eq!((a.rule_count(), a.zone_count()), (b.rule_count(), b.zone_count()));
+        for zone in ["default", "research", "payments", "nope"] {
+            for principal in ["a", "agent-1", "arn:aws:iam::111111111111:role/secops"] {
+                for url in urls {
+                    let (da, db) = (decide(&a, principal, zone, url), decide(&b, principal, zone, url));
+                    // Same outcome; only the version (a hash of the bytes) differs between the two forms.
+                    assert_eq!(
+                        (da.effective(), da.policy_decision(), da.reason(), da.rule(), da.mode()),
+                        (db.effective(), db.policy_decision(), db.reason(), db.rule(), db.mode()),
+                        "{zone} {principal} {url}"
+                    );
+                }
+            }
+            assert_eq!(
+                a.is_auditor("arn:aws:iam::111111111111:role/secops"),
+                b.is_auditor("arn:aws:iam::111111111111:role/secops")
+            );
+        }
+        assert_eq!(a.kill_switch_reason(), b.kill_switch_reason());
+    }
+    assert!(to_json_form("zones: {}").unwrap_err().problems[0].contains("at least one zone"));
+}
