@@ -22,7 +22,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 WATCH := cargo lambda watch --invoke-address 127.0.0.1 --invoke-port $(LAMBDA_PORT) --env-file $(RUN)/watch.env
 
-.PHONY: help install dev local-up local-down watch-up test contract load lint bench sam-build
+.PHONY: help install dev local-up local-down watch-up test contract load lint bench coldstart sam-build
 
 help:
 	@echo "make dev         local stack + cargo lambda watch in the foreground (http://127.0.0.1:$(LAMBDA_PORT))"
@@ -33,7 +33,8 @@ help:
 	@echo "make local-down  stop what local-up / watch-up / dev started"
 	@echo "make watch-up    cargo lambda watch in the background (log: .local/logs/watch.log)"
 	@echo "make lint        fmt, clippy, cfn-lint, sam validate --lint, schema sync check, openapi.yaml check"
-	@echo "make bench       cargo bench -p egress-bench --features cedar"
+	@echo "make bench       cargo bench -p egress-bench --features cedar, then make coldstart"
+	@echo "make coldstart   exec-to-first-event of each release binary under cargo-lambda's runtime emulator"
 
 install:
 	@bash infra/local/install.sh
@@ -80,9 +81,16 @@ lint: install
 	cfn-lint template.yaml
 	sam validate --lint --template-file template.yaml
 
-# authorize_egress vs Cedar (pure), then the store benchmarks against DynamoDB Local (started here).
+# authorize_egress vs Cedar (pure), the store benchmarks against the local stack (started here), init
+# in process; then exec-to-first-event (make coldstart). docs/BENCHMARKS.md records the results.
 bench:
 	@bash infra/local/with-stack.sh cargo bench -p egress-bench --features cedar $(BENCH_ARGS)
+	@bash infra/local/coldstart.sh $(COLDSTART_ARGS)
+
+# Release binaries under `cargo lambda watch --only-lambda-apis` (infra/local/coldstart.sh); needs no
+# other service. Options: make coldstart COLDSTART_ARGS="--runs 50".
+coldstart:
+	@bash infra/local/coldstart.sh $(COLDSTART_ARGS)
 
 # Deployment artefacts (arm64 through cargo-lambda + zig). Not part of test or lint.
 sam-build: install
