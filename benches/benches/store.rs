@@ -195,23 +195,26 @@ fn request_path(c: &mut Criterion) {
         })
         .collect::<Vec<_>>()
         .into_iter();
+    let transact = |av: Item, idem: Item| {
+        let t = |item| {
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&table)
+                        .set_item(Some(item))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .build()
+                        .expect("put"),
+                )
+                .build()
+        };
+        let req = ddb.transact_write_items().transact_items(t(av)).transact_items(t(idem));
+        async move { req.send().await.expect("transact") }
+    };
     g.bench_function("bare_transact_write", |b| {
         b.to_async(&rt).iter(|| {
             let (av, idem) = pairs.next().expect("enough prebuilt items");
-            let t = |item| {
-                TransactWriteItem::builder()
-                    .put(
-                        Put::builder()
-                            .table_name(&table)
-                            .set_item(Some(item))
-                            .condition_expression("attribute_not_exists(pk)")
-                            .build()
-                            .expect("put"),
-                    )
-                    .build()
-            };
-            let req = ddb.transact_write_items().transact_items(t(av)).transact_items(t(idem));
-            async move { req.send().await.expect("transact") }
+            transact(av, idem)
         })
     });
     g.bench_function("handler_with_key", |b| {
@@ -223,14 +226,101 @@ fn request_path(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // p50 and p99 need single-call latencies, which criterion does not keep: time each call, the four
+    // cases interleaved round by round so machine noise hits them alike.
+    if criterion_filter_allows("request_path") {
+        const ROUNDS: usize = 2_000;
+        let mut lat: [Vec<Duration>; 4] = Default::default();
+        rt.block_on(async {
+            for _ in 0..ROUNDS {
+                let av = items.next().expect("enough prebuilt items");
+                let (tav, idem) = pairs.next().expect("enough prebuilt items");
+                let put = ddb
+                    .put_item()
+                    .table_name(&table)
+                    .set_item(Some(av))
+                    .condition_expression("attribute_not_exists(pk)");
+                let t = std::time::Instant::now();
+                put.send().await.expect("put");
+                lat[0].push(t.elapsed());
+                let t = std::time::Instant::now();
+                assert_eq!(svc.handle(request(None)).await.status(), 201);
+                lat[1].push(t.elapsed());
+                let call = transact(tav, idem);
+                let t = std::time::Instant::now();
+                call.await;
+                lat[2].push(t.elapsed());
+                let req = request(Some(ulid::Ulid::new().to_string()));
+                let t = std::time::Instant::now();
+                assert_eq!(svc.handle(req).await.status(), 201);
+                lat[3].push(t.elapsed());
+            }
+        });
+        let pct = |v: &mut Vec<Duration>, p: f64| {
+            v.sort();
+            v[((v.len() - 1) as f64 * p).round() as usize]
+        };
+        let us = |d: Duration| format!("{:.0} µs", d.as_secs_f64() * 1e6);
+        println!("\nrequest_path percentiles, {ROUNDS} interleaved rounds of single calls");
+        println!("| case | p50 | p99 | p50 ratio | p99 ratio |\n|---|---:|---:|---:|---:|");
+        let names = [
+            "bare PutItem",
+            "handler, no key",
+            "bare TransactWriteItems",
+            "handler, with key",
+        ];
+        for pair in [0, 2] {
+            let (b50, b99) = (pct(&mut lat[pair], 0.5), pct(&mut lat[pair], 0.99));
+            let (h50, h99) = (pct(&mut lat[pair + 1], 0.5), pct(&mut lat[pair + 1], 0.99));
+            println!("| {} | {} | {} | 1.00 | 1.00 |", names[pair], us(b50), us(b99));
+            println!(
+                "| {} | {} | {} | {:.2} | {:.2} |",
+                names[pair + 1],
+                us(h50),
+                us(h99),
+                h50.as_secs_f64() / b50.as_secs_f64(),
+                h99.as_secs_f64() / b99.as_secs_f64()
+            );
+        }
+    }
     rt.block_on(drop_table(&table));
+}
+
+/// Whether a name filter given to the bench binary (`cargo bench -- <filter>`) selects `name`; criterion
+/// applies its filter to its own groups only.
+fn criterion_filter_allows(name: &str) -> bool {
+    const TAKES_VALUE: &[&str] = &[
+        "--warm-up-time",
+        "--measurement-time",
+        "--sample-size",
+        "--save-baseline",
+        "--baseline",
+        "--load-baseline",
+        "--profile-time",
+        "--noise-threshold",
+        "--confidence-level",
+        "--significance-level",
+        "--nresamples",
+        "--output-format",
+        "--color",
+        "--plotting-backend",
+    ];
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let filters: Vec<&String> = args
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| !a.starts_with('-') && !(*i > 0 && TAKES_VALUE.contains(&args[i - 1].as_str())))
+        .map(|(_, a)| a)
+        .collect();
+    filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()) || f.contains(name))
 }
 
 /// Stream records per second through the publisher into moto's EventBridge (two events per record), against
 /// bare PutEvents calls of the same, prebuilt entries in the same run: sequential (what a plain loop does)
-/// and in waves of `PUTS_IN_FLIGHT` calls (what the publisher does). moto delivers every event to the rule
-/// targets' SQS queues; they are purged after each sample, outside the timed part, so moto's speed does not
-/// drift with queue depth from one case to the next.
+/// and in waves of `PUTS_IN_FLIGHT` calls (what the publisher does). The bus is a scratch bus without rules:
+/// moto delivers to rule targets inside PutEvents (EventBridge does it after answering), and its SQS queues
+/// slow it down as they fill, which would measure moto, not the publisher.
 fn publisher(c: &mut Criterion) {
     use aws_lambda_events::event::dynamodb::{Event, EventRecord};
     use aws_sdk_eventbridge::types::PutEventsRequestEntry;
@@ -238,13 +328,20 @@ fn publisher(c: &mut Criterion) {
     let rt = rt();
     let policy = CompiledPolicy::from_yaml(&std::fs::read_to_string(POLICY).expect("policy")).expect("compiles");
     let moto = egress_e2e::moto_endpoint();
-    let (client, sqs) = rt.block_on(async {
-        let sdk = egress_e2e::sdk_config(&moto).await;
-        (aws_sdk_eventbridge::Client::new(&sdk), aws_sdk_sqs::Client::new(&sdk))
+    let bus_name = format!("egress-bench-{}", ulid::Ulid::new());
+    let client = rt.block_on(async {
+        let client = aws_sdk_eventbridge::Client::new(&egress_e2e::sdk_config(&moto).await);
+        client
+            .create_event_bus()
+            .name(&bus_name)
+            .send()
+            .await
+            .expect("scratch bus");
+        client
     });
-    let bus = EventBridgeBus::new(client.clone(), "egress");
+    let bus = EventBridgeBus::new(client.clone(), bus_name.clone());
     // Bare PutEvents of prebuilt entries, `in_flight` calls at a time.
-    let put_all = |entries: Vec<PutEventsRequestEntry>, in_flight: usize| {
+    let put_all = |client: &aws_sdk_eventbridge::Client, entries: Vec<PutEventsRequestEntry>, in_flight: usize| {
         let client = client.clone();
         async move {
             let chunks: Vec<Vec<PutEventsRequestEntry>> =
@@ -259,9 +356,8 @@ fn publisher(c: &mut Criterion) {
             }
         }
     };
-    let mut g = c.benchmark_group("publisher");
-    g.sample_size(10).measurement_time(Duration::from_secs(10));
-    for n in [1usize, 10, 100] {
+    // A stream batch of n new request items, and the PutEvents entries of their events.
+    let batch = |n: usize| {
         let items: Vec<RequestItem> = (0..n).map(|i| item(&policy, i)).collect();
         let mut event = Event::default();
         event.records = items
@@ -281,7 +377,7 @@ fn publisher(c: &mut Criterion) {
             .flat_map(|it| events_for(&it.record))
             .map(|e| {
                 PutEventsRequestEntry::builder()
-                    .event_bus_name("egress")
+                    .event_bus_name(&bus_name)
                     .source(SOURCE)
                     .detail_type(e.detail_type)
                     .detail(serde_json::to_string(&e.detail).expect("detail"))
@@ -289,51 +385,57 @@ fn publisher(c: &mut Criterion) {
                     .build()
             })
             .collect();
+        (event, entries)
+    };
+    let mut g = c.benchmark_group("publisher");
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    for n in [1usize, 10, 100] {
+        let (event, entries) = batch(n);
         g.throughput(criterion::Throughput::Elements(n as u64));
-        timed_batches(&mut g, &rt, &sqs, "bare_put_events_sequential", n, || {
-            put_all(entries.clone(), 1)
+        g.bench_with_input(BenchmarkId::new("bare_put_events_sequential", n), &n, |b, _| {
+            b.to_async(&rt).iter(|| put_all(&client, entries.clone(), 1))
         });
-        timed_batches(&mut g, &rt, &sqs, "bare_put_events_waves", n, || {
-            put_all(entries.clone(), PUTS_IN_FLIGHT)
+        g.bench_with_input(BenchmarkId::new("bare_put_events_waves", n), &n, |b, _| {
+            b.to_async(&rt)
+                .iter(|| put_all(&client, entries.clone(), PUTS_IN_FLIGHT))
         });
-        timed_batches(&mut g, &rt, &sqs, "publisher", n, || async {
-            let out = egress_core::outbox::handle_stream_event(&bus, &event, Default::default()).await;
-            assert!(out.batch_item_failures.is_empty());
+        g.bench_with_input(BenchmarkId::new("publisher", n), &n, |b, _| {
+            b.to_async(&rt).iter(|| async {
+                let out = egress_core::outbox::handle_stream_event(&bus, &event, Default::default()).await;
+                assert!(out.batch_item_failures.is_empty());
+            })
         });
     }
     g.finish();
-}
 
-/// Times `iters` runs of one batch, then purges the rule targets' queues (not timed).
-fn timed_batches<F, Fut>(
-    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
-    rt: &Runtime,
-    sqs: &aws_sdk_sqs::Client,
-    name: &str,
-    n: usize,
-    run: F,
-) where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    g.bench_with_input(BenchmarkId::new(name, n), &n, |b, _| {
-        b.to_async(rt).iter_custom(|iters| {
-            let run = &run;
-            async move {
-                let mut timed = Duration::ZERO;
-                for _ in 0..iters {
-                    let t = std::time::Instant::now();
-                    run().await;
-                    timed += t.elapsed();
-                }
-                for q in [egress_e2e::ALL_EVENTS_QUEUE, egress_e2e::APPROVALS_QUEUE] {
-                    let url = sqs.get_queue_url().queue_name(q).send().await.expect("queue url");
-                    let url = url.queue_url().expect("url").to_owned();
-                    sqs.purge_queue().queue_url(url).send().await.expect("purge");
-                }
-                timed
-            }
+    // What the waves are for: against moto on this machine a call takes ~2 ms and moto serializes them,
+    // so waves cannot beat a plain loop. Over a link with AWS-like latency they do: the same 100 records
+    // through a proxy that holds each request for LINK, one call at a time vs the publisher.
+    const LINK: Duration = Duration::from_millis(10);
+    let (far_client, _proxy) = rt.block_on(async {
+        let proxy = egress_e2e::Outage::proxy_with_latency(&moto, LINK).await;
+        (
+            aws_sdk_eventbridge::Client::new(&egress_e2e::sdk_config(&proxy.endpoint).await),
+            proxy,
+        )
+    });
+    let far_bus = EventBridgeBus::new(far_client.clone(), bus_name.clone());
+    let mut g = c.benchmark_group("publisher_10ms_link");
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    let (event, entries) = batch(100);
+    g.throughput(criterion::Throughput::Elements(100));
+    g.bench_function("bare_put_events_sequential/100", |b| {
+        b.to_async(&rt).iter(|| put_all(&far_client, entries.clone(), 1))
+    });
+    g.bench_function("publisher/100", |b| {
+        b.to_async(&rt).iter(|| async {
+            let out = egress_core::outbox::handle_stream_event(&far_bus, &event, Default::default()).await;
+            assert!(out.batch_item_failures.is_empty());
         })
+    });
+    g.finish();
+    rt.block_on(async {
+        let _ = client.delete_event_bus().name(&bus_name).send().await;
     });
 }
 

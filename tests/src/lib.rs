@@ -259,13 +259,20 @@ pub struct Outage {
 
 impl Outage {
     pub async fn proxy_to(target: &str) -> Outage {
+        Self::proxy_with_latency(target, Duration::ZERO).await
+    }
+
+    /// The same proxy, holding every chunk the client sends for `latency` before passing it on: a
+    /// request then costs a network round trip, as it does against a regional AWS endpoint, while
+    /// concurrent requests overlap their waits.
+    pub async fn proxy_with_latency(target: &str, latency: Duration) -> Outage {
         let target = target.trim_start_matches("http://").to_owned();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
         let (up, rx) = tokio::sync::watch::channel(true);
         tokio::spawn(async move {
             loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
+                let Ok((inbound, _)) = listener.accept().await else {
                     return;
                 };
                 if !*rx.borrow() {
@@ -275,11 +282,11 @@ impl Outage {
                 let target = target.clone();
                 let mut down = rx.clone();
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else {
+                    let Ok(outbound) = tokio::net::TcpStream::connect(&target).await else {
                         return;
                     };
                     tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = pipe(inbound, outbound, latency) => {}
                         _ = down.wait_for(|up| !*up) => {}
                     }
                 });
@@ -290,5 +297,34 @@ impl Outage {
 
     pub fn set_up(&self, up: bool) {
         let _ = self.up.send(up);
+    }
+}
+
+/// Copies both ways until either side closes, delaying client-to-server chunks by `latency`.
+async fn pipe(mut inbound: tokio::net::TcpStream, mut outbound: tokio::net::TcpStream, latency: Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if latency.is_zero() {
+        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+        return;
+    }
+    let (mut in_r, mut in_w) = inbound.split();
+    let (mut out_r, mut out_w) = outbound.split();
+    let upstream = async {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match in_r.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    tokio::time::sleep(latency).await;
+                    if out_w.write_all(&buf[..n]).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    };
+    tokio::select! {
+        _ = upstream => {}
+        _ = tokio::io::copy(&mut out_r, &mut in_w) => {}
     }
 }
