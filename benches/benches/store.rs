@@ -310,7 +310,10 @@ fn criterion_filter_allows(name: &str) -> bool {
     let filters: Vec<&String> = args
         .iter()
         .enumerate()
-        .filter(|(i, a)| !a.starts_with('-') && !(*i > 0 && TAKES_VALUE.contains(&args[i - 1].as_str())))
+        .filter(|(i, a)| {
+            let is_flag_value = *i > 0 && TAKES_VALUE.contains(&args[i - 1].as_str());
+            !a.starts_with('-') && !is_flag_value
+        })
         .map(|(_, a)| a)
         .collect();
     filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()) || f.contains(name))

@@ -88,7 +88,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ),
         ]
     };
-    let cases = vec![
+    let cases = [
         Case {
             label: "noop-function (baseline)",
             binary: "noop-function",
