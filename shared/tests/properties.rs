@@ -2,7 +2,8 @@
 //! (a) normalization is idempotent and agrees with WHATWG on what it accepts;
 //! (b) a host allowed through `*.d` ends with `.d`, and every reported rule really covers the host;
 //! (c) no special target is ever allowed, in any mode, by any policy that compiles;
-//! (d) shadow mode never changes `policy_decision`, the reason or the rule.
+//! (d) shadow mode never changes `policy_decision`, the reason or the rule;
+//! (e) the JSON form written by `egress-policy json` decides exactly like the YAML it came from.
 //!
 //! Generators are built from hostile fragments (IPv4 in every WHATWG encoding, IPv6 in several textual forms,
 //! Unicode labels, userinfo, backslashes, odd ports and paths). Case counts keep the file well under 20 s in debug.
@@ -888,4 +889,28 @@ fn has_octal_part(host: &str) -> bool {
         && host
             .split('.')
             .any(|p| p.len() > 1 && p.starts_with('0') && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// (e) `egress-policy json` never changes what a policy means: a random policy written as block YAML and
+    /// its JSON form (produced by `to_json_form`) give the same decision, reason, rule and mode everywhere.
+    #[test]
+    fn the_json_form_of_a_yaml_policy_decides_the_same(
+        (policy, target) in arb_case(vec!["allow", "allow", "require_approval", "deny"]),
+        principal in select(PRINCIPALS),
+        zone in select(ZONES),
+    ) {
+        let yaml = serde_norway::to_string(&policy.to_json()).expect("YAML rendering");
+        prop_assert!(!yaml.trim_start().starts_with('{'), "rendered as block YAML, read by the YAML parser");
+        let json = egress_core::policy::to_json_form(&yaml).expect("valid policy");
+        let (a, b) = (CompiledPolicy::from_yaml(&yaml).expect("compiles"), CompiledPolicy::from_yaml(&json).expect("compiles"));
+        let (da, db) = (authorize_egress(&a, principal, zone, &target), authorize_egress(&b, principal, zone, &target));
+        prop_assert_eq!(
+            (da.effective(), da.policy_decision(), da.reason(), da.rule(), da.mode()),
+            (db.effective(), db.policy_decision(), db.reason(), db.rule(), db.mode()),
+            "{}\n{}", yaml, json
+        );
+    }
 }
