@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, PutRequest, TransactWriteItem, WriteRequest};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use egress_bench::percentile;
 use egress_core::create::CreateService;
 use egress_core::cursor::CursorCodec;
 use egress_core::list::ListService;
@@ -160,16 +161,17 @@ fn request_path(c: &mut Criterion) {
             .collect()
     };
     let mut items = prebuilt(PREBUILT).into_iter();
+    let put = |av: Item| {
+        let req = ddb
+            .put_item()
+            .table_name(&table)
+            .set_item(Some(av))
+            .condition_expression("attribute_not_exists(pk)");
+        async move { req.send().await.expect("put") }
+    };
     g.bench_function("bare_put_item", |b| {
-        b.to_async(&rt).iter(|| {
-            let av = items.next().expect("enough prebuilt items");
-            let req = ddb
-                .put_item()
-                .table_name(&table)
-                .set_item(Some(av))
-                .condition_expression("attribute_not_exists(pk)");
-            async move { req.send().await.expect("put") }
-        })
+        b.to_async(&rt)
+            .iter(|| put(items.next().expect("enough prebuilt items")))
     });
     g.bench_function("handler_no_key", |b| {
         b.to_async(&rt).iter(|| async {
@@ -234,19 +236,14 @@ fn request_path(c: &mut Criterion) {
         let mut lat: [Vec<Duration>; 4] = Default::default();
         rt.block_on(async {
             for _ in 0..ROUNDS {
-                let av = items.next().expect("enough prebuilt items");
-                let (tav, idem) = pairs.next().expect("enough prebuilt items");
-                let put = ddb
-                    .put_item()
-                    .table_name(&table)
-                    .set_item(Some(av))
-                    .condition_expression("attribute_not_exists(pk)");
+                let call = put(items.next().expect("enough prebuilt items"));
                 let t = std::time::Instant::now();
-                put.send().await.expect("put");
+                call.await;
                 lat[0].push(t.elapsed());
                 let t = std::time::Instant::now();
                 assert_eq!(svc.handle(request(None)).await.status(), 201);
                 lat[1].push(t.elapsed());
+                let (tav, idem) = pairs.next().expect("enough prebuilt items");
                 let call = transact(tav, idem);
                 let t = std::time::Instant::now();
                 call.await;
@@ -257,10 +254,9 @@ fn request_path(c: &mut Criterion) {
                 lat[3].push(t.elapsed());
             }
         });
-        let pct = |v: &mut Vec<Duration>, p: f64| {
+        for v in &mut lat {
             v.sort();
-            v[((v.len() - 1) as f64 * p).round() as usize]
-        };
+        }
         let us = |d: Duration| format!("{:.0} µs", d.as_secs_f64() * 1e6);
         println!("\nrequest_path percentiles, {ROUNDS} interleaved rounds of single calls");
         println!("| case | p50 | p99 | p50 ratio | p99 ratio |\n|---|---:|---:|---:|---:|");
@@ -271,8 +267,8 @@ fn request_path(c: &mut Criterion) {
             "handler, with key",
         ];
         for pair in [0, 2] {
-            let (b50, b99) = (pct(&mut lat[pair], 0.5), pct(&mut lat[pair], 0.99));
-            let (h50, h99) = (pct(&mut lat[pair + 1], 0.5), pct(&mut lat[pair + 1], 0.99));
+            let (b50, b99) = (percentile(&lat[pair], 0.5), percentile(&lat[pair], 0.99));
+            let (h50, h99) = (percentile(&lat[pair + 1], 0.5), percentile(&lat[pair + 1], 0.99));
             println!("| {} | {} | {} | 1.00 | 1.00 |", names[pair], us(b50), us(b99));
             println!(
                 "| {} | {} | {} | {:.2} | {:.2} |",
@@ -327,7 +323,7 @@ fn criterion_filter_allows(name: &str) -> bool {
 fn publisher(c: &mut Criterion) {
     use aws_lambda_events::event::dynamodb::{Event, EventRecord};
     use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-    use egress_core::events::{events_for, EventBridgeBus, MAX_ENTRIES_PER_PUT, PUTS_IN_FLIGHT, SOURCE};
+    use egress_core::events::{events_for, put_events_entry, EventBridgeBus, MAX_ENTRIES_PER_PUT, PUTS_IN_FLIGHT};
     let rt = rt();
     let policy = CompiledPolicy::from_yaml(&std::fs::read_to_string(POLICY).expect("policy")).expect("compiles");
     let moto = egress_e2e::moto_endpoint();
@@ -378,15 +374,7 @@ fn publisher(c: &mut Criterion) {
         let entries: Vec<PutEventsRequestEntry> = items
             .iter()
             .flat_map(|it| events_for(&it.record))
-            .map(|e| {
-                PutEventsRequestEntry::builder()
-                    .event_bus_name(&bus_name)
-                    .source(SOURCE)
-                    .detail_type(e.detail_type)
-                    .detail(serde_json::to_string(&e.detail).expect("detail"))
-                    .resources(format!("egress:request/{}", e.detail.request_id))
-                    .build()
-            })
+            .map(|e| put_events_entry(&bus_name, &e).expect("entry"))
             .collect();
         (event, entries)
     };

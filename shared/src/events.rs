@@ -97,23 +97,29 @@ impl EventBridgeBus {
     }
 }
 
+/// The PutEvents entry of one event on the bus `bus_name`.
+pub fn put_events_entry(bus_name: &str, e: &Event) -> Result<PutEventsRequestEntry, serde_json::Error> {
+    Ok(PutEventsRequestEntry::builder()
+        .event_bus_name(bus_name)
+        .source(SOURCE)
+        .detail_type(e.detail_type)
+        .detail(serde_json::to_string(&e.detail)?)
+        .resources(format!("egress:request/{}", e.detail.request_id))
+        .build())
+}
+
 #[async_trait]
 impl EventBus for EventBridgeBus {
     async fn put(&self, events: &[Event]) -> Result<Vec<bool>, PublishError> {
-        let mut req = self.client.put_events();
-        for e in events {
-            let detail = serde_json::to_string(&e.detail).map_err(|err| PublishError::Unavailable(err.to_string()))?;
-            req = req.entries(
-                PutEventsRequestEntry::builder()
-                    .event_bus_name(&self.bus_name)
-                    .source(SOURCE)
-                    .detail_type(e.detail_type)
-                    .detail(detail)
-                    .resources(format!("egress:request/{}", e.detail.request_id))
-                    .build(),
-            );
-        }
-        let out = req
+        let entries = events
+            .iter()
+            .map(|e| put_events_entry(&self.bus_name, e))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|err| PublishError::Unavailable(err.to_string()))?;
+        let out = self
+            .client
+            .put_events()
+            .set_entries(Some(entries))
             .send()
             .await
             .map_err(|e| PublishError::Unavailable(aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string()))?;
