@@ -20,6 +20,7 @@ pub mod decision;
 pub mod events;
 #[cfg(feature = "aws")]
 pub mod http;
+mod idn;
 #[cfg(feature = "aws")]
 pub mod list;
 pub mod normalize;

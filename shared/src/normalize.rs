@@ -5,6 +5,7 @@
 //! the host (userinfo, backslashes, percent-encoded hosts, missing `//`), so that the host we authorize is the
 //! host the caller connects to.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -52,8 +53,12 @@ pub enum NormalizeError {
     InvalidIdn,
     #[error("the host is not a valid IPv4 or IPv6 address")]
     InvalidIp,
-    #[error("an IPv4 part with a leading zero is octal to WHATWG and inet_aton but decimal to other parsers")]
+    #[error(
+        "the IPv4 address is not in dotted-decimal form (a.b.c.d, no leading zeros): clients read other forms differently"
+    )]
     AmbiguousIpv4,
+    #[error("client IDNA implementations (UTS-46 non-transitional and transitional, IDNA2003) disagree on this host")]
+    AmbiguousIdn,
     #[error("the port is not a number between 0 and 65535")]
     InvalidPort,
     #[error("`domain` must be a host name or IP literal only, without scheme, port, path or userinfo")]
@@ -80,6 +85,7 @@ impl NormalizeError {
             Self::InvalidIdn => "invalid_idn",
             Self::InvalidIp => "invalid_ip",
             Self::AmbiguousIpv4 => "ambiguous_ipv4",
+            Self::AmbiguousIdn => "ambiguous_idn",
             Self::InvalidPort => "invalid_port",
             Self::InvalidDomain => "invalid_domain",
         }
@@ -334,23 +340,49 @@ fn map_parse_error(e: url::ParseError) -> NormalizeError {
     }
 }
 
-/// `raw_host` is the host as the caller wrote it, used to refuse IPv4 spellings other parsers read differently.
+/// `raw_host` is the host as the caller wrote it, used to refuse spellings other client stacks read as
+/// another host.
 fn host_from_url(url: &Url, raw_host: &str) -> Result<Host, NormalizeError> {
     match url.host() {
         None => Err(NormalizeError::EmptyHost),
-        Some(url::Host::Ipv4(ip)) => {
-            // `010.0.0.1` is 8.0.0.1 to WHATWG and inet_aton, but 10.0.0.1 to parsers that read decimal (older
-            // Java, some regex-based clients): a private address the caller would reach with a public verdict.
-            let octal = raw_host
-                .split('.')
-                .any(|part| part.len() > 1 && part.starts_with('0') && part.bytes().all(|b| b.is_ascii_digit()));
-            if octal {
-                return Err(NormalizeError::AmbiguousIpv4);
-            }
-            Ok(Host::Ipv4(ip))
-        }
+        Some(url::Host::Ipv4(ip)) => check_ipv4(ip, raw_host).map(Host::Ipv4),
         Some(url::Host::Ipv6(ip)) => Ok(Host::Ipv6(ip)),
-        Some(url::Host::Domain(d)) => check_domain(d).map(Host::Domain),
+        Some(url::Host::Domain(d)) => {
+            // DNS limits first, so a malformed name keeps its precise code.
+            let d = check_domain(d)?;
+            if !crate::idn::stacks_agree(raw_host, &d) {
+                return Err(NormalizeError::AmbiguousIdn);
+            }
+            Ok(Host::Domain(d))
+        }
+    }
+}
+
+/// WHATWG reads `ip` from `raw_host`. Only the plain dotted-decimal form means the same address to every
+/// client: `010.0.0.1` is 8.0.0.1 to WHATWG and inet_aton but 10.0.0.1 to decimal readers (Java, regex
+/// clients); `134744072`, `0x8.8.8.8`, `1.2.65535` and `8.8.8.8.` are DNS names to Go and Java; mapped
+/// digits (`８.８.８.８`) are names or errors outside UTS-46. The checks run on the UTS-46-mapped text, the
+/// text WHATWG's IPv4 parser saw, so fullwidth or ignorable characters cannot hide a leading zero.
+///
+/// Other forms of an internal address stay accepted: whatever a client reads, the gateway denies it as
+/// internal (recorded, an attack signal for the audit trail); a public reading would be refused above.
+fn check_ipv4(ip: Ipv4Addr, raw_host: &str) -> Result<Ipv4Addr, NormalizeError> {
+    let mapped = match raw_host.is_ascii() {
+        true => Cow::Borrowed(raw_host),
+        false => idna::domain_to_ascii_cow(raw_host.as_bytes(), idna::AsciiDenyList::URL)
+            .map_err(|_| NormalizeError::InvalidIdn)?,
+    };
+    let octal = mapped
+        .split('.')
+        .any(|part| part.len() > 1 && part.starts_with('0') && part.bytes().all(|b| b.is_ascii_digit()));
+    if octal {
+        return Err(NormalizeError::AmbiguousIpv4);
+    }
+    let canonical = raw_host.is_ascii() && raw_host == ip.to_string();
+    if canonical || crate::special::special_v4(ip).is_some() {
+        Ok(ip)
+    } else {
+        Err(NormalizeError::AmbiguousIpv4)
     }
 }
 

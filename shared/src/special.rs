@@ -138,6 +138,14 @@ pub fn special_v6(ip: Ipv6Addr) -> Option<SpecialKind> {
     if in_v6(0x0100_u128 << 112, 64) {
         return Some(Discard);
     }
+    // 100:0:0:1::/64, the dummy IPv6 prefix (RFC 9780): never routed, used for local next hops.
+    if in_v6(0x0100_0000_0000_0001_u128 << 64, 64) {
+        return Some(Reserved);
+    }
+    // 5f00::/16, SRv6 segment identifiers (RFC 9602): steer packets inside an operator's SR domain.
+    if seg[0] == 0x5f00 {
+        return Some(Reserved);
+    }
     if seg[0] == 0x2001 && seg[1] == 0x0db8 {
         return Some(Documentation);
     }
@@ -150,21 +158,47 @@ pub fn special_v6(ip: Ipv6Addr) -> Option<SpecialKind> {
     if seg[0] == 0x2001 && seg[1] & 0xfff0 == 0x0010 {
         return Some(Reserved); // ORCHID
     }
+    // The rest of 2001::/23, IETF protocol assignments (RFC 2928; IANA IPv6 special-purpose registry):
+    // AMT relays, AS112 sinks, ORCHIDv2, drone DET. Infrastructure, not destinations for agents.
+    if seg[0] == 0x2001 && seg[1] < 0x0200 {
+        return Some(ProtocolAssignment);
+    }
     None
 }
 
-/// Names that resolve inside the platform's own network. Single-label names are resolved through the
-/// resolver's search domains (`metadata` becomes `metadata.google.internal` on GCP), so they are internal too.
+/// Names that never reach the public internet, each with its source. Single-label names are resolved
+/// through the resolver's search domains (`metadata` becomes `metadata.google.internal` on GCP), so they
+/// are internal too. A name under any of these suffixes (or the suffix itself) is internal.
+const INTERNAL_SUFFIXES: &[&str] = &[
+    // IANA Special-Use Domain Names registry (RFC 6761 and later).
+    "localhost",     // RFC 6761 §6.3: loopback
+    "local",         // RFC 6762: multicast DNS
+    "test",          // RFC 6761 §6.2
+    "invalid",       // RFC 6761 §6.4
+    "example",       // RFC 6761 §6.5 (the TLD; example.com/.net/.org are real, public names)
+    "onion",         // RFC 7686: Tor, never resolved by DNS
+    "alt",           // RFC 9476: non-DNS namespaces
+    "home.arpa",     // RFC 8375: home networks
+    "resolver.arpa", // RFC 9462: the local resolver's own name
+    "service.arpa",  // RFC 9665: local service registration
+    "ipv4only.arpa", // RFC 8880: resolves to 192.0.0.170/171 (NAT64 discovery)
+    // `.arpa` as a whole is infrastructure (RFC 3172): reverse zones, ENUM; no agent fetches HTTP there.
+    "arpa",
+    // ICANN: `.internal` reserved for private use (board resolution 2024.07.29.06).
+    "internal",
+    // ICANN: `.corp`, `.home` and `.mail` will never be delegated (name collision, board resolution
+    // 2018.02.04.12): they stay in wide private use.
+    "corp",
+    "home",
+    "mail",
+    // RFC 6762 Appendix G: names in wide private use on internal networks.
+    "intranet",
+    "private",
+    "lan",
+    "localdomain",
+];
+
 pub fn special_name(d: &str) -> Option<SpecialKind> {
-    const SUFFIXES: &[&str] = &[
-        "localhost",
-        "local",
-        "internal",
-        "localdomain",
-        "home.arpa",
-        "intranet",
-        "lan",
-    ];
     if !d.contains('.') {
         return Some(if d == "localhost" {
             SpecialKind::Loopback
@@ -172,16 +206,14 @@ pub fn special_name(d: &str) -> Option<SpecialKind> {
             SpecialKind::SingleLabelName
         });
     }
-    for s in SUFFIXES {
-        if d == *s || (d.len() > s.len() && d.ends_with(s) && d.as_bytes()[d.len() - s.len() - 1] == b'.') {
-            return Some(if *s == "localhost" {
-                SpecialKind::Loopback
-            } else {
-                SpecialKind::InternalName
-            });
-        }
-    }
-    None
+    let suffix = INTERNAL_SUFFIXES
+        .iter()
+        .find(|s| d == **s || (d.len() > s.len() && d.ends_with(**s) && d.as_bytes()[d.len() - s.len() - 1] == b'.'))?;
+    Some(if *suffix == "localhost" {
+        SpecialKind::Loopback
+    } else {
+        SpecialKind::InternalName
+    })
 }
 
 #[cfg(test)]
@@ -246,6 +278,30 @@ mod tests {
             ("http://localhost.example.com/", None),
             ("http://example.internal.com/", None),
             ("http://8.8.8.8/", None),
+            ("http://[5f00::1]/", Some(Reserved)),
+            ("http://[5f00:ffff::1]/", Some(Reserved)),
+            ("http://[5eff::1]/", None),
+            ("http://[100:0:0:1::1]/", Some(Reserved)),
+            ("http://[100:0:0:2::1]/", None),
+            ("http://[2001:4:112::1]/", Some(ProtocolAssignment)),
+            ("http://[2001:1ff::1]/", Some(ProtocolAssignment)),
+            ("http://[2001:200::1]/", None),
+            ("http://printer.corp/", Some(InternalName)),
+            ("http://nas.home/", Some(InternalName)),
+            ("http://smtp.mail/", Some(InternalName)),
+            ("http://files.private/", Some(InternalName)),
+            ("http://a.b.test/", Some(InternalName)),
+            ("http://x.invalid/", Some(InternalName)),
+            ("http://www.example/", Some(InternalName)),
+            ("http://abc.onion/", Some(InternalName)),
+            ("http://x.alt/", Some(InternalName)),
+            ("http://ipv4only.arpa/", Some(InternalName)),
+            ("http://1.0.0.127.in-addr.arpa/", Some(InternalName)),
+            ("http://corp.example.com/", None),
+            ("http://example.com/", None),
+            ("http://mail.google.com/", None),
+            ("http://notcorp/", Some(SingleLabelName)),
+            ("http://home.com/", None),
         ];
         for (url, want) in cases {
             assert_eq!(kind(url), *want, "{url}");
