@@ -234,7 +234,7 @@ impl CompiledPolicy {
         let mut seen_ids = HashSet::new();
         let mut zones = FastMap::default();
         let mut rule_count = 0;
-        let auditors = compile_principals("auditors", &doc.auditors, &mut problems);
+        let auditors = compile_principals("auditors", &doc.auditors, Everyone::Refused, &mut problems);
         if doc.zones.is_empty() {
             problems.push("zones: at least one zone is required".into());
         }
@@ -246,7 +246,12 @@ impl CompiledPolicy {
             if zone.members.is_empty() {
                 problems.push(format!("{at}.members: at least one member pattern is required"));
             }
-            let members = compile_principals(&format!("{at}.members"), &zone.members, &mut problems);
+            let members = compile_principals(
+                &format!("{at}.members"),
+                &zone.members,
+                Everyone::Allowed,
+                &mut problems,
+            );
             let patterns = || zone.rules.iter().flat_map(|r| &r.hosts);
             let (hosts, wildcards) = (patterns().count(), patterns().filter(|h| h.starts_with("*.")).count());
             let mut cz = CompiledZone {
@@ -304,6 +309,9 @@ impl CompiledPolicy {
     pub fn zone_count(&self) -> usize {
         self.zones.len()
     }
+    pub fn kill_switch_engaged(&self) -> bool {
+        self.kill_switch
+    }
     pub fn kill_switch_reason(&self) -> Option<&str> {
         self.kill_switch.then_some(self.kill_switch_reason.as_deref()).flatten()
     }
@@ -355,10 +363,21 @@ pub fn valid_zone_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-fn compile_principals(at: &str, patterns: &[String], problems: &mut Vec<String>) -> PrincipalSet {
+/// Whether a principal list may say `*`: zone members may (an open zone), auditors may not (everyone
+/// reading everyone's audit trail is never what a policy means).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Everyone {
+    Allowed,
+    Refused,
+}
+
+fn compile_principals(at: &str, patterns: &[String], everyone: Everyone, problems: &mut Vec<String>) -> PrincipalSet {
     let mut set = PrincipalSet::default();
     for (i, p) in patterns.iter().enumerate() {
         match parse_principal_pattern(p) {
+            Ok(None) if everyone == Everyone::Refused => problems.push(format!(
+                "{at}[{i}]: `*` (everyone) is not allowed here; name the principals or a prefix"
+            )),
             Ok(None) => set.everyone = true,
             Ok(Some(PrincipalPattern::Exact(e))) => {
                 set.exact.insert(e);
@@ -369,6 +388,10 @@ fn compile_principals(at: &str, patterns: &[String], problems: &mut Vec<String>)
     }
     set
 }
+
+/// Characters a prefix pattern may end with: the separators of ARNs, IAM names and e-mail-like subjects.
+/// A prefix that ends inside a word (`role/agent*`) silently grants every name that merely starts alike.
+const PREFIX_BOUNDARIES: [char; 9] = ['-', '_', '/', ':', '.', '@', '+', '=', ','];
 
 /// `Ok(None)` is the `*` pattern (everyone).
 fn parse_principal_pattern(p: &str) -> Result<Option<PrincipalPattern>, &'static str> {
@@ -381,7 +404,13 @@ fn parse_principal_pattern(p: &str) -> Result<Option<PrincipalPattern>, &'static
     let star_count = p.matches('*').count();
     match (star_count, p.strip_suffix('*')) {
         (0, _) => Ok(Some(PrincipalPattern::Exact(p.to_owned()))),
-        (1, Some(prefix)) => Ok(Some(PrincipalPattern::Prefix(prefix.to_owned()))),
+        (1, Some(prefix)) if prefix.ends_with(PREFIX_BOUNDARIES) => {
+            Ok(Some(PrincipalPattern::Prefix(prefix.to_owned())))
+        }
+        (1, Some(_)) => Err(
+            "a prefix pattern must end at a separator (one of - _ / : . @ + = ,) before the `*`, so that \
+             `role/agent*` cannot also match `role/agentsmith`: write `role/agent-*`",
+        ),
         _ => Err("`*` is only allowed once, as the last character (a prefix pattern)"),
     }
 }
@@ -439,7 +468,7 @@ fn compile_rule<'d>(
         rule: index,
     };
     for (j, pattern) in rule.hosts.iter().enumerate() {
-        match parse_host_pattern(pattern) {
+        match parse_host_pattern(pattern, rule.effect) {
             Ok(HostPattern::Exact(Host::Domain(d))) => zone.exact.entry(d.into()).or_default().push(entry),
             Ok(HostPattern::Exact(Host::Ipv4(ip))) => zone.ips.entry(ip.into()).or_default().push(entry),
             Ok(HostPattern::Exact(Host::Ipv6(ip))) => zone.ips.entry(ip.into()).or_default().push(entry),
@@ -458,7 +487,7 @@ enum HostPattern {
     Suffix(String),
 }
 
-fn parse_host_pattern(p: &str) -> Result<HostPattern, String> {
+fn parse_host_pattern(p: &str, effect: Effect) -> Result<HostPattern, String> {
     let (wild, host) = match p.strip_prefix("*.") {
         Some(rest) => (true, rest),
         None => (false, p),
@@ -483,11 +512,46 @@ fn parse_host_pattern(p: &str) -> Result<HostPattern, String> {
             if !d.contains('.') {
                 return Err("a wildcard must cover a registrable domain, not a whole top-level domain".into());
             }
+            match public_suffix(&d) {
+                // Denying every tenant of a hosting or tunnel service (`*.ngrok.io`) is a common, safe rule.
+                Some(psl::Type::Private) if effect == Effect::Deny => {}
+                Some(_) => {
+                    return Err(format!(
+                        "`{d}` is a public suffix (Public Suffix List): a wildcard over it covers domains of \
+                         unrelated owners; name the registrable domain, e.g. `*.example.{d}`{}",
+                        if effect == Effect::Deny {
+                            ""
+                        } else {
+                            " (deny rules may cover private-section suffixes)"
+                        }
+                    ));
+                }
+                None => {}
+            }
             Ok(HostPattern::Suffix(d))
         }
         Host::Ipv4(_) | Host::Ipv6(_) if wild => Err("a wildcard cannot apply to an IP address".into()),
         h => Ok(HostPattern::Exact(h)),
     }
+}
+
+/// The section of the Public Suffix List `d` is in, when `d` is itself a public suffix: ICANN (`co.uk`) or
+/// private (`s3.amazonaws.com`, `github.io`). Anyone can register names directly under it.
+fn public_suffix(d: &str) -> Option<psl::Type> {
+    psl::suffix(d.as_bytes())
+        .filter(|s| s.as_bytes() == d.as_bytes())
+        .and_then(|s| s.typ())
+}
+
+/// Whether a document (that may have failed validation) asks for the kill switch. A rejected edit keeps the
+/// last good policy, so an engagement inside it is not in force: the source says so loudly.
+pub fn requests_kill_switch(text: &str) -> bool {
+    let value: Option<serde_json::Value> = if text.trim_start().starts_with('{') {
+        serde_json::from_str(text).ok()
+    } else {
+        serde_norway::from_str(text).ok()
+    };
+    value.is_some_and(|v| v.pointer("/kill_switch/engaged") == Some(&serde_json::Value::Bool(true)))
 }
 
 /// May `principal`, running in `zone`, reach `target`? Precedence exactly as DESIGN.md:

@@ -146,6 +146,15 @@ impl<F: PolicyFetcher> CachedPolicySource<F> {
                 Err(e) => {
                     // Keep the last good policy (or stay closed): a bad edit must not open the gateway.
                     tracing::error!(source = %self.fetcher.describe(), error = %e, kept_last_good = st.policy.is_some(), "invalid policy rejected");
+                    if crate::policy::requests_kill_switch(&text) {
+                        // No policy at all denies everything anyway (policy_unavailable).
+                        let in_force = st.policy.as_ref().is_none_or(|p| p.kill_switch_engaged());
+                        tracing::error!(
+                            source = %self.fetcher.describe(),
+                            kill_switch_in_force = in_force,
+                            "the rejected policy engages the kill switch: that engagement is NOT applied; fix the document or use the kill-switch parameter"
+                        );
+                    }
                 }
             },
             Err(FetchError::NotFound(what)) => {

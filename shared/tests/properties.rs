@@ -492,7 +492,7 @@ proptest! {
 // Policies
 // ------------------------------------------------------------------------------------------------------------
 
-const PRINCIPALS: &[&str] = &["p1", "p2", "q", "arn:aws:iam::1:role/agent-7"];
+const PRINCIPALS: &[&str] = &["p-1", "p-2", "q", "arn:aws:iam::1:role/agent-7"];
 const ZONES: &[&str] = &["z1", "z1", "z1", "z2", "nope"];
 
 fn arb_mode() -> impl Strategy<Value = &'static str> {
@@ -505,7 +505,7 @@ fn arb_zone_mode() -> impl Strategy<Value = Option<&'static str>> {
 
 fn arb_members() -> impl Strategy<Value = Vec<&'static str>> {
     prop::collection::vec(
-        select(vec!["*", "*", "*", "p1", "p*", "q", "arn:aws:iam::1:role/agent-*"]),
+        select(vec!["*", "*", "*", "p-1", "p-*", "q", "arn:aws:iam::1:role/agent-*"]),
         1..3,
     )
 }

@@ -351,6 +351,27 @@ fn rule_doc(hosts: &str) -> String {
     format!("zones:\n  z:\n    members: ['*']\n    rules:\n      - {{id: r1, effect: allow, hosts: {hosts}}}\n")
 }
 
+/// Wildcards under a public suffix and prefixes that end at a separator are fine; a prefix matches
+/// only below its separator.
+#[test]
+fn registrable_wildcards_and_bounded_prefixes_are_accepted() {
+    let doc = "auditors: ['arn:aws:iam::111111111111:role/secops-*']\nzones:\n  z:\n    members: ['arn:aws:iam::123456789012:role/agent-*', 'team/', 'bot@']\n    rules:\n      - {id: uk, effect: allow, hosts: ['*.example.co.uk', '*.bucket.s3.amazonaws.com']}\n      - {id: tunnels, effect: deny, hosts: ['*.ngrok.io']}\n";
+    let p = CompiledPolicy::from_yaml(doc).unwrap_or_else(|e| panic!("{e}"));
+    let target = Target::from_url("https://www.example.co.uk/").unwrap();
+    for (principal, member) in [
+        ("arn:aws:iam::123456789012:role/agent-7", true),
+        ("arn:aws:iam::123456789012:role/agent-", true),
+        ("arn:aws:iam::123456789012:role/agent", false),
+        ("arn:aws:iam::123456789012:role/agentsmith", false),
+        ("arn:aws:iam::123456789012:role/agent-7/x", true),
+    ] {
+        let d = authorize_egress(&p, principal, "z", &target);
+        assert_eq!(d.reason() != Reason::ZoneNotPermitted, member, "{principal}");
+    }
+    assert!(p.is_auditor("arn:aws:iam::111111111111:role/secops-lead"));
+    assert!(!p.is_auditor("arn:aws:iam::111111111111:role/secopsx"));
+}
+
 #[test]
 fn validation_names_the_bad_entry() {
     let cases = [
@@ -365,6 +386,13 @@ fn validation_names_the_bad_entry() {
         (rule_doc("['a.*.com']"), "`a.*.com`"),
         (rule_doc("['http://x.com/']"), "not a valid host"),
         (rule_doc("[]"), "at least one host"),
+        (rule_doc("['*.co.uk']"), "`co.uk` is a public suffix"),
+        (rule_doc("['*.s3.amazonaws.com']"), "`s3.amazonaws.com` is a public suffix"),
+        (rule_doc("['*.github.io']"), "`github.io` is a public suffix"),
+        ("zones:\n  z:\n    members: ['*']\n    rules:\n      - {id: r1, effect: deny, hosts: ['*.co.uk']}\n".into(), "`co.uk` is a public suffix"),
+        ("auditors: ['*']\nzones:\n  z:\n    members: ['*']\n".into(), "auditors[0]: `*` (everyone) is not allowed"),
+        ("zones:\n  z:\n    members: ['arn:aws:iam::123456789012:role/agent*']\n".into(), "must end at a separator"),
+        ("zones:\n  z:\n    members: ['arn:aws:iam::1234*']\n".into(), "members[0]: `arn:aws:iam::1234*`: a prefix pattern"),
         ("zones:\n  Bad_Zone:\n    members: ['*']\n".into(), "zones.Bad_Zone: zone names"),
         ("zones:\n  z:\n    members: ['a*b*']\n".into(), "zones.z.members[0]: `a*b*`"),
         ("zones:\n  z:\n    members: []\n".into(), "at least one member"),
