@@ -25,7 +25,12 @@ const IDNA2003_DOTS: [char; 4] = ['.', '\u{3002}', '\u{FF0E}', '\u{FF61}'];
 const MAX_LABEL: usize = 63;
 
 /// `raw` is the host as the caller wrote it; `uts46` is the ASCII host WHATWG made of it (lowercase,
-/// punycode, at most one trailing dot). True when transitional UTS-46 and IDNA2003 give the same name.
+/// punycode, no trailing dot). True when every reading gives that same name.
+///
+/// Python lowercases the host (`str.lower()`, with the final-sigma rule) before it encodes it:
+/// `urllib.parse` (`.hostname`, used by `http.client`) the whole host, `urllib3` (`requests`) each label
+/// between ASCII dots. So those lowercased texts must give the same name too, under UTS-46 and under
+/// IDNA2003: `examplΣ` lowercases to `examplς` (final sigma) while UTS-46 maps `Σ` to `σ`.
 pub(crate) fn stacks_agree(raw: &str, uts46: &str) -> bool {
     if raw.is_ascii() {
         // Every stack passes ASCII labels through (only case differs, and DNS ignores case).
@@ -35,10 +40,17 @@ pub(crate) fn stacks_agree(raw: &str, uts46: &str) -> bool {
     if ours.split('.').any(has_deviation) {
         return false;
     }
-    idna2003_to_ascii(raw).is_some_and(|theirs| {
-        let theirs = theirs.strip_suffix('.').unwrap_or(&theirs);
-        theirs.eq_ignore_ascii_case(ours)
-    })
+    let same = |theirs: &str| theirs.strip_suffix('.').unwrap_or(theirs).eq_ignore_ascii_case(ours);
+    let whole = raw.to_lowercase();
+    let per_label = raw.split('.').map(str::to_lowercase).collect::<Vec<_>>().join(".");
+    let lowered_agree = [&whole, &per_label].iter().all(|text| {
+        text.as_str() == raw
+            || idna::domain_to_ascii_cow(text.as_bytes(), idna::AsciiDenyList::URL).is_ok_and(|a| same(&a))
+    });
+    lowered_agree
+        && [raw, &whole, &per_label]
+            .iter()
+            .all(|text| idna2003_to_ascii(text).is_some_and(|a| same(&a)))
 }
 
 /// Whether a label of the non-transitional result keeps a deviation character, where transitional

@@ -59,7 +59,7 @@ pub enum NormalizeError {
     AmbiguousIpv4,
     #[error("client IDNA implementations (UTS-46 non-transitional and transitional, IDNA2003) disagree on this host")]
     AmbiguousIdn,
-    #[error("the port is not a number between 0 and 65535")]
+    #[error("the port is not a number between 1 and 65535")]
     InvalidPort,
     #[error("`domain` must be a host name or IP literal only, without scheme, port, path or userinfo")]
     InvalidDomain,
@@ -197,7 +197,11 @@ impl Target {
             _ => authority,
         };
         let host = host_from_url(&url, raw_host)?;
-        let port = url.port_or_known_default().ok_or(NormalizeError::InvalidPort)?;
+        // Port 0 is no destination, and `requests` reads an explicit `:0` as "no port" (the default).
+        let port = url
+            .port_or_known_default()
+            .filter(|p| *p != 0)
+            .ok_or(NormalizeError::InvalidPort)?;
         Ok(Self {
             scheme,
             host,

@@ -254,6 +254,21 @@ fn cases() -> Vec<Case> {
         u("http://[::ffff:127.1]/", err("invalid_ip", W::Err(E_V6)), "no short IPv4 forms inside IPv6"),
         u("http://[v1.fe80::a+en1]/", err("invalid_ip", W::Err(E_V6)), "IPvFuture is not supported"),
 
+        // ---- Client stacks that disagree (the differential harness, tests/tests/differential.rs, checks the rest) ----
+        u("http://169.254.169.254\u{1806}/", err("ambiguous_idn", H("169.254.169.xn--254-lxt")), "IDNA2003 (Python's http.client) maps U+1806 to nothing and reaches the metadata address; UTS-46 keeps it in a punycode name"),
+        u("http://exa\u{1806}mple.com/", err("ambiguous_idn", H("xn--example-tl3b.com")), "U+1806: example.com for Python's stdlib, a punycode name for WHATWG (Node's ada refuses it)"),
+        u("http://０１０.０.０.１/", err("ambiguous_ipv4", H("8.0.0.1")), "fullwidth digits hide a leading zero: octal 8.0.0.1 to WHATWG, 10.0.0.1 to decimal readers"),
+        u("http://0\u{034F}10.0.0.1/", err("ambiguous_ipv4", H("8.0.0.1")), "an ignorable character between digits hides a leading zero too"),
+        u("http://８.８.８.８/", err("ambiguous_ipv4", H("8.8.8.8")), "mapped digits of a public address: a name or an error outside UTS-46"),
+        u("http://①.②.③.④/", err("ambiguous_ipv4", H("1.2.3.4")), "circled digits of a public address"),
+        u("http://8.8.8.8./", err("ambiguous_ipv4", H("8.8.8.8")), "a trailing dot makes it a DNS name for getaddrinfo and Go"),
+        u("http://1.2.3.4。/", err("ambiguous_ipv4", H("1.2.3.4")), "an ideographic trailing dot: the same"),
+        u("https://faẞ.de/", err("ambiguous_idn", H("xn--fa-hia.de")), "capital sharp s: ß (non-transitional) or ss (transitional, IDNA2003, Node 20)"),
+        u("https://ὀδυσσεύς.gr/", err("ambiguous_idn", H("xn--pxac3bcak3d8526a.gr")), "final sigma ς is a deviation character"),
+        u("https://exampl\u{03A3}.com/", err("ambiguous_idn", H("xn--exampl-g1e.com")), "urllib3 lowercases label by label: a label-final Σ becomes ς, UTS-46 maps it to σ"),
+        u("https://ΑΣΒ.com/", ok("https://xn--mxac4c.com:443/", None), "Σ inside a label is σ for every stack: no final sigma, no disagreement"),
+        u("http://example.com:0/x", err("invalid_port", H("example.com")), "port 0: requests connects to the default port instead"),
+
         // ---- IDN and homographs: matching is on the punycode form, so a homograph never matches the real name ----
         u("https://аpple.com/", ok("https://xn--pple-43d.com:443/", None), "Cyrillic а: a different name, never matches a rule for apple.com"),
         u("https://xn--pple-43d.com/", ok("https://xn--pple-43d.com:443/", None), "the same homograph written as punycode"),
@@ -420,7 +435,7 @@ fn cases() -> Vec<Case> {
         u("http://example.com//", ok("http://example.com:80//", None), "double slash path is kept"),
 
         // ---- ports ----
-        u("http://example.com:0/", ok("http://example.com:0/", None), "DESIGN: port 0 parses in WHATWG and is recorded; it is not connectable and policy rules cannot name it"),
+        u("http://example.com:0/", err("invalid_port", H("example.com")), "port 0 parses in WHATWG, but requests reads an explicit :0 as the default port (was accepted and recorded)"),
         u("http://example.com:65535/", ok("http://example.com:65535/", None), "highest port"),
         u("http://example.com:65536/", err("invalid_port", W::Err(E_PORT)), "one over the highest port"),
         u("http://example.com:99999/", err("invalid_port", W::Err(E_PORT)), "five digits over range"),
