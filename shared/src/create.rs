@@ -19,6 +19,16 @@ use crate::store::{IdempotencyClaim, RecordOutcome, RequestStore, StoreError};
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+/// Re-decisions of one replay before giving up (each lost round is a concurrent re-decision that won).
+const REDECIDE_ROUNDS: usize = 3;
+
+fn store_problem(e: StoreError) -> Problem {
+    tracing::error!(error = %e, "recording the request failed");
+    match e {
+        StoreError::Unavailable(_) => Problem::unavailable("the request store is unavailable; retry shortly"),
+        StoreError::Corrupt(_) => Problem::internal(),
+    }
+}
 
 pub struct CreateService {
     pub store: Arc<dyn RequestStore>,
@@ -69,7 +79,7 @@ impl CreateService {
             None => Decision::policy_unavailable(),
         };
         let id = Ulid::new();
-        let record = RequestRecord::new(
+        let mut record = RequestRecord::new(
             id,
             caller.principal.clone(),
             valid.body.zone.clone(),
@@ -83,13 +93,35 @@ impl CreateService {
             let expires = time::OffsetDateTime::now_utc().unix_timestamp() + self.idempotency_ttl.as_secs() as i64;
             IdempotencyClaim::new(&caller.principal, &k, &canonical, expires)
         });
-        let outcome = self.store.record(&record, claim.as_ref()).await.map_err(|e| {
-            tracing::error!(error = %e, "recording the request failed");
-            match e {
-                StoreError::Unavailable(_) => Problem::unavailable("the request store is unavailable; retry shortly"),
-                StoreError::Corrupt(_) => Problem::internal(),
+        let mut outcome = self
+            .store
+            .record(&record, claim.as_ref())
+            .await
+            .map_err(store_problem)?;
+        // A replay answers the original only while the current policy still gives its decision; otherwise
+        // the new decision is recorded, naming the original, and the key moves to it. Bounded: each round
+        // means a concurrent re-decision of the same key won the race.
+        for _ in 0..REDECIDE_ROUNDS {
+            let (RecordOutcome::Replayed(original), Some(claim)) = (&outcome, &claim) else {
+                break;
+            };
+            if original.decision == record.decision {
+                break;
             }
-        })?;
+            tracing::info!(
+                original = %original.request_id,
+                request_id = %record.request_id,
+                was = original.decision.as_str(),
+                now = record.decision.as_str(),
+                "idempotent replay re-decided"
+            );
+            record.replaces = Some(original.request_id.clone());
+            outcome = self
+                .store
+                .supersede(&record, claim, &original.request_id)
+                .await
+                .map_err(store_problem)?;
+        }
         match outcome {
             RecordOutcome::Created => {
                 tracing::info!(
@@ -101,6 +133,7 @@ impl CreateService {
                     policy_decision = record.policy_decision.as_str(),
                     reason = record.reason.as_str(),
                     rule = record.rule.as_deref().unwrap_or(""),
+                    replaces = record.replaces.as_deref().unwrap_or(""),
                     "egress request recorded"
                 );
                 let mut resp = json_response(StatusCode::CREATED, &record);
@@ -109,12 +142,22 @@ impl CreateService {
                 }
                 Ok(resp)
             }
-            RecordOutcome::Replayed(original) => {
+            RecordOutcome::Replayed(original) if original.decision == record.decision => {
+                // The audit trail counts the replay on the original; the answer is the original as first given.
+                let now = crate::record::rfc3339_millis(time::OffsetDateTime::now_utc());
+                self.store
+                    .note_replay(&original.request_id, &now)
+                    .await
+                    .map_err(store_problem)?;
                 tracing::info!(request_id = %original.request_id, "idempotent replay");
                 let mut resp = json_response(StatusCode::OK, &*original);
                 resp.headers_mut()
                     .insert("idempotent-replayed", HeaderValue::from_static("true"));
                 Ok(resp)
+            }
+            RecordOutcome::Replayed(_) => {
+                tracing::error!(request_id = %record.request_id, "idempotent re-decision kept losing races");
+                Err(Problem::unavailable("the request store is busy; retry shortly"))
             }
             RecordOutcome::KeyConflict => Err(Problem::idempotency_mismatch()),
         }

@@ -36,6 +36,9 @@ pub struct EventDetail {
     pub approval_id: Option<String>,
     pub policy_version: Option<String>,
     pub requested_at: String,
+    /// The request this one re-decided (an idempotent replay under a changed decision).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
 }
 
 /// One event ready to publish.
@@ -67,6 +70,7 @@ pub fn events_for(record: &RequestRecord) -> [Event; 2] {
             approval_id: record.approval_id.clone(),
             policy_version: record.policy_version.clone(),
             requested_at: record.created_at.clone(),
+            replaces: record.replaces.clone(),
         },
     })
 }
@@ -296,6 +300,9 @@ mod tests {
                     policy_version: None,
                     purpose: None,
                     created_at: "2026-01-01T00:00:00.000Z".into(),
+                    replaces: None,
+                    replays: None,
+                    last_replayed_at: None,
                 };
                 events_for(&record).to_vec()
             })

@@ -28,6 +28,16 @@ pub struct RequestRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
     pub created_at: String,
+    /// The request this one re-decided: an idempotent replay whose original decision no longer held
+    /// under the current policy is recorded anew, naming the original.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+    /// Audit trail of idempotent replays answered with this resource (the stored item only; the replayed
+    /// answer itself is the resource as first answered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replays: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_replayed_at: Option<String>,
 }
 
 impl RequestRecord {
@@ -56,6 +66,9 @@ impl RequestRecord {
             target,
             purpose,
             created_at: rfc3339_millis(ulid_time(id)),
+            replaces: None,
+            replays: None,
+            last_replayed_at: None,
         }
     }
 }

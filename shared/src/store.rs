@@ -101,8 +101,28 @@ pub trait RequestStore: Send + Sync {
         record: &RequestRecord,
         claim: Option<&IdempotencyClaim>,
     ) -> Result<RecordOutcome, StoreError>;
+    /// Records `record`, which re-decides the replayed request `original`, and moves the claim to it, in one
+    /// transaction, provided the claim still answers `original`. `Replayed` carries whatever the claim
+    /// answers instead (another re-decision won the race).
+    async fn supersede(
+        &self,
+        record: &RequestRecord,
+        claim: &IdempotencyClaim,
+        original: &str,
+    ) -> Result<RecordOutcome, StoreError>;
+    /// Counts an idempotent replay answered with `request_id`'s resource, at `at` (audit trail).
+    async fn note_replay(&self, request_id: &str, at: &str) -> Result<(), StoreError>;
     async fn get(&self, request_id: &str) -> Result<Option<RequestRecord>, StoreError>;
     async fn list(&self, query: &ListQuery) -> Result<ListPage, StoreError>;
+}
+
+/// What the idempotency item must look like for a claimed write to go through.
+#[derive(Debug, Clone, Copy)]
+enum ClaimCondition<'a> {
+    /// No live claim for the key (absent, or expired: TTL deletion lags by up to days).
+    Free,
+    /// The claim answers this request (a re-decision moves it to the new record).
+    Answers(&'a str),
 }
 
 /// The request item as stored: the record plus its keys.
@@ -186,35 +206,17 @@ impl DynamoStore {
     }
 }
 
-fn to_item<T: Serialize>(v: &T) -> Result<HashMap<String, AttributeValue>, StoreError> {
-    serde_dynamo::to_item(v).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn unavailable<E: std::error::Error + Send + Sync + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
-    StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
-}
-
-#[async_trait]
-impl RequestStore for DynamoStore {
-    async fn record(
+impl DynamoStore {
+    /// The request item and its idempotency claim in one TransactWriteItems. A claim that fails its
+    /// condition is answered from the cancellation reason (ALL_OLD): a replay or a key conflict, no
+    /// second read.
+    async fn write_claimed(
         &self,
+        item: HashMap<String, AttributeValue>,
         record: &RequestRecord,
-        claim: Option<&IdempotencyClaim>,
+        claim: &IdempotencyClaim,
+        condition: ClaimCondition<'_>,
     ) -> Result<RecordOutcome, StoreError> {
-        let item = to_item(&RequestItem::new(record.clone()))?;
-        let Some(claim) = claim else {
-            // One conditional PutItem: half the write cost of a one-item transaction.
-            return self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
-                .send()
-                .await
-                .map(|_| RecordOutcome::Created)
-                .map_err(unavailable);
-        };
         let response = serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let idem = to_item(&IdempotencyItem {
             pk: format!("IDEM#{}", claim.key_hash),
@@ -236,11 +238,18 @@ impl RequestStore for DynamoStore {
         let put_idem = Put::builder()
             .table_name(&self.table)
             .set_item(Some(idem))
-            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
-            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let put_idem = match condition {
+            ClaimCondition::Free => put_idem
+                .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+                .expression_attribute_values(":now", AttributeValue::N(now.to_string())),
+            ClaimCondition::Answers(original) => put_idem
+                // A claim deleted by TTL in the meantime is free for the new record.
+                .condition_expression("request_id = :original OR attribute_not_exists(pk)")
+                .expression_attribute_values(":original", AttributeValue::S(original.to_owned())),
+        }
+        .build()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let transaction = self
             .client
             .transact_write_items()
@@ -278,6 +287,77 @@ impl RequestStore for DynamoStore {
                 return Err(unavailable(e));
             }
             tokio::time::sleep(std::time::Duration::from_millis(10 * u64::from(attempt))).await;
+        }
+    }
+}
+
+fn to_item<T: Serialize>(v: &T) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    serde_dynamo::to_item(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn unavailable<E: std::error::Error + Send + Sync + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
+    StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
+}
+
+#[async_trait]
+impl RequestStore for DynamoStore {
+    async fn record(
+        &self,
+        record: &RequestRecord,
+        claim: Option<&IdempotencyClaim>,
+    ) -> Result<RecordOutcome, StoreError> {
+        let item = to_item(&RequestItem::new(record.clone()))?;
+        let Some(claim) = claim else {
+            // One conditional PutItem: half the write cost of a one-item transaction.
+            return self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .send()
+                .await
+                .map(|_| RecordOutcome::Created)
+                .map_err(unavailable);
+        };
+        self.write_claimed(item, record, claim, ClaimCondition::Free).await
+    }
+
+    async fn supersede(
+        &self,
+        record: &RequestRecord,
+        claim: &IdempotencyClaim,
+        original: &str,
+    ) -> Result<RecordOutcome, StoreError> {
+        let item = to_item(&RequestItem::new(record.clone()))?;
+        self.write_claimed(item, record, claim, ClaimCondition::Answers(original))
+            .await
+    }
+
+    async fn note_replay(&self, request_id: &str, at: &str) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(request_pk(request_id)))
+            .key("sk", AttributeValue::S("REQ".into()))
+            .update_expression("SET last_replayed_at = :at ADD replays :one")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":at", AttributeValue::S(at.to_owned()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::Corrupt(format!(
+                    "an idempotency claim answers the missing request {request_id}"
+                )))
+            }
+            Err(e) => Err(unavailable(e)),
         }
     }
 
