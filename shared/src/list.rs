@@ -281,10 +281,7 @@ impl ListService {
             limit: params.limit,
         };
         let page = self.store.list(&query).await.map_err(unavailable)?;
-        let next_cursor = match (page.more, page.items.last()) {
-            (true, Some(last)) => Some(self.cursors.encode(&last.request_id, &binding)),
-            _ => None,
-        };
+        let next_cursor = page.next_before.map(|before| self.cursors.encode(&before, &binding));
         Ok(json_response(
             StatusCode::OK,
             &Page {

@@ -83,6 +83,55 @@ pub enum RecordOutcome {
 mod shard_tests {
     use super::*;
 
+    fn records(ids: &[&str]) -> Vec<RequestRecord> {
+        let target = crate::normalize::Target::from_url("https://example.com/").unwrap();
+        let decision = crate::decision::Decision::policy_unavailable();
+        ids.iter()
+            .map(|id| {
+                let mut r = RequestRecord::new(
+                    ulid::Ulid::nil(),
+                    "p".into(),
+                    "z".into(),
+                    target.clone(),
+                    None,
+                    &decision,
+                );
+                r.request_id = (*id).to_owned();
+                r
+            })
+            .collect()
+    }
+
+    fn ids(page: &ListPage) -> Vec<&str> {
+        page.items.iter().map(|r| r.request_id.as_str()).collect()
+    }
+
+    #[test]
+    fn a_page_stops_where_a_shard_stopped_early() {
+        // Shard A read 09, 07, 05 and stopped; shard B read 08, 04, 02 and was done. Below 05, A has unread
+        // items that may be newer than 04: the page ends at 05 and the next one starts below it.
+        let page = merge_page(records(&["09", "07", "05", "08", "04", "02"]), Some("05".into()), 10);
+        assert_eq!(ids(&page), ["09", "08", "07", "05"]);
+        assert_eq!(page.next_before.as_deref(), Some("05"));
+    }
+
+    #[test]
+    fn a_full_page_continues_below_its_last_item_and_a_done_one_ends() {
+        let page = merge_page(records(&["09", "07", "05", "08"]), Some("05".into()), 2);
+        assert_eq!(ids(&page), ["09", "08"]);
+        assert_eq!(page.next_before.as_deref(), Some("08"));
+        let last = merge_page(records(&["03", "01"]), None, 2);
+        assert_eq!(ids(&last), ["03", "01"]);
+        assert_eq!(last.next_before, None);
+    }
+
+    #[test]
+    fn a_filter_that_matched_nothing_still_moves_the_cursor() {
+        let page = merge_page(Vec::new(), Some("05".into()), 50);
+        assert!(page.items.is_empty());
+        assert_eq!(page.next_before.as_deref(), Some("05"));
+    }
+
     #[test]
     fn shards_are_even() {
         let mut counts = [0u32; INDEX_SHARDS as usize];
@@ -400,12 +449,23 @@ pub struct ListQuery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListPage {
     pub items: Vec<RequestRecord>,
-    pub more: bool,
+    /// Where the next page starts (exclusive), when there may be more. A page can hold fewer than
+    /// `limit` items and still have a next page: each page reads a fixed budget whatever the filters.
+    pub next_before: Option<String>,
+}
+
+/// What one shard's Query read: its matches, and how far down it got when it stopped before the end.
+struct ShardRead {
+    items: Vec<RequestRecord>,
+    /// The index sort key (a request id) of the last item the Query evaluated, if the shard has more.
+    stopped_at: Option<String>,
 }
 
 impl DynamoStore {
-    /// Newest-first page: the top `limit + 1` matches of each of the 16 index shards, queried in parallel,
-    /// merged by `request_id`. Cost depends on `limit`, not on the table size.
+    /// Newest-first page: one Query per index shard (16, in parallel), each evaluating at most
+    /// `limit + 1` items, matched or not, so a page costs the same whatever the filters and the table
+    /// size. Merged by `request_id`, and cut at the highest point where a shard stopped early: below it
+    /// that shard has unread items, which the next page reads (from there, exclusive).
     pub async fn list(&self, q: &ListQuery) -> Result<ListPage, StoreError> {
         let mut tasks = tokio::task::JoinSet::new();
         for shard in 0..INDEX_SHARDS {
@@ -415,14 +475,34 @@ impl DynamoStore {
             tasks.spawn(async move { query_shard(&client, &table, shard, &q).await });
         }
         let mut all = Vec::new();
+        let mut frontier: Option<String> = None;
         while let Some(joined) = tasks.join_next().await {
-            let items = joined.map_err(|e| StoreError::Unavailable(format!("query task failed: {e}")))??;
-            all.extend(items);
+            let read = joined.map_err(|e| StoreError::Unavailable(format!("query task failed: {e}")))??;
+            all.extend(read.items);
+            frontier = frontier.max(read.stopped_at);
         }
-        all.sort_by(|a: &RequestRecord, b| b.request_id.cmp(&a.request_id));
-        let more = all.len() > q.limit;
-        all.truncate(q.limit);
-        Ok(ListPage { items: all, more })
+        Ok(merge_page(all, frontier, q.limit))
+    }
+}
+
+/// The newest `limit` items at or above `frontier` (ids are unique, so the item at the frontier is the
+/// stopping shard's own, already read), and where the next page starts.
+fn merge_page(mut all: Vec<RequestRecord>, frontier: Option<String>, limit: usize) -> ListPage {
+    if let Some(f) = &frontier {
+        all.retain(|r| r.request_id.as_str() >= f.as_str());
+    }
+    all.sort_by(|a, b| b.request_id.cmp(&a.request_id));
+    if all.len() > limit {
+        all.truncate(limit);
+        let next_before = all.last().map(|r| r.request_id.clone());
+        return ListPage {
+            items: all,
+            next_before,
+        };
+    }
+    ListPage {
+        items: all,
+        next_before: frontier,
     }
 }
 
@@ -431,7 +511,7 @@ async fn query_shard(
     table: &str,
     shard: u8,
     q: &ListQuery,
-) -> Result<Vec<RequestRecord>, StoreError> {
+) -> Result<ShardRead, StoreError> {
     let (index, pk_name, sk_name, pk) = match &q.principal {
         Some(p) => (
             INDEX_BY_PRINCIPAL,
@@ -472,27 +552,23 @@ async fn query_shard(
     if !filters.is_empty() {
         builder = builder.filter_expression(filters.join(" AND "));
     }
-    let want = q.limit + 1;
-    let mut out = Vec::new();
-    let mut start = None;
-    loop {
-        let resp = builder
-            .clone()
-            .limit(want as i32)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        for item in resp.items.unwrap_or_default() {
-            let item: RequestItem = serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            // The cursor bound is exclusive; BETWEEN is inclusive.
-            if q.before.as_deref() != Some(item.record.request_id.as_str()) {
-                out.push(item.record);
-            }
-        }
-        start = resp.last_evaluated_key;
-        if out.len() >= want || start.is_none() {
-            return Ok(out);
+    // One call with a budget of items to evaluate: `Limit` counts items read, not items matched, so
+    // a filter that matches nothing still stops here instead of paging through the shard.
+    let resp = builder.limit((q.limit + 1) as i32).send().await.map_err(unavailable)?;
+    let mut items = Vec::new();
+    for item in resp.items.unwrap_or_default() {
+        let item: RequestItem = serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        // The cursor bound is exclusive; BETWEEN is inclusive.
+        if q.before.as_deref() != Some(item.record.request_id.as_str()) {
+            items.push(item.record);
         }
     }
+    let stopped_at = match resp.last_evaluated_key {
+        Some(key) => match key.get(sk_name) {
+            Some(AttributeValue::S(sk)) => Some(sk.clone()),
+            _ => return Err(StoreError::Corrupt(format!("LastEvaluatedKey without {sk_name}"))),
+        },
+        None => None,
+    };
+    Ok(ShardRead { items, stopped_at })
 }
