@@ -20,6 +20,8 @@ pub const ALLOWED: &str = "egress.allowed";
 pub const BLOCKED: &str = "egress.blocked";
 /// PutEvents accepts at most 10 entries per call.
 pub const MAX_ENTRIES_PER_PUT: usize = 10;
+/// ... and at most 256 KiB per call, which is also the most one entry may be (EventBridge quotas).
+pub const MAX_PUT_BYTES: usize = 256 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EventDetail {
@@ -101,6 +103,49 @@ impl EventBridgeBus {
     }
 }
 
+/// The size EventBridge counts for an entry ("Calculating PutEvents event entry size"): the UTF-8 bytes
+/// of `Source`, `DetailType`, `Detail` and each of `Resources` (no `Time` is sent). Counted without
+/// building the entry: the detail is serialized into a byte counter.
+pub fn entry_size(e: &Event) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut detail = Count(0);
+    // Writing into a counter cannot fail; an unserializable detail would fail in `put_events_entry` too.
+    let _ = serde_json::to_writer(&mut detail, &e.detail);
+    SOURCE.len() + e.detail_type.len() + detail.0 + resource(e).len()
+}
+
+fn resource(e: &Event) -> String {
+    format!("egress:request/{}", e.detail.request_id)
+}
+
+/// Consecutive runs of `sizes` that PutEvents accepts in one call: at most [`MAX_ENTRIES_PER_PUT`]
+/// entries and [`MAX_PUT_BYTES`] in all. Returns the end index of each chunk. Every size must fit alone.
+fn chunk_ends(sizes: &[usize]) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let (mut count, mut bytes) = (0, 0);
+    for (i, size) in sizes.iter().enumerate() {
+        if count == MAX_ENTRIES_PER_PUT || (count > 0 && bytes + size > MAX_PUT_BYTES) {
+            ends.push(i);
+            (count, bytes) = (0, 0);
+        }
+        count += 1;
+        bytes += size;
+    }
+    if count > 0 {
+        ends.push(sizes.len());
+    }
+    ends
+}
+
 /// The PutEvents entry of one event on the bus `bus_name`.
 pub fn put_events_entry(bus_name: &str, e: &Event) -> Result<PutEventsRequestEntry, serde_json::Error> {
     Ok(PutEventsRequestEntry::builder()
@@ -108,7 +153,7 @@ pub fn put_events_entry(bus_name: &str, e: &Event) -> Result<PutEventsRequestEnt
         .source(SOURCE)
         .detail_type(e.detail_type)
         .detail(serde_json::to_string(&e.detail)?)
-        .resources(format!("egress:request/{}", e.detail.request_id))
+        .resources(resource(e))
         .build())
 }
 
@@ -166,12 +211,24 @@ pub const PUTS_IN_FLIGHT: usize = 10;
 /// chunk. EventBridge does not order events anyway; on the first attempt a record's two events share a call
 /// (a chunk of 10 holds whole records).
 pub async fn publish_records(bus: &dyn EventBus, records: &[Vec<Event>], retry: RetryPolicy) -> Vec<bool> {
-    // (record index, event) for every event still to publish, in stream order.
-    let mut pending: Vec<(usize, &Event)> = records
+    // (record index, event, entry size) for every event still to publish, in stream order. An event
+    // larger than a whole call can never be published: it is reported failed at once (its record goes
+    // to the on-failure destination after the event source's retries), never sent or retried here.
+    let mut pending: Vec<(usize, &Event, usize)> = Vec::new();
+    let mut oversized = Vec::new();
+    for (i, e) in records
         .iter()
         .enumerate()
         .flat_map(|(i, evs)| evs.iter().map(move |e| (i, e)))
-        .collect();
+    {
+        match entry_size(e) {
+            size if size > MAX_PUT_BYTES => {
+                tracing::error!(event_id = %e.detail.event_id, size, limit = MAX_PUT_BYTES, "event larger than PutEvents accepts; not published");
+                oversized.push(i);
+            }
+            size => pending.push((i, e, size)),
+        }
+    }
     'attempts: for attempt in 0..retry.attempts.max(1) {
         if pending.is_empty() {
             break;
@@ -180,10 +237,19 @@ pub async fn publish_records(bus: &dyn EventBus, records: &[Vec<Event>], retry: 
             tokio::time::sleep(retry.base_delay * 2u32.saturating_pow(attempt - 1)).await;
         }
         let mut still = Vec::new();
-        let chunks: Vec<&[(usize, &Event)]> = pending.chunks(MAX_ENTRIES_PER_PUT).collect();
+        let mut start = 0;
+        let sizes: Vec<usize> = pending.iter().map(|p| p.2).collect();
+        let chunks: Vec<&[(usize, &Event, usize)]> = chunk_ends(&sizes)
+            .into_iter()
+            .map(|end| {
+                let chunk = &pending[start..end];
+                start = end;
+                chunk
+            })
+            .collect();
         for (w, wave) in chunks.chunks(PUTS_IN_FLIGHT).enumerate() {
             let results = futures_util::future::join_all(wave.iter().map(|chunk| async move {
-                let batch: Vec<Event> = chunk.iter().map(|(_, e)| (*e).clone()).collect();
+                let batch: Vec<Event> = chunk.iter().map(|(_, e, _)| (*e).clone()).collect();
                 bus.put(&batch).await
             }))
             .await;
@@ -222,7 +288,7 @@ pub async fn publish_records(bus: &dyn EventBus, records: &[Vec<Event>], retry: 
         pending = still;
     }
     let mut ok = vec![true; records.len()];
-    for (i, _) in pending {
+    for i in pending.into_iter().map(|p| p.0).chain(oversized) {
         ok[i] = false;
     }
     ok
@@ -246,12 +312,19 @@ mod tests {
         in_flight: AtomicUsize,
         max_in_flight: AtomicUsize,
         accepted: Mutex<Vec<String>>,
+        /// Entries per call, in call order.
+        sizes: Mutex<Vec<usize>>,
     }
 
     #[async_trait]
     impl EventBus for ScriptedBus {
         async fn put(&self, events: &[Event]) -> Result<Vec<bool>, PublishError> {
             assert!(events.len() <= MAX_ENTRIES_PER_PUT);
+            assert!(
+                events.iter().map(entry_size).sum::<usize>() <= MAX_PUT_BYTES,
+                "call over 256 KiB"
+            );
+            self.sizes.lock().unwrap().push(events.len());
             let n = self.calls.fetch_add(1, Ordering::SeqCst);
             let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             self.max_in_flight.fetch_max(now, Ordering::SeqCst);
@@ -283,12 +356,16 @@ mod tests {
     }
 
     fn records(n: usize) -> Vec<Vec<Event>> {
-        let target = Target::from_url("https://api.example.com/").unwrap();
+        records_with(n, "p", "https://api.example.com/")
+    }
+
+    fn records_with(n: usize, principal: &str, url: &str) -> Vec<Vec<Event>> {
+        let target = Target::from_url(url).unwrap();
         (0..n)
             .map(|i| {
                 let record = RequestRecord {
                     request_id: format!("r{i:03}"),
-                    principal: "p".into(),
+                    principal: principal.into(),
                     zone: "default".into(),
                     target: target.clone(),
                     decision: Effect::Allow,
@@ -355,6 +432,55 @@ mod tests {
             PUTS_IN_FLIGHT,
             "no retry and no second wave"
         );
+    }
+
+    /// The longest principal (1 KiB of `"`, which JSON doubles) and the longest path a URL can carry
+    /// (8 KiB of non-ASCII input, percent-encoded to ~24 KiB): ten events are ~275 KiB, more than one
+    /// call takes.
+    #[tokio::test]
+    async fn calls_are_cut_by_bytes_as_well_as_by_count() {
+        let principal = "\"".repeat(crate::http::MAX_PRINCIPAL_LEN);
+        let url = format!(
+            "https://api.example.com/{}",
+            "é".repeat((crate::normalize::MAX_URL_LEN - 40) / 2)
+        );
+        let records = records_with(5, &principal, &url);
+        let one = entry_size(&records[0][0]);
+        assert!(one > 20_000 && 10 * one > MAX_PUT_BYTES, "{one}");
+        let bus = ScriptedBus::default();
+        let ok = publish_records(&bus, &records, FAST).await;
+        assert!(ok.iter().all(|o| *o));
+        assert_eq!(bus.accepted.lock().unwrap().len(), 10);
+        let sizes = bus.sizes.lock().unwrap().clone();
+        assert!(
+            sizes.len() >= 2 && sizes.iter().all(|n| *n < MAX_ENTRIES_PER_PUT),
+            "{sizes:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_event_that_can_never_fit_is_reported_not_sent() {
+        let mut records = records(3);
+        records[1][1].detail.principal = "p".repeat(MAX_PUT_BYTES);
+        let bus = ScriptedBus::default();
+        let ok = publish_records(&bus, &records, FAST).await;
+        assert_eq!(ok, vec![true, false, true]);
+        let accepted = bus.accepted.lock().unwrap().clone();
+        assert_eq!(
+            accepted.len(),
+            5,
+            "the record's other event still goes out: {accepted:?}"
+        );
+        assert!(!accepted.contains(&"r001/egress.allowed".to_owned()));
+        assert_eq!(bus.calls.load(Ordering::SeqCst), 1, "sent once, never retried");
+    }
+
+    #[test]
+    fn chunks_hold_ten_entries_and_256_kib_at_most() {
+        assert_eq!(chunk_ends(&[1; 25]), vec![10, 20, 25]);
+        assert_eq!(chunk_ends(&[100_000, 100_000, 100_000]), vec![2, 3]);
+        assert_eq!(chunk_ends(&[MAX_PUT_BYTES, 1]), vec![1, 2]);
+        assert_eq!(chunk_ends(&[]), Vec::<usize>::new());
     }
 
     #[tokio::test]

@@ -8,7 +8,7 @@ use serde::Serialize;
 /// Bodies larger than this are refused with 413 before parsing.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const PRINCIPAL_HEADER: &str = "x-egress-principal";
-const MAX_PRINCIPAL_LEN: usize = 1024;
+pub const MAX_PRINCIPAL_LEN: usize = 1024;
 
 pub use crate::body::FieldError;
 
