@@ -54,6 +54,7 @@ fn item(policy: &CompiledPolicy, i: usize) -> RequestItem {
     RequestItem::new(RequestRecord::new(
         ulid::Ulid::new(),
         principal,
+        egress_core::identity::Identity::dev(),
         "default".into(),
         target,
         None,

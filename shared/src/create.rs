@@ -75,13 +75,14 @@ impl CreateService {
         let valid = parse_body(bytes).map_err(|e| Problem::invalid(e.detail, e.errors))?;
 
         let decision = match self.policy.current().await {
-            Some(policy) => authorize_egress(&policy, &caller.principal, &valid.body.zone, &valid.target),
+            Some(policy) => authorize_egress(&policy, caller.subject(), &valid.body.zone, &valid.target),
             None => Decision::policy_unavailable(),
         };
         let id = Ulid::new();
         let mut record = RequestRecord::new(
             id,
             caller.principal.clone(),
+            caller.identity.clone(),
             valid.body.zone.clone(),
             valid.target.clone(),
             valid.body.purpose.clone(),

@@ -11,6 +11,7 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde::Serialize;
 
 use crate::decision::{Effect, Mode, Reason};
+use crate::identity::Identity;
 use crate::normalize::Target;
 use crate::record::RequestRecord;
 
@@ -28,6 +29,7 @@ pub struct EventDetail {
     pub event_id: String,
     pub request_id: String,
     pub principal: String,
+    pub identity: Identity,
     pub zone: String,
     pub target: Target,
     pub decision: Effect,
@@ -62,6 +64,7 @@ pub fn events_for(record: &RequestRecord) -> [Event; 2] {
             event_id: format!("{}/{detail_type}", record.request_id),
             request_id: record.request_id.clone(),
             principal: record.principal.clone(),
+            identity: record.identity.clone(),
             zone: record.zone.clone(),
             target: record.target.clone(),
             decision: record.decision,
@@ -366,6 +369,7 @@ mod tests {
                 let record = RequestRecord {
                     request_id: format!("r{i:03}"),
                     principal: principal.into(),
+                    identity: crate::identity::Identity::dev(),
                     zone: "default".into(),
                     target: target.clone(),
                     decision: Effect::Allow,

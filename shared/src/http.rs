@@ -5,6 +5,9 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
+use crate::identity::{iam_principal, is_account_id, jwt_scopes, IamPrincipal, Identity, IdentityKind};
+use crate::policy::Subject;
+
 /// Bodies larger than this are refused with 413 before parsing.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const PRINCIPAL_HEADER: &str = "x-egress-principal";
@@ -163,26 +166,54 @@ pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response<Bo
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub principal: String,
+    pub identity: Identity,
     /// JWT scopes, when the JWT authorizer is in use (`egress:audit` grants auditor rights).
     pub scopes: Vec<String>,
 }
 
-/// The principal from the API Gateway authorizer context (IAM caller ARN, or JWT `sub`); with
-/// `dev_mode` only, and only when no authorizer context exists, the `X-Egress-Principal` header.
+impl Caller {
+    /// Who policy decides for: the principal, and the account and organization the authorizer reported.
+    pub fn subject(&self) -> Subject<'_> {
+        Subject {
+            principal: &self.principal,
+            account: self.identity.account.as_deref(),
+            org: self.identity.org.as_deref(),
+        }
+    }
+}
+
+/// The caller from the API Gateway authorizer context (DESIGN "Identity"): an IAM user, assumed role
+/// (principal: the role) or federated user, or a JWT `sub`; with `dev_mode` only, and only when no
+/// authorizer context exists, the `X-Egress-Principal` header. `None` is a 401.
 pub fn caller(req: &Request, dev_mode: bool) -> Option<Caller> {
     if let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() {
         if let Some(auth) = &ctx.authorizer {
-            if let Some(arn) = auth.iam.as_ref().and_then(|i| i.user_arn.as_deref()) {
-                return valid_principal(arn).then(|| Caller {
-                    principal: arn.to_owned(),
+            if let Some(iam) = &auth.iam {
+                let IamPrincipal { principal, session } = iam_principal(iam.user_arn.as_deref()?)?;
+                let attested = |v: &Option<String>| v.clone().filter(|v| valid_principal(v) && v.len() <= 64);
+                return valid_principal(&principal).then(|| Caller {
+                    principal,
+                    identity: Identity {
+                        kind: IdentityKind::Iam,
+                        session: session.filter(|s| valid_principal(s)),
+                        account: iam.account_id.clone().filter(|a| is_account_id(a)),
+                        org: attested(&iam.principal_org_id),
+                    },
                     scopes: Vec::new(),
                 });
             }
             if let Some(jwt) = &auth.jwt {
                 let sub = jwt.claims.get("sub")?;
+                let claim = |name: &str| jwt.claims.get(name).map(String::as_str);
                 return valid_principal(sub).then(|| Caller {
                     principal: sub.clone(),
-                    scopes: jwt.scopes.clone().unwrap_or_default(),
+                    identity: Identity {
+                        kind: IdentityKind::Jwt,
+                        session: None,
+                        account: None,
+                        org: None,
+                    },
+                    scopes: jwt_scopes(jwt.scopes.as_deref(), claim("scope"), claim("scp")),
                 });
             }
         }
@@ -197,6 +228,7 @@ pub fn caller(req: &Request, dev_mode: bool) -> Option<Caller> {
     }
     valid_principal(value).then(|| Caller {
         principal: value.to_owned(),
+        identity: Identity::dev(),
         scopes: Vec::new(),
     })
 }

@@ -20,6 +20,7 @@ pub mod decision;
 pub mod events;
 #[cfg(feature = "aws")]
 pub mod http;
+pub mod identity;
 mod idn;
 #[cfg(feature = "aws")]
 pub mod list;
@@ -40,4 +41,4 @@ pub mod wiring;
 
 pub use decision::{Decision, Effect, Mode, Reason};
 pub use normalize::{NormalizeError, Target};
-pub use policy::{authorize_egress, CompiledPolicy};
+pub use policy::{authorize_egress, CompiledPolicy, Subject};

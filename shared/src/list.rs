@@ -220,7 +220,7 @@ impl ListService {
             return true;
         }
         // No policy: nobody is an auditor (fail closed), callers still see their own requests.
-        self.policy.current().await.is_some_and(|p| p.is_auditor(&c.principal))
+        self.policy.current().await.is_some_and(|p| p.is_auditor(c.subject()))
     }
 
     async fn try_handle(&self, req: Request) -> Result<Response<Body>, Problem> {

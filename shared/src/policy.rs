@@ -104,11 +104,38 @@ pub struct PolicyError {
     pub problems: Vec<String>,
 }
 
-/// A principal pattern: exact, `prefix*`, or `*`.
+/// Who a decision is for: the principal, and the account and organization the authorizer vouched for
+/// (`account:` and `org:` patterns match on those, never on text the caller chose).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subject<'a> {
+    pub principal: &'a str,
+    pub account: Option<&'a str>,
+    pub org: Option<&'a str>,
+}
+
+impl<'a> From<&'a str> for Subject<'a> {
+    fn from(principal: &'a str) -> Self {
+        Self {
+            principal,
+            account: None,
+            org: None,
+        }
+    }
+}
+
+impl<'a> From<&'a String> for Subject<'a> {
+    fn from(principal: &'a String) -> Self {
+        Self::from(principal.as_str())
+    }
+}
+
+/// A principal pattern: exact, `prefix*`, `account:<id>`, `org:<id>`, or `*`.
 #[derive(Debug, Clone)]
 enum PrincipalPattern {
     Exact(String),
     Prefix(String),
+    Account(String),
+    Org(String),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -116,13 +143,17 @@ struct PrincipalSet {
     everyone: bool,
     exact: HashSet<String>,
     prefixes: Vec<String>,
+    accounts: HashSet<String>,
+    orgs: HashSet<String>,
 }
 
 impl PrincipalSet {
-    fn contains(&self, principal: &str) -> bool {
+    fn contains(&self, who: Subject<'_>) -> bool {
         self.everyone
-            || self.exact.contains(principal)
-            || self.prefixes.iter().any(|p| principal.starts_with(p.as_str()))
+            || self.exact.contains(who.principal)
+            || self.prefixes.iter().any(|p| who.principal.starts_with(p.as_str()))
+            || who.account.is_some_and(|a| self.accounts.contains(a))
+            || who.org.is_some_and(|o| self.orgs.contains(o))
     }
 }
 
@@ -315,8 +346,8 @@ impl CompiledPolicy {
     pub fn kill_switch_reason(&self) -> Option<&str> {
         self.kill_switch.then_some(self.kill_switch_reason.as_deref()).flatten()
     }
-    pub fn is_auditor(&self, principal: &str) -> bool {
-        self.auditors.contains(principal)
+    pub fn is_auditor<'a>(&self, who: impl Into<Subject<'a>>) -> bool {
+        self.auditors.contains(who.into())
     }
     pub fn has_zone(&self, zone: &str) -> bool {
         self.zones.contains_key(zone)
@@ -383,6 +414,12 @@ fn compile_principals(at: &str, patterns: &[String], everyone: Everyone, problem
                 set.exact.insert(e);
             }
             Ok(Some(PrincipalPattern::Prefix(pre))) => set.prefixes.push(pre),
+            Ok(Some(PrincipalPattern::Account(a))) => {
+                set.accounts.insert(a);
+            }
+            Ok(Some(PrincipalPattern::Org(o))) => {
+                set.orgs.insert(o);
+            }
             Err(msg) => problems.push(format!("{at}[{i}]: `{p}`: {msg}")),
         }
     }
@@ -400,6 +437,32 @@ fn parse_principal_pattern(p: &str) -> Result<Option<PrincipalPattern>, &'static
     }
     if p.is_empty() || p.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err("empty, or contains whitespace or control characters");
+    }
+    if let Some(account) = p.strip_prefix("account:") {
+        return match crate::identity::is_account_id(account) {
+            true => Ok(Some(PrincipalPattern::Account(account.to_owned()))),
+            false => Err("`account:` takes a 12-digit AWS account id"),
+        };
+    }
+    if let Some(org) = p.strip_prefix("org:") {
+        return match crate::identity::is_org_id(org) {
+            true => Ok(Some(PrincipalPattern::Org(org.to_owned()))),
+            false => Err("`org:` takes an AWS Organizations id (`o-` and 10-32 lowercase letters or digits)"),
+        };
+    }
+    if p.contains(":assumed-role/") {
+        return Err(
+            "write the role, `arn:aws:iam::<account>:role/<name>`: a caller's assumed-role session is \
+                    recorded but never authorizes (any holder of the role chooses its name)",
+        );
+    }
+    if let Some((_, role)) = p.split_once(":role/") {
+        if role.trim_end_matches('*').contains('/') {
+            return Err(
+                "role patterns are written without a role path: an assumed-role ARN (what IAM callers \
+                        present) carries none, so `role/path/name` would never match; write `role/name`",
+            );
+        }
     }
     let star_count = p.matches('*').count();
     match (star_count, p.strip_suffix('*')) {
@@ -557,7 +620,12 @@ pub fn requests_kill_switch(text: &str) -> bool {
 /// May `principal`, running in `zone`, reach `target`? Precedence exactly as DESIGN.md:
 /// kill switch, internal targets, zone membership, zone rules (deny > require_approval > allow), zone default.
 /// Shadow mode only softens the last two steps.
-pub fn authorize_egress(policy: &CompiledPolicy, principal: &str, zone: &str, target: &Target) -> Decision {
+pub fn authorize_egress<'a>(
+    policy: &CompiledPolicy,
+    who: impl Into<Subject<'a>>,
+    zone: &str,
+    target: &Target,
+) -> Decision {
     let version = Some(policy.version.clone());
     let zone_doc = policy.zones.get(zone);
     let mode = zone_doc.map_or(policy.mode, |z| z.mode);
@@ -567,7 +635,8 @@ pub fn authorize_egress(policy: &CompiledPolicy, principal: &str, zone: &str, ta
     if let Some(kind) = special_target(target) {
         return Decision::new(Verdict::InternalTarget(kind), mode, version);
     }
-    let Some(z) = zone_doc.filter(|z| z.members.contains(principal)) else {
+    let who = who.into();
+    let Some(z) = zone_doc.filter(|z| z.members.contains(who)) else {
         return Decision::new(Verdict::ZoneNotPermitted, mode, version);
     };
     let verdict = match z.best_match(target) {

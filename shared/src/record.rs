@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 use ulid::Ulid;
 
 use crate::decision::{Decision, Effect, Mode, Reason};
+use crate::identity::Identity;
 use crate::normalize::Target;
 
 /// One recorded egress request. Built only from a [`Decision`] (see [`RequestRecord::new`]), so the stored
@@ -23,6 +24,8 @@ pub struct RequestRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_version: Option<String>,
     pub principal: String,
+    /// What the authorizer said about the caller (kind, session, account, org).
+    pub identity: Identity,
     pub zone: String,
     pub target: Target,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -44,6 +47,7 @@ impl RequestRecord {
     pub fn new(
         id: Ulid,
         principal: String,
+        identity: Identity,
         zone: String,
         target: Target,
         purpose: Option<String>,
@@ -62,6 +66,7 @@ impl RequestRecord {
             policy_decision: decision.policy_decision(),
             policy_version: decision.policy_version().map(str::to_owned),
             principal,
+            identity,
             zone,
             target,
             purpose,

@@ -91,6 +91,7 @@ mod shard_tests {
                 let mut r = RequestRecord::new(
                     ulid::Ulid::nil(),
                     "p".into(),
+                    crate::identity::Identity::dev(),
                     "z".into(),
                     target.clone(),
                     None,

@@ -99,6 +99,48 @@ pub async fn post(principal: Option<&str>, headers: &[(&str, &str)], body: impl 
     }
 }
 
+/// Invokes a function served by `cargo lambda watch` through the Lambda Invoke API with a full event (an
+/// API Gateway payload 2.0 event for the API functions), and returns the API Gateway response it gives.
+pub async fn invoke(function: &str, event: &Value) -> Value {
+    let resp = reqwest::Client::new()
+        .post(format!(
+            "{}/2015-03-31/functions/{function}/invocations",
+            lambda_endpoint()
+        ))
+        .timeout(Duration::from_secs(120))
+        .json(event)
+        .send()
+        .await
+        .expect("lambda watch reachable");
+    assert!(resp.status().is_success(), "invoke {function}: {}", resp.status());
+    resp.json().await.expect("a JSON invocation result")
+}
+
+/// The API Gateway payload 2.0 event in `tests/fixtures/<name>.json`.
+pub fn fixture(name: &str) -> Value {
+    let path = format!("{}/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("fixture JSON")
+}
+
+/// The create-request service in process, on `client`, with the policy file at `policy_path`.
+pub fn create_service(
+    client: aws_sdk_dynamodb::Client,
+    dev_mode: bool,
+    policy_path: &str,
+    policy_ttl: Duration,
+) -> egress_core::create::CreateService {
+    use egress_core::source::{CachedPolicySource, FileFetcher};
+    egress_core::create::CreateService {
+        store: std::sync::Arc::new(egress_core::store::DynamoStore::new(client, TABLE)),
+        policy: std::sync::Arc::new(CachedPolicySource::new(FileFetcher::new(policy_path), policy_ttl)),
+        dev_mode,
+        idempotency_ttl: Duration::from_secs(3600),
+    }
+}
+
+/// The example policy `make dev` and the watch server load.
+pub const DEFAULT_POLICY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/policy/default.yaml");
+
 pub async fn post_json(principal: &str, body: &Value) -> Answer {
     post(Some(principal), &[], body.to_string()).await
 }

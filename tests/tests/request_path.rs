@@ -9,8 +9,6 @@ use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use egress_core::create::CreateService;
-use egress_core::source::{CachedPolicySource, FileFetcher};
-use egress_core::store::DynamoStore;
 use egress_e2e::*;
 use lambda_http::Body;
 use serde_json::json;
@@ -36,8 +34,6 @@ impl Intercept for CallLog {
     }
 }
 
-const DEFAULT_POLICY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/policy/default.yaml");
-
 async fn service(log: &CallLog) -> CreateService {
     service_at(log, &dynamodb_endpoint(), true).await
 }
@@ -57,13 +53,12 @@ async fn service_with_policy(
     let conf = aws_sdk_dynamodb::config::Builder::from(&sdk)
         .interceptor(log.clone())
         .build();
-    let policy = CachedPolicySource::new(FileFetcher::new(policy_path), policy_ttl);
-    CreateService {
-        store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(conf), TABLE)),
-        policy: Arc::new(policy),
+    create_service(
+        aws_sdk_dynamodb::Client::from_conf(conf),
         dev_mode,
-        idempotency_ttl: Duration::from_secs(3600),
-    }
+        policy_path,
+        policy_ttl,
+    )
 }
 
 fn request(principal: &str, key: Option<&str>, body: &serde_json::Value) -> lambda_http::Request {

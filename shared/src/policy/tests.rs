@@ -351,6 +351,41 @@ fn rule_doc(hosts: &str) -> String {
     format!("zones:\n  z:\n    members: ['*']\n    rules:\n      - {{id: r1, effect: allow, hosts: {hosts}}}\n")
 }
 
+/// `account:` and `org:` match what the authorizer vouched for, never the principal's text.
+#[test]
+fn account_and_org_patterns_match_the_attested_identity() {
+    use crate::policy::Subject;
+    let doc = "auditors: ['org:o-a1b2c3d4e5']\nzones:\n  z:\n    members: ['account:123456789012']\n";
+    let p = CompiledPolicy::from_yaml(doc).unwrap_or_else(|e| panic!("{e}"));
+    let target = Target::from_url("https://example.com/").unwrap();
+    let member = |who: Subject<'_>| authorize_egress(&p, who, "z", &target).reason() != Reason::ZoneNotPermitted;
+    let role = "arn:aws:iam::123456789012:role/any";
+    assert!(member(Subject {
+        principal: role,
+        account: Some("123456789012"),
+        org: None
+    }));
+    assert!(!member(Subject {
+        principal: role,
+        account: Some("210987654321"),
+        org: None
+    }));
+    assert!(
+        !member(role.into()),
+        "the account in the ARN text alone is not attested"
+    );
+    assert!(p.is_auditor(Subject {
+        principal: "x",
+        account: None,
+        org: Some("o-a1b2c3d4e5")
+    }));
+    assert!(!p.is_auditor(Subject {
+        principal: "org:o-a1b2c3d4e5",
+        account: None,
+        org: None
+    }));
+}
+
 /// Wildcards under a public suffix and prefixes that end at a separator are fine; a prefix matches
 /// only below its separator.
 #[test]
@@ -393,6 +428,11 @@ fn validation_names_the_bad_entry() {
         ("auditors: ['*']\nzones:\n  z:\n    members: ['*']\n".into(), "auditors[0]: `*` (everyone) is not allowed"),
         ("zones:\n  z:\n    members: ['arn:aws:iam::123456789012:role/agent*']\n".into(), "must end at a separator"),
         ("zones:\n  z:\n    members: ['arn:aws:iam::1234*']\n".into(), "members[0]: `arn:aws:iam::1234*`: a prefix pattern"),
+        ("zones:\n  z:\n    members: ['arn:aws:iam::123456789012:role/team/agent-*']\n".into(), "without a role path"),
+        ("zones:\n  z:\n    members: ['arn:aws:iam::123456789012:role/team/agent']\n".into(), "without a role path"),
+        ("zones:\n  z:\n    members: ['arn:aws:sts::123456789012:assumed-role/agent/s']\n".into(), "write the role"),
+        ("zones:\n  z:\n    members: ['account:12345']\n".into(), "12-digit AWS account id"),
+        ("zones:\n  z:\n    members: ['org:AwsOrgId']\n".into(), "AWS Organizations id"),
         ("zones:\n  Bad_Zone:\n    members: ['*']\n".into(), "zones.Bad_Zone: zone names"),
         ("zones:\n  z:\n    members: ['a*b*']\n".into(), "zones.z.members[0]: `a*b*`"),
         ("zones:\n  z:\n    members: []\n".into(), "at least one member"),
