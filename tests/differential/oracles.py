@@ -89,16 +89,7 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 # dns.lookup, Java's name service on Linux). getaddrinfo reads a "name" numerically when
 # inet_aton/inet_pton accept it (e.g. "0x7f.1"), so canonical() applies that reading to their names.
 # Go's default resolver on Linux is its own pure-Go one, which does not.
-GLIBC_RESOLVER = {
-    "python_http_client",
-    "python_urllib_request",
-    "python_requests",
-    "urllib3",
-    "curl",
-    "node_url",
-    "whatwg_url",
-    "java_uri",
-}
+GLIBC_RESOLVER = set(ALL_ORACLES) - {"go_url"}
 
 
 class OracleError(Exception):
