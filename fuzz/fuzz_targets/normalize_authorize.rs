@@ -104,7 +104,7 @@ fn check_target(input: &str, t: &Target) {
     for (principal, zone) in CALLERS {
         let p = policies();
         for policy in [&p.default, &p.enforce, &p.shadow] {
-            let d = authorize_egress(policy, principal, zone, t);
+            let d = authorize_egress(policy, *principal, zone, t);
             if special.is_some() {
                 assert_ne!(d.effective(), Effect::Allow, "special target {display} allowed: {d:?}");
                 assert_eq!(d.reason(), Reason::InternalTarget, "{display}: {d:?}");
@@ -118,12 +118,13 @@ fn check_target(input: &str, t: &Target) {
                         | Reason::RuleRequireApproval
                         | Reason::DefaultDeny
                         | Reason::DefaultRequireApproval
+                        | Reason::DefaultAllow
                 );
             let expected = if softened { Effect::Allow } else { d.policy_decision() };
             assert_eq!(d.effective(), expected, "{display}: {d:?}");
         }
-        let e = authorize_egress(&p.enforce, principal, zone, t);
-        let s = authorize_egress(&p.shadow, principal, zone, t);
+        let e = authorize_egress(&p.enforce, *principal, zone, t);
+        let s = authorize_egress(&p.shadow, *principal, zone, t);
         assert_eq!(
             e.policy_decision(),
             s.policy_decision(),

@@ -41,14 +41,16 @@ pub enum Mode {
     Shadow,
 }
 
-/// Zone defaults can only be `deny` or `require_approval`: "allow everything" is expressed as an explicit
-/// rule, never as a default.
+/// What a zone answers when no rule matches: `deny` (the default, an allowlist zone), `require_approval`,
+/// or `allow` (a denylist zone: open research zones, large threat-feed deny lists). Internal targets, the
+/// kill switch, membership and deny rules come first whatever the default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DefaultEffect {
     #[default]
     Deny,
     RequireApproval,
+    Allow,
 }
 
 impl From<DefaultEffect> for Effect {
@@ -56,6 +58,7 @@ impl From<DefaultEffect> for Effect {
         match d {
             DefaultEffect::Deny => Effect::Deny,
             DefaultEffect::RequireApproval => Effect::RequireApproval,
+            DefaultEffect::Allow => Effect::Allow,
         }
     }
 }
@@ -71,6 +74,7 @@ pub enum Reason {
     RuleAllow,
     DefaultDeny,
     DefaultRequireApproval,
+    DefaultAllow,
     PolicyUnavailable,
 }
 
@@ -85,6 +89,7 @@ impl Reason {
             Self::RuleAllow => "rule_allow",
             Self::DefaultDeny => "default_deny",
             Self::DefaultRequireApproval => "default_require_approval",
+            Self::DefaultAllow => "default_allow",
             Self::PolicyUnavailable => "policy_unavailable",
         }
     }
@@ -164,6 +169,7 @@ impl Decision {
             } => Reason::RuleDeny,
             Verdict::Default(DefaultEffect::Deny) => Reason::DefaultDeny,
             Verdict::Default(DefaultEffect::RequireApproval) => Reason::DefaultRequireApproval,
+            Verdict::Default(DefaultEffect::Allow) => Reason::DefaultAllow,
         }
     }
 

@@ -562,7 +562,7 @@ struct ZoneSpec {
 fn arb_zone(effects: Vec<&'static str>) -> impl Strategy<Value = ZoneSpec> {
     (
         arb_members(),
-        select(vec!["deny", "require_approval"]),
+        select(vec!["deny", "require_approval", "allow"]),
         arb_zone_mode(),
         prop::collection::vec(arb_rule(effects), 0..6),
     )
@@ -759,9 +759,14 @@ proptest! {
             }
         }
         if d.policy_decision() == Effect::Allow {
-            prop_assert!(d.rule().is_some(), "allow without a rule: {:?}", d);
+            // An allow comes from an allow rule, or from the default of a denylist zone and nothing else.
+            let denylist_zone = policy.zones.get(zone).is_some_and(|z| z.default == "allow");
+            prop_assert!(
+                d.rule().is_some() || (d.reason() == Reason::DefaultAllow && denylist_zone),
+                "allow without a rule: {:?}", d
+            );
         }
-        if matches!(d.reason(), Reason::DefaultDeny | Reason::DefaultRequireApproval) {
+        if matches!(d.reason(), Reason::DefaultDeny | Reason::DefaultRequireApproval | Reason::DefaultAllow) {
             let applicable: Vec<_> = policy.zones[zone].rules.iter().filter(|r| rule_applies(r, &target)).collect();
             prop_assert!(applicable.is_empty(), "zone default used for {} but {:?} apply", target, applicable);
         }
@@ -796,6 +801,7 @@ proptest! {
                     | Reason::RuleRequireApproval
                     | Reason::DefaultDeny
                     | Reason::DefaultRequireApproval
+                    | Reason::DefaultAllow
             );
             let shadow = d.mode() == egress_core::Mode::Shadow;
             let expected = if shadow && softened { Effect::Allow } else { d.policy_decision() };
@@ -838,7 +844,7 @@ proptest! {
         path in arb_path(),
         global in arb_mode(),
         zone_mode in arb_zone_mode(),
-        default in select(vec!["deny", "require_approval"]),
+        default in select(vec!["deny", "require_approval", "allow"]),
         kill_switch in prop::bool::weighted(0.1),
         principal in select(PRINCIPALS),
         zone in select(ZONES),

@@ -85,6 +85,39 @@ async fn allow_gives_row_and_requested_plus_allowed() {
     .await;
 }
 
+/// A denylist zone: allowed by default, a feed entry denied, internal targets still denied.
+#[tokio::test]
+async fn denylist_zone_allows_by_default_and_denies_its_feed() {
+    let zone = "open-research";
+    decision_round_trip(
+        "deny-list-open",
+        zone,
+        "https://example.org/x",
+        "allow",
+        "default_allow",
+        "egress.allowed",
+    )
+    .await;
+    decision_round_trip(
+        "deny-list-feed",
+        zone,
+        "https://a.b.malware.example.net/",
+        "deny",
+        "rule_deny",
+        "egress.blocked",
+    )
+    .await;
+    decision_round_trip(
+        "deny-list-internal",
+        zone,
+        "http://metadata.google.internal/",
+        "deny",
+        "internal_target",
+        "egress.blocked",
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn deny_gives_row_and_requested_plus_blocked() {
     decision_round_trip(

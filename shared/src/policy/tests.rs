@@ -351,6 +351,89 @@ fn rule_doc(hosts: &str) -> String {
     format!("zones:\n  z:\n    members: ['*']\n    rules:\n      - {{id: r1, effect: allow, hosts: {hosts}}}\n")
 }
 
+/// A denylist zone (`default: allow`): everything not denied is allowed, but internal targets, the kill
+/// switch, membership, deny rules and require_approval rules still come first.
+#[test]
+fn denylist_zones_allow_by_default_and_nothing_else_changes() {
+    let doc = "zones:\n  open:\n    members: ['agent-*']\n    default: allow\n    rules:\n      - {id: feed-1, effect: deny, hosts: ['evil.com', '*.evil.net']}\n      - {id: ask-paste, effect: require_approval, hosts: [pastebin.com]}\n";
+    let p = CompiledPolicy::from_yaml(doc).unwrap_or_else(|e| panic!("{e}"));
+    let killed = CompiledPolicy::from_yaml(&format!("kill_switch: {{engaged: true}}\n{doc}")).unwrap();
+    let cases = [
+        (
+            &p,
+            "agent-1",
+            "https://example.org/",
+            Effect::Allow,
+            Reason::DefaultAllow,
+            None,
+        ),
+        (
+            &p,
+            "agent-1",
+            "https://evil.com/",
+            Effect::Deny,
+            Reason::RuleDeny,
+            Some("feed-1"),
+        ),
+        (
+            &p,
+            "agent-1",
+            "https://a.b.evil.net/",
+            Effect::Deny,
+            Reason::RuleDeny,
+            Some("feed-1"),
+        ),
+        (
+            &p,
+            "agent-1",
+            "https://pastebin.com/",
+            Effect::RequireApproval,
+            Reason::RuleRequireApproval,
+            Some("ask-paste"),
+        ),
+        (
+            &p,
+            "agent-1",
+            "http://169.254.169.254/",
+            Effect::Deny,
+            Reason::InternalTarget,
+            None,
+        ),
+        (
+            &p,
+            "agent-1",
+            "http://printer.corp/",
+            Effect::Deny,
+            Reason::InternalTarget,
+            None,
+        ),
+        (
+            &p,
+            "bob",
+            "https://example.org/",
+            Effect::Deny,
+            Reason::ZoneNotPermitted,
+            None,
+        ),
+        (
+            &killed,
+            "agent-1",
+            "https://example.org/",
+            Effect::Deny,
+            Reason::KillSwitch,
+            None,
+        ),
+    ];
+    for (policy, principal, url, effect, reason, rule) in cases {
+        let d = decide(policy, principal, "open", url);
+        assert_eq!(
+            (d.effective(), d.reason(), d.rule()),
+            (effect, reason, rule),
+            "{principal} {url}"
+        );
+    }
+}
+
 /// `account:` and `org:` match what the authorizer vouched for, never the principal's text.
 #[test]
 fn account_and_org_patterns_match_the_attested_identity() {
@@ -436,7 +519,7 @@ fn validation_names_the_bad_entry() {
         ("zones:\n  Bad_Zone:\n    members: ['*']\n".into(), "zones.Bad_Zone: zone names"),
         ("zones:\n  z:\n    members: ['a*b*']\n".into(), "zones.z.members[0]: `a*b*`"),
         ("zones:\n  z:\n    members: []\n".into(), "at least one member"),
-        ("zones:\n  z:\n    members: ['*']\n    default: allow\n".into(), "not a valid policy document"),
+        ("zones:\n  z:\n    members: ['*']\n    default: open\n".into(), "not a valid policy document"),
         ("zones:\n  z:\n    members: ['*']\n    rulez: []\n".into(), "unknown field `rulez`"),
         ("zones: {}\n".into(), "at least one zone"),
         ("zones:\n  z:\n    members: ['*']\n    rules:\n      - {id: r1, effect: allow, hosts: [a.com]}\n      - {id: r1, effect: deny, hosts: [b.com]}\n".into(), "zones.z.rules[1].id: `r1` is used by another rule"),
