@@ -34,7 +34,7 @@ fn bench_compile(c: &mut Criterion) {
     let mut g = c.benchmark_group("policy_10k_rules");
     g.sample_size(10);
     g.bench_function("yaml_parse", |b| {
-        b.iter(|| black_box(serde_norway::from_str::<egress_core::policy::PolicyDocument>(&yaml).expect("parses")))
+        b.iter(|| black_box(serde_norway::from_str::<egress_core::PolicyDocument>(&yaml).expect("parses")))
     });
     g.bench_function("parse_and_compile", |b| {
         b.iter(|| black_box(CompiledPolicy::from_yaml(&yaml).expect("compiles")))

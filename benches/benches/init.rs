@@ -32,13 +32,13 @@ fn init(c: &mut Criterion) {
     let mut g = c.benchmark_group("init_10k_rules");
     g.sample_size(20).measurement_time(Duration::from_secs(10));
     g.bench_function("create-request", |b| {
-        b.iter(|| rt.block_on(egress_core::wiring::create_service()).expect("init"))
+        b.iter(|| rt.block_on(egress_core::create_service()).expect("init"))
     });
     g.bench_function("list-requests", |b| {
-        b.iter(|| rt.block_on(egress_core::wiring::list_service()).expect("init"))
+        b.iter(|| rt.block_on(egress_core::list_service()).expect("init"))
     });
     g.bench_function("publish-events", |b| {
-        b.iter(|| rt.block_on(egress_core::wiring::event_bus()).expect("init"))
+        b.iter(|| rt.block_on(egress_core::event_bus()).expect("init"))
     });
     g.finish();
     let _ = std::fs::remove_file(policy);

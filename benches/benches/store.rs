@@ -10,14 +10,14 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, PutRequest, TransactWriteItem, WriteRequest};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use egress_bench::percentile;
-use egress_core::create::CreateService;
-use egress_core::cursor::CursorCodec;
-use egress_core::list::ListService;
-use egress_core::record::RequestRecord;
-use egress_core::source::{CachedPolicySource, FileFetcher};
-use egress_core::store::{DynamoStore, RequestItem};
+use egress_core::CreateService;
+use egress_core::CursorCodec;
+use egress_core::ListService;
+use egress_core::RequestRecord;
 use egress_core::{authorize_egress, CompiledPolicy, Target};
+use egress_core::{CachedPolicySource, FileFetcher};
+use egress_core::{DynamoStore, RequestItem};
+use egress_e2e::percentile;
 use egress_e2e::{drop_table, dynamodb, scratch_table};
 use lambda_http::Body;
 use tokio::runtime::Runtime;
@@ -54,7 +54,7 @@ fn item(policy: &CompiledPolicy, i: usize) -> RequestItem {
     RequestItem::new(RequestRecord::new(
         ulid::Ulid::new(),
         principal,
-        egress_core::identity::Identity::dev(),
+        egress_core::Identity::dev(),
         "default".into(),
         target,
         None,
@@ -118,7 +118,7 @@ fn list_page(c: &mut Criterion) {
                     let req = lambda_http::http::Request::builder()
                         .method("GET")
                         .uri(uri.as_str())
-                        .header("x-egress-principal", AUDITOR)
+                        .header(egress_core::PRINCIPAL_HEADER, AUDITOR)
                         .body(Body::Empty)
                         .expect("request");
                     let resp = svc.handle(req).await;
@@ -153,7 +153,7 @@ fn request_path(c: &mut Criterion) {
             .method("POST")
             .uri("/v1/egress/requests")
             .header("content-type", "application/json")
-            .header("x-egress-principal", "arn:aws:iam::000000000000:role/agent-1");
+            .header(egress_core::PRINCIPAL_HEADER, "arn:aws:iam::000000000000:role/agent-1");
         if let Some(k) = key {
             b = b.header("idempotency-key", k);
         }
@@ -273,8 +273,8 @@ fn request_path(c: &mut Criterion) {
             "handler, with key",
         ];
         for pair in [0, 2] {
-            let (b50, b99) = (percentile(&lat[pair], 0.5), percentile(&lat[pair], 0.99));
-            let (h50, h99) = (percentile(&lat[pair + 1], 0.5), percentile(&lat[pair + 1], 0.99));
+            let (b50, b99) = (percentile(&lat[pair], 50.0), percentile(&lat[pair], 99.0));
+            let (h50, h99) = (percentile(&lat[pair + 1], 50.0), percentile(&lat[pair + 1], 99.0));
             println!("| {} | {} | {} | 1.00 | 1.00 |", names[pair], us(b50), us(b99));
             println!(
                 "| {} | {} | {} | {:.2} | {:.2} |",
@@ -329,7 +329,7 @@ fn criterion_filter_allows(name: &str) -> bool {
 fn publisher(c: &mut Criterion) {
     use aws_lambda_events::event::dynamodb::{Event, EventRecord};
     use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-    use egress_core::events::{events_for, put_events_entry, EventBridgeBus, MAX_ENTRIES_PER_PUT, PUTS_IN_FLIGHT};
+    use egress_core::{events_for, put_events_entry, EventBridgeBus, MAX_ENTRIES_PER_PUT, PUTS_IN_FLIGHT};
     let rt = rt();
     let policy = CompiledPolicy::from_yaml(&std::fs::read_to_string(POLICY).expect("policy")).expect("compiles");
     let moto = egress_e2e::moto_endpoint();
@@ -398,7 +398,7 @@ fn publisher(c: &mut Criterion) {
         });
         g.bench_with_input(BenchmarkId::new("publisher", n), &n, |b, _| {
             b.to_async(&rt).iter(|| async {
-                let out = egress_core::outbox::handle_stream_event(&bus, &event, Default::default()).await;
+                let out = egress_core::handle_stream_event(&bus, &event, Default::default()).await;
                 assert!(out.batch_item_failures.is_empty());
             })
         });
@@ -426,7 +426,7 @@ fn publisher(c: &mut Criterion) {
     });
     g.bench_function("publisher/100", |b| {
         b.to_async(&rt).iter(|| async {
-            let out = egress_core::outbox::handle_stream_event(&far_bus, &event, Default::default()).await;
+            let out = egress_core::handle_stream_event(&far_bus, &event, Default::default()).await;
             assert!(out.batch_item_failures.is_empty());
         })
     });

@@ -1,14 +1,4 @@
-//! Synthetic policies and targets shared by the benchmarks, so every engine sees the same workload, and
-//! the percentile of the harnesses that time single calls.
-
-use std::time::Duration;
-
-/// The `p` quantile (0 to 1) of ascending `sorted` latencies: the sample at rank `round((n - 1) * p)`.
-/// Panics on an empty slice (a harness that timed nothing has nothing to report).
-pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
+//! Synthetic policies and targets shared by the benchmarks, so every engine sees the same workload.
 
 /// One generated rule: an id, an effect and one host pattern (exact or `*.` wildcard).
 #[derive(Debug, Clone)]

@@ -1,44 +1,79 @@
-//! Egress gateway core. Functions are thin entrypoints over these modules:
-//! - [`normalize`]: URL / domain input to a [`normalize::Target`] (its only constructor);
-//! - [`special`]: internal and special-purpose targets;
-//! - [`policy`] and [`decision`]: the policy document and `authorize_egress`;
-//! - [`source`]: where the policy comes from (file, SSM) and its cache;
-//! - [`record`], [`store`]: the request resource and the DynamoDB table;
-//! - [`events`], [`outbox`]: `egress.*` events and the stream publisher;
-//! - [`http`], [`create`], [`list`], [`cursor`]: the HTTP API;
-//! - [`wiring`], [`config`], [`telemetry`]: init.
+//! Egress gateway core. The functions are thin entrypoints over this crate; its modules each have one job
+//! and are private, and this file is the whole public surface (one path per item):
+//!
+//! - `target`: caller input to a normalized [`Target`], and internal/special targets;
+//! - `policy`: the policy document, its compiled form and [`authorize_egress`];
+//! - `identity`, `names`: who the caller is; the principal and zone name validators;
+//! - `request`: the request body and the recorded [`RequestRecord`];
+//! - `store`: the request table behind [`RequestStore`] (DynamoDB, and an in-memory twin);
+//! - `events`: the `egress.*` contract and the outbox publisher;
+//! - `policy_source`: where the policy comes from (file, SSM) and its cache;
+//! - `problem`, `api`: the HTTP API's error model and services;
+//! - `init`: configuration, wiring and telemetry of each function.
+//!
+//! Without the default `aws` feature the crate is the pure, I/O-free core (target, policy, identity, request,
+//! the store contract with its memory implementation, the event contract), which benchmarks and fuzzers link.
 
-pub mod body;
 #[cfg(feature = "aws")]
-pub mod config;
+mod api;
+mod digest;
+mod events;
+mod identity;
 #[cfg(feature = "aws")]
-pub mod create;
+mod init;
+mod names;
+mod policy;
 #[cfg(feature = "aws")]
-pub mod cursor;
-pub mod decision;
-#[cfg(feature = "aws")]
-pub mod events;
-#[cfg(feature = "aws")]
-pub mod http;
-pub mod identity;
-mod idn;
-#[cfg(feature = "aws")]
-pub mod list;
-pub mod normalize;
-#[cfg(feature = "aws")]
-pub mod outbox;
-pub mod policy;
-pub mod record;
-#[cfg(feature = "aws")]
-pub mod source;
-pub mod special;
-#[cfg(feature = "aws")]
-pub mod store;
-#[cfg(feature = "aws")]
-pub mod telemetry;
-#[cfg(feature = "aws")]
-pub mod wiring;
+mod policy_source;
+mod problem;
+mod request;
+mod store;
+mod target;
 
-pub use decision::{Decision, Effect, Mode, Reason};
-pub use normalize::{NormalizeError, Target};
-pub use policy::{authorize_egress, CompiledPolicy, Subject};
+pub use digest::hex_sha256;
+pub use events::{
+    entry_size, events_for, Event, EventDetail, ALLOWED, BLOCKED, MAX_ENTRIES_PER_PUT, MAX_PUT_BYTES, REQUESTED, SOURCE,
+};
+pub use identity::{iam_principal, is_account_id, is_org_id, jwt_scopes, IamPrincipal, Identity, IdentityKind};
+pub use names::{valid_principal, valid_zone_name, MAX_PRINCIPAL_LEN};
+pub use policy::{
+    authorize_egress, policy_version, requests_kill_switch, to_json_form, CompiledPolicy, Decision, DefaultEffect,
+    Effect, KillSwitch, Mode, PolicyDocument, PolicyError, Reason, RuleDocument, Subject, Verdict, ZoneDocument,
+};
+pub use problem::{FieldError, Problem};
+pub use request::{
+    parse_body, rfc3339_millis, ulid_time, BodyError, CreateBody, RequestRecord, ValidRequest, MAX_BODY_BYTES,
+    MAX_PURPOSE_CHARS,
+};
+pub use store::{
+    principal_pk, request_pk, shard_of, time_pk, IdempotencyClaim, IdempotencyItem, ListPage, ListQuery, MemoryStore,
+    RecordOutcome, RequestItem, RequestStore, StoreError, INDEX_BY_PRINCIPAL, INDEX_BY_TIME, INDEX_SHARDS,
+    KIND_IDEMPOTENCY, KIND_REQUEST,
+};
+pub use target::{
+    normalize_host, special_host, special_target, special_v4, special_v6, Host, NormalizeError, Scheme, SpecialKind,
+    Target, MAX_HOST_LEN, MAX_LABEL_LEN, MAX_URL_LEN,
+};
+
+#[cfg(feature = "aws")]
+pub use api::{
+    body_bytes, caller, idempotency_key, is_canonical_ulid, is_json_content_type, json_response, parse_params,
+    query_binding, respond, Caller, CreateService, CursorCodec, CursorError, ListParams, ListService, Page,
+    AUDIT_SCOPE, DEFAULT_LIMIT, IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY_LEN, MAX_LIMIT, MIN_KEY_LEN, PRINCIPAL_HEADER,
+};
+#[cfg(feature = "aws")]
+pub use events::{
+    handle_stream_event, publish_records, put_events_entry, EventBridgeBus, EventBus, PublishError, RetryPolicy,
+    PUTS_IN_FLIGHT,
+};
+#[cfg(feature = "aws")]
+pub use init::{
+    create_service, dev_mode, event_bus, init_telemetry, list_service, parse_u64, policy_source_from_env, required,
+    sdk_config, ConfigError, Timeouts, DEFAULT_IDEMPOTENCY_TTL_SECS,
+};
+#[cfg(feature = "aws")]
+pub use policy_source::{
+    CachedPolicySource, FetchError, FileFetcher, PolicyFetcher, PolicySource, SsmFetcher, MAX_POLICY_AGE,
+};
+#[cfg(feature = "aws")]
+pub use store::DynamoStore;

@@ -13,8 +13,8 @@
 
 use std::net::Ipv6Addr;
 
-use egress_core::normalize::Target;
-use egress_core::special::{special_target, SpecialKind};
+use egress_core::Target;
+use egress_core::{special_target, SpecialKind};
 use url::Url;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -11,10 +11,10 @@
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use egress_core::decision::{Effect, Reason};
-use egress_core::normalize::{Host, NormalizeError, Target};
-use egress_core::policy::{authorize_egress, CompiledPolicy};
-use egress_core::special::{special_target, special_v4};
+use egress_core::{authorize_egress, CompiledPolicy};
+use egress_core::{special_target, special_v4};
+use egress_core::{Effect, Reason};
+use egress_core::{Host, NormalizeError, Target};
 use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{json, Value};
@@ -921,7 +921,7 @@ proptest! {
     ) {
         let yaml = serde_norway::to_string(&policy.to_json()).expect("YAML rendering");
         prop_assert!(!yaml.trim_start().starts_with('{'), "rendered as block YAML, read by the YAML parser");
-        let json = egress_core::policy::to_json_form(&yaml).expect("valid policy");
+        let json = egress_core::to_json_form(&yaml).expect("valid policy");
         let (a, b) = (CompiledPolicy::from_yaml(&yaml).expect("compiles"), CompiledPolicy::from_yaml(&json).expect("compiles"));
         let (da, db) = (authorize_egress(&a, principal, zone, &target), authorize_egress(&b, principal, zone, &target));
         prop_assert_eq!(

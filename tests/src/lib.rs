@@ -71,7 +71,7 @@ pub async fn post(principal: Option<&str>, headers: &[(&str, &str)], body: impl 
         .timeout(Duration::from_secs(120))
         .body(body);
     if let Some(p) = principal {
-        req = req.header("x-egress-principal", p);
+        req = req.header(egress_core::PRINCIPAL_HEADER, p);
     }
     let mut has_ct = false;
     for (k, v) in headers {
@@ -128,10 +128,10 @@ pub fn create_service(
     dev_mode: bool,
     policy_path: &str,
     policy_ttl: Duration,
-) -> egress_core::create::CreateService {
-    use egress_core::source::{CachedPolicySource, FileFetcher};
-    egress_core::create::CreateService {
-        store: std::sync::Arc::new(egress_core::store::DynamoStore::new(client, TABLE)),
+) -> egress_core::CreateService {
+    use egress_core::{CachedPolicySource, FileFetcher};
+    egress_core::CreateService {
+        store: std::sync::Arc::new(egress_core::DynamoStore::new(client, TABLE)),
         policy: std::sync::Arc::new(CachedPolicySource::new(FileFetcher::new(policy_path), policy_ttl)),
         dev_mode,
         idempotency_ttl: Duration::from_secs(3600),
@@ -368,5 +368,29 @@ async fn pipe(mut inbound: tokio::net::TcpStream, mut outbound: tokio::net::TcpS
     tokio::select! {
         _ = upstream => {}
         _ = tokio::io::copy(&mut out_r, &mut in_w) => {}
+    }
+}
+
+/// The `p`-th percentile (0 < p <= 100) of ascending `sorted` latencies, by nearest rank: the one statistic
+/// `make load` and `make bench` report. Zero for no samples.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    // nearest rank
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank.min(sorted.len()) - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentile_is_nearest_rank() {
+        let v: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&v, 50.0), Duration::from_millis(50));
+        assert_eq!(percentile(&v, 99.0), Duration::from_millis(99));
+        assert_eq!(percentile(&[], 99.0), Duration::ZERO);
     }
 }

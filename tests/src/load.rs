@@ -393,15 +393,6 @@ async fn rows_with_prefix(prefix: &str) -> Result<Vec<HashMap<String, AttributeV
     }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    // nearest rank
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
-    sorted[rank.min(sorted.len()) - 1]
-}
-
 fn outcome_type(decision: &str) -> &'static str {
     if decision == "allow" {
         "egress.allowed"
@@ -436,7 +427,7 @@ async fn send(
     let res = client
         .post(format!("{endpoint}/v1/egress/requests"))
         .header("content-type", "application/json")
-        .header("x-egress-principal", &principal)
+        .header(egress_core::PRINCIPAL_HEADER, &principal)
         .header("idempotency-key", &idem)
         .body(body)
         .send()
@@ -800,8 +791,8 @@ pub async fn run(cfg: &LoadConfig) -> LoadReport {
         duplicates,
         lost: lost.len(),
         events_wait,
-        p50: percentile(&latencies, 50.0),
-        p99: percentile(&latencies, 99.0),
+        p50: crate::percentile(&latencies, 50.0),
+        p99: crate::percentile(&latencies, 99.0),
         max: latencies.last().copied().unwrap_or_default(),
         failures,
     }
@@ -831,13 +822,5 @@ mod tests {
         let slots = plan(2000, 0.2, 50, 1);
         assert_eq!(slots.iter().filter(|s| s.replay).count(), 400);
         assert!(!slots[0].replay);
-    }
-
-    #[test]
-    fn percentile_is_nearest_rank() {
-        let v: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
-        assert_eq!(percentile(&v, 50.0), Duration::from_millis(50));
-        assert_eq!(percentile(&v, 99.0), Duration::from_millis(99));
-        assert_eq!(percentile(&[], 99.0), Duration::ZERO);
     }
 }

@@ -17,8 +17,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::process::Command;
 
-use egress_core::normalize::{Host, Target};
-use egress_core::special::special_target;
+use egress_core::special_target;
+use egress_core::{Host, Target};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRng, TestRunner};

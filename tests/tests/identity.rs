@@ -218,7 +218,7 @@ async fn iam_callers_through_the_handler_in_process() {
     for (case, event, want) in iam_cases() {
         let mut req = lambda_http::request::from_str(&event.to_string()).expect("a payload 2.0 event");
         req.headers_mut().insert(
-            "x-egress-principal",
+            egress_core::PRINCIPAL_HEADER,
             "arn:aws:iam::123456789012:role/agent-spoofed".parse().unwrap(),
         );
         let resp = svc.handle(req).await;

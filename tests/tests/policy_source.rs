@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use aws_sdk_ssm::types::ParameterType;
-use egress_core::decision::{Effect, Reason};
-use egress_core::source::{CachedPolicySource, FileFetcher, PolicySource, SsmFetcher};
 use egress_core::{authorize_egress, Decision, Target};
+use egress_core::{CachedPolicySource, FileFetcher, PolicySource, SsmFetcher};
+use egress_core::{Effect, Reason};
 use egress_e2e::*;
 
 const GOOD: &str =

@@ -6,11 +6,11 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use egress_core::create::CreateService;
-use egress_core::cursor::CursorCodec;
-use egress_core::list::ListService;
-use egress_core::source::{CachedPolicySource, FileFetcher};
-use egress_core::store::DynamoStore;
+use egress_core::CreateService;
+use egress_core::CursorCodec;
+use egress_core::DynamoStore;
+use egress_core::ListService;
+use egress_core::{CachedPolicySource, FileFetcher};
 use egress_e2e::*;
 use lambda_http::{Body, RequestExt};
 use serde_json::{json, Value};
@@ -42,7 +42,7 @@ fn get(principal: &str, path: &str, query: &[(&str, String)]) -> lambda_http::Re
     lambda_http::http::Request::builder()
         .method("GET")
         .uri(path)
-        .header("x-egress-principal", principal)
+        .header(egress_core::PRINCIPAL_HEADER, principal)
         .body(Body::Empty)
         .unwrap()
         .with_query_string_parameters(q)
@@ -122,7 +122,7 @@ async fn read_path_filters_pagination_and_isolation() {
             .method("POST")
             .uri("/v1/egress/requests")
             .header("content-type", "application/json")
-            .header("x-egress-principal", principal.as_str())
+            .header(egress_core::PRINCIPAL_HEADER, principal.as_str())
             .body(Body::Text(
                 json!({"url": format!("https://{host}/{i}"), "zone": zone}).to_string(),
             ))

@@ -8,7 +8,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
-use egress_core::create::CreateService;
+use egress_core::CreateService;
 use egress_e2e::*;
 use lambda_http::Body;
 use serde_json::json;
@@ -66,7 +66,7 @@ fn request(principal: &str, key: Option<&str>, body: &serde_json::Value) -> lamb
         .method("POST")
         .uri("/v1/egress/requests")
         .header("content-type", "application/json")
-        .header("x-egress-principal", principal);
+        .header(egress_core::PRINCIPAL_HEADER, principal);
     if let Some(k) = key {
         b = b.header("idempotency-key", k);
     }
@@ -188,7 +188,7 @@ async fn invalid_utf8_body_is_a_400_with_no_call() {
         .method("POST")
         .uri("/v1/egress/requests")
         .header("content-type", "application/json")
-        .header("x-egress-principal", "alice")
+        .header(egress_core::PRINCIPAL_HEADER, "alice")
         .body(Body::Binary(
             b"{\"url\":\"https://a.com/\xff\",\"zone\":\"default\"}".to_vec(),
         ))

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use egress_bench::{percentile, policy_json, policy_yaml, rules};
+use egress_bench::{policy_json, policy_yaml, rules};
+use egress_e2e::percentile;
 use serde_json::{json, Value};
 
 struct Case {
@@ -137,17 +138,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for t in &mut times {
         t.sort();
     }
-    let base = percentile(&times[0], 0.5);
+    let base = percentile(&times[0], 50.0);
     println!("exec-to-first-event under `cargo lambda watch --only-lambda-apis`, {runs} runs each, interleaved\n");
     println!("| function | p50 | p90 | min | p50 / baseline p50 |");
     println!("|---|---:|---:|---:|---:|");
     for (case, t) in cases.iter().zip(&times) {
-        let p50 = percentile(t, 0.5);
+        let p50 = percentile(t, 50.0);
         println!(
             "| {} | {} | {} | {} | {:.2} |",
             case.label,
             ms(p50),
-            ms(percentile(t, 0.9)),
+            ms(percentile(t, 90.0)),
             ms(t[0]),
             p50.as_secs_f64() / base.as_secs_f64()
         );

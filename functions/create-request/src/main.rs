@@ -1,4 +1,4 @@
-//! POST /v1/egress/requests. Thin: all logic is in `egress_core::create`.
+//! POST /v1/egress/requests. Thin: all logic is in `egress_core::CreateService`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -7,8 +7,8 @@ use lambda_http::{service_fn, Error, Request};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    egress_core::telemetry::init();
-    let service = Arc::new(egress_core::wiring::create_service().await?);
+    egress_core::init_telemetry();
+    let service = Arc::new(egress_core::create_service().await?);
     lambda_http::run(service_fn(move |req: Request| {
         let service = Arc::clone(&service);
         async move { Ok::<_, Infallible>(service.handle(req).await) }

@@ -1,4 +1,4 @@
-//! GET /v1/egress/requests[/{request_id}]. Thin: all logic is in `egress_core::list`.
+//! GET /v1/egress/requests[/{request_id}]. Thin: all logic is in `egress_core::ListService`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -7,8 +7,8 @@ use lambda_http::{service_fn, Error, Request};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    egress_core::telemetry::init();
-    let service = Arc::new(egress_core::wiring::list_service().await?);
+    egress_core::init_telemetry();
+    let service = Arc::new(egress_core::list_service().await?);
     lambda_http::run(service_fn(move |req: Request| {
         let service = Arc::clone(&service);
         async move { Ok::<_, Infallible>(service.handle(req).await) }

@@ -9,7 +9,7 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use egress_core::policy::{to_json_form, CompiledPolicy, PolicyError};
+use egress_core::{to_json_form, CompiledPolicy, PolicyError};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

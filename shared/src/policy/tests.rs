@@ -1,5 +1,5 @@
 use super::*;
-use crate::decision::Reason;
+use crate::{NormalizeError, Target};
 
 const DOC: &str = r#"
 mode: enforce
@@ -54,7 +54,7 @@ fn decide(p: &CompiledPolicy, principal: &str, zone: &str, url: &str) -> Decisio
 fn another_spelling_of_an_allowed_ip_is_refused_before_policy() {
     assert_eq!(
         Target::from_url("http://1572395042/").unwrap_err(),
-        crate::normalize::NormalizeError::AmbiguousIpv4
+        NormalizeError::AmbiguousIpv4
     );
 }
 
@@ -437,7 +437,7 @@ fn denylist_zones_allow_by_default_and_nothing_else_changes() {
 /// `account:` and `org:` match what the authorizer vouched for, never the principal's text.
 #[test]
 fn account_and_org_patterns_match_the_attested_identity() {
-    use crate::policy::Subject;
+    use crate::Subject;
     let doc = "auditors: ['org:o-a1b2c3d4e5']\nzones:\n  z:\n    members: ['account:123456789012']\n";
     let p = CompiledPolicy::from_yaml(doc).unwrap_or_else(|e| panic!("{e}"));
     let target = Target::from_url("https://example.com/").unwrap();

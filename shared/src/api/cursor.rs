@@ -86,7 +86,7 @@ impl CursorCodec {
 pub fn query_binding(parts: &[&str]) -> String {
     let bytes: Vec<&[u8]> = parts.iter().map(|p| p.as_bytes()).collect();
     // The first 128 bits are plenty to tell two queries apart.
-    crate::store::hex_sha256(&bytes)[..32].to_owned()
+    crate::hex_sha256(&bytes)[..32].to_owned()
 }
 
 #[cfg(test)]

@@ -7,28 +7,15 @@ use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use ulid::Ulid;
 
-use crate::body::parse_body;
-use crate::decision::Decision;
-use crate::http::{
-    body_bytes, caller, is_json_content_type, json_response, respond, FieldError, Problem, MAX_BODY_BYTES,
+use crate::{
+    authorize_egress, body_bytes, caller, is_json_content_type, json_response, parse_body, respond, Decision,
+    FieldError, IdempotencyClaim, PolicySource, Problem, RecordOutcome, RequestRecord, RequestStore, MAX_BODY_BYTES,
 };
-use crate::policy::authorize_egress;
-use crate::record::RequestRecord;
-use crate::source::PolicySource;
-use crate::store::{IdempotencyClaim, RecordOutcome, RequestStore, StoreError};
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 /// Re-decisions of one replay before giving up (each lost round is a concurrent re-decision that won).
 const REDECIDE_ROUNDS: usize = 3;
-
-fn store_problem(e: StoreError) -> Problem {
-    tracing::error!(error = %e, "recording the request failed");
-    match e {
-        StoreError::Unavailable(_) => Problem::unavailable("the request store is unavailable; retry shortly"),
-        StoreError::Corrupt(_) => Problem::internal(),
-    }
-}
 
 pub struct CreateService {
     pub store: Arc<dyn RequestStore>,
@@ -94,11 +81,7 @@ impl CreateService {
             let expires = time::OffsetDateTime::now_utc().unix_timestamp() + self.idempotency_ttl.as_secs() as i64;
             IdempotencyClaim::new(&caller.principal, &k, &canonical, expires)
         });
-        let mut outcome = self
-            .store
-            .record(&record, claim.as_ref())
-            .await
-            .map_err(store_problem)?;
+        let mut outcome = self.store.record(&record, claim.as_ref()).await?;
         // A replay answers the original only while the current policy still gives its decision; otherwise
         // the new decision is recorded, naming the original, and the key moves to it. Bounded: each round
         // means a concurrent re-decision of the same key won the race.
@@ -117,11 +100,7 @@ impl CreateService {
                 "idempotent replay re-decided"
             );
             record.replaces = Some(original.request_id.clone());
-            outcome = self
-                .store
-                .supersede(&record, claim, &original.request_id)
-                .await
-                .map_err(store_problem)?;
+            outcome = self.store.supersede(&record, claim, &original.request_id).await?;
         }
         match outcome {
             RecordOutcome::Created => {
@@ -145,11 +124,8 @@ impl CreateService {
             }
             RecordOutcome::Replayed(original) if original.decision == record.decision => {
                 // The audit trail counts the replay on the original; the answer is the original as first given.
-                let now = crate::record::rfc3339_millis(time::OffsetDateTime::now_utc());
-                self.store
-                    .note_replay(&original.request_id, &now)
-                    .await
-                    .map_err(store_problem)?;
+                let now = crate::rfc3339_millis(time::OffsetDateTime::now_utc());
+                self.store.note_replay(&original.request_id, &now).await?;
                 tracing::info!(request_id = %original.request_id, "idempotent replay");
                 let mut resp = json_response(StatusCode::OK, &*original);
                 resp.headers_mut()

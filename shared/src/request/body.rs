@@ -3,28 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::normalize::{NormalizeError, Target};
-use crate::policy::valid_zone_name;
+use crate::names::valid_zone_name;
+use crate::{FieldError, NormalizeError, Target};
 
 pub const MAX_PURPOSE_CHARS: usize = 512;
-
-/// A field-level problem, listed in `errors`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    pub field: String,
-    pub code: String,
-    pub detail: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, code: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            code: code.into(),
-            detail: detail.into(),
-        }
-    }
-}
 
 /// Why a body was refused: a summary and the field problems (the 400's `detail` and `errors`).
 #[derive(Debug, Clone, PartialEq, Eq)]

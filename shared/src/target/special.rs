@@ -7,11 +7,12 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
 
-use crate::normalize::{Host, Target};
+use super::{Host, Target};
 
 /// Why a target is internal. Recorded in logs; the public reason code is always `internal_target`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::VariantArray)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum SpecialKind {
     Unspecified,
     Loopback,
@@ -219,7 +220,7 @@ pub fn special_name(d: &str) -> Option<SpecialKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::normalize::Target;
+    use crate::Target;
 
     fn kind(url: &str) -> Option<SpecialKind> {
         special_target(&Target::from_url(url).unwrap_or_else(|e| panic!("{url}: {e}")))

@@ -12,13 +12,10 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use ulid::Ulid;
 
-use crate::cursor::{query_binding, CursorCodec};
-use crate::decision::Effect;
-use crate::http::{caller, json_response, respond, Caller, FieldError, Problem};
-use crate::policy::valid_zone_name;
-use crate::record::RequestRecord;
-use crate::source::PolicySource;
-use crate::store::{ListQuery, RequestStore, StoreError};
+use crate::{
+    caller, json_response, query_binding, respond, valid_principal, valid_zone_name, Caller, CursorCodec, Effect,
+    FieldError, ListQuery, PolicySource, Problem, RequestRecord, RequestStore,
+};
 
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 200;
@@ -94,7 +91,7 @@ pub fn parse_params(req: &Request) -> Result<ListParams, Problem> {
         Some(all[0].to_owned())
     };
     if let Some(v) = one("principal", &mut errors) {
-        if v.is_empty() || v.len() > 1024 || v.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        if !valid_principal(&v) {
             errors.push(FieldError::new(
                 "principal",
                 "invalid",
@@ -116,11 +113,9 @@ pub fn parse_params(req: &Request) -> Result<ListParams, Problem> {
         }
     }
     if let Some(v) = one("decision", &mut errors) {
-        p.decision = match v.as_str() {
-            "allow" => Some(Effect::Allow),
-            "deny" => Some(Effect::Deny),
-            "require_approval" => Some(Effect::RequireApproval),
-            _ => {
+        p.decision = match v.parse::<Effect>() {
+            Ok(d) => Some(d),
+            Err(_) => {
                 errors.push(FieldError::new(
                     "decision",
                     "invalid",
@@ -185,14 +180,6 @@ fn ulid_bound(t: Option<OffsetDateTime>, high: bool) -> String {
     }
 }
 
-fn unavailable(e: StoreError) -> Problem {
-    tracing::error!(error = %e, "reading requests failed");
-    match e {
-        StoreError::Unavailable(_) => Problem::unavailable("the request store is unavailable; retry shortly"),
-        StoreError::Corrupt(_) => Problem::internal(),
-    }
-}
-
 /// A ULID in canonical form (26 characters, uppercase Crockford base32, at most 128 bits). Checked by
 /// round trip: the ulid crate decodes a first character above `7` by wrapping, so `8ZZZ...` would
 /// otherwise be looked up as some other id instead of being refused.
@@ -241,7 +228,7 @@ impl ListService {
                 vec![FieldError::new("request_id", "invalid", "a 26-character ULID")],
             ));
         }
-        let record = self.store.get(id).await.map_err(unavailable)?;
+        let record = self.store.get(id).await?;
         match record {
             Some(r) if r.principal == caller.principal || self.is_auditor(caller).await => {
                 Ok(json_response(StatusCode::OK, &r))
@@ -280,7 +267,7 @@ impl ListService {
             before,
             limit: params.limit,
         };
-        let page = self.store.list(&query).await.map_err(unavailable)?;
+        let page = self.store.list(&query).await?;
         let next_cursor = page.next_before.map(|before| self.cursors.encode(&before, &binding));
         Ok(json_response(
             StatusCode::OK,

@@ -3,13 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{self, ConfigError};
-use crate::create::CreateService;
-use crate::cursor::{CursorCodec, MIN_KEY_LEN};
-use crate::events::EventBridgeBus;
-use crate::list::ListService;
-use crate::source::{policy_source_from_env, PolicyFetcher, SsmFetcher};
-use crate::store::DynamoStore;
+use super::config::{self, ConfigError};
+use crate::{
+    CachedPolicySource, CreateService, CursorCodec, DynamoStore, EventBridgeBus, FileFetcher, ListService,
+    PolicyFetcher, PolicySource, SsmFetcher, MAX_POLICY_AGE, MIN_KEY_LEN,
+};
 
 /// Default lifetime of an idempotency key: 24 hours.
 pub const DEFAULT_IDEMPOTENCY_TTL_SECS: u64 = 24 * 3600;
@@ -69,4 +67,19 @@ pub async fn list_service() -> Result<ListService, ConfigError> {
         cursors,
         dev_mode: config::dev_mode(),
     })
+}
+/// A policy source built from the environment: `EGRESS_POLICY_FILE` wins locally, else
+/// `EGRESS_POLICY_PARAMETER` (SSM). Neither set is a configuration error: the caller fails closed.
+pub async fn policy_source_from_env(sdk: &aws_config::SdkConfig) -> Result<Arc<dyn PolicySource>, ConfigError> {
+    if let Ok(path) = std::env::var("EGRESS_POLICY_FILE") {
+        let src = CachedPolicySource::new(FileFetcher::new(path), Duration::from_secs(1));
+        src.refresh().await;
+        return Ok(Arc::new(src));
+    }
+    if let Ok(name) = std::env::var("EGRESS_POLICY_PARAMETER") {
+        let src = CachedPolicySource::new(SsmFetcher::new(aws_sdk_ssm::Client::new(sdk), name), MAX_POLICY_AGE);
+        src.refresh().await;
+        return Ok(Arc::new(src));
+    }
+    Err(ConfigError::Missing("EGRESS_POLICY_FILE or EGRESS_POLICY_PARAMETER"))
 }

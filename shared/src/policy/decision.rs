@@ -2,14 +2,28 @@
 //! precedence answered) and the mode, so the effective decision, the reason code and the rule id can never
 //! contradict each other: e.g. a `rule_allow` without a rule id, or shadow mode softening a kill switch.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
-use crate::special::SpecialKind;
+use crate::SpecialKind;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Effect {
     // Order matters: deny beats require_approval beats allow (`max` picks the winner).
     Allow,
@@ -19,22 +33,27 @@ pub enum Effect {
 
 impl Effect {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Allow => "allow",
-            Self::RequireApproval => "require_approval",
-            Self::Deny => "deny",
-        }
+        self.into()
     }
 }
 
-impl fmt::Display for Effect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Mode {
     #[default]
     Enforce,
@@ -44,8 +63,22 @@ pub enum Mode {
 /// What a zone answers when no rule matches: `deny` (the default, an allowlist zone), `require_approval`,
 /// or `allow` (a denylist zone: open research zones, large threat-feed deny lists). Internal targets, the
 /// kill switch, membership and deny rules come first whatever the default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum DefaultEffect {
     #[default]
     Deny,
@@ -63,8 +96,22 @@ impl From<DefaultEffect> for Effect {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Reason {
     KillSwitch,
     InternalTarget,
@@ -80,18 +127,7 @@ pub enum Reason {
 
 impl Reason {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::KillSwitch => "kill_switch",
-            Self::InternalTarget => "internal_target",
-            Self::ZoneNotPermitted => "zone_not_permitted",
-            Self::RuleDeny => "rule_deny",
-            Self::RuleRequireApproval => "rule_require_approval",
-            Self::RuleAllow => "rule_allow",
-            Self::DefaultDeny => "default_deny",
-            Self::DefaultRequireApproval => "default_require_approval",
-            Self::DefaultAllow => "default_allow",
-            Self::PolicyUnavailable => "policy_unavailable",
-        }
+        self.into()
     }
 }
 

@@ -1,84 +1,13 @@
-//! `egress.*` events: their detail (the contract of infra/events/*.schema.json), the EventBridge adapter,
-//! and the outbox publisher logic used by `publish-events`.
-//!
-//! Delivery is at least once. `event_id` is deterministic (`<request_id>/<detail-type>`), so consumers can
-//! dedupe retried deliveries.
+//! The outbox publisher's logic: chunking events into PutEvents calls (10 entries and 256 KiB), sending
+//! them in waves, retrying rejected entries, and reporting per record what was published. At least once:
+//! a record is done only when all of its events were accepted.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-use serde::Serialize;
 
-use crate::decision::{Effect, Mode, Reason};
-use crate::identity::Identity;
-use crate::normalize::Target;
-use crate::record::RequestRecord;
-
-pub const SOURCE: &str = "egress.gateway";
-pub const REQUESTED: &str = "egress.requested";
-pub const ALLOWED: &str = "egress.allowed";
-pub const BLOCKED: &str = "egress.blocked";
-/// PutEvents accepts at most 10 entries per call.
-pub const MAX_ENTRIES_PER_PUT: usize = 10;
-/// ... and at most 256 KiB per call, which is also the most one entry may be (EventBridge quotas).
-pub const MAX_PUT_BYTES: usize = 256 * 1024;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct EventDetail {
-    pub event_id: String,
-    pub request_id: String,
-    pub principal: String,
-    pub identity: Identity,
-    pub zone: String,
-    pub target: Target,
-    pub decision: Effect,
-    pub policy_decision: Effect,
-    pub mode: Mode,
-    pub reason: Reason,
-    pub rule: Option<String>,
-    pub approval_id: Option<String>,
-    pub policy_version: Option<String>,
-    pub requested_at: String,
-    /// The request this one re-decided (an idempotent replay under a changed decision).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub replaces: Option<String>,
-}
-
-/// One event ready to publish.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
-    pub detail_type: &'static str,
-    pub detail: EventDetail,
-}
-
-/// The two events of a recorded request, in order: `egress.requested`, then the outcome.
-pub fn events_for(record: &RequestRecord) -> [Event; 2] {
-    let outcome = match record.decision {
-        Effect::Allow => ALLOWED,
-        Effect::Deny | Effect::RequireApproval => BLOCKED,
-    };
-    [REQUESTED, outcome].map(|detail_type| Event {
-        detail_type,
-        detail: EventDetail {
-            event_id: format!("{}/{detail_type}", record.request_id),
-            request_id: record.request_id.clone(),
-            principal: record.principal.clone(),
-            identity: record.identity.clone(),
-            zone: record.zone.clone(),
-            target: record.target.clone(),
-            decision: record.decision,
-            policy_decision: record.policy_decision,
-            mode: record.mode,
-            reason: record.reason,
-            rule: record.rule.clone(),
-            approval_id: record.approval_id.clone(),
-            policy_version: record.policy_version.clone(),
-            requested_at: record.created_at.clone(),
-            replaces: record.replaces.clone(),
-        },
-    })
-}
+use super::contract::Event;
+use super::entry::{entry_size, MAX_ENTRIES_PER_PUT, MAX_PUT_BYTES};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -90,44 +19,6 @@ pub enum PublishError {
 #[async_trait]
 pub trait EventBus: Send + Sync {
     async fn put(&self, events: &[Event]) -> Result<Vec<bool>, PublishError>;
-}
-
-pub struct EventBridgeBus {
-    client: aws_sdk_eventbridge::Client,
-    bus_name: String,
-}
-
-impl EventBridgeBus {
-    pub fn new(client: aws_sdk_eventbridge::Client, bus_name: impl Into<String>) -> Self {
-        Self {
-            client,
-            bus_name: bus_name.into(),
-        }
-    }
-}
-
-/// The size EventBridge counts for an entry ("Calculating PutEvents event entry size"): the UTF-8 bytes
-/// of `Source`, `DetailType`, `Detail` and each of `Resources` (no `Time` is sent). Counted without
-/// building the entry: the detail is serialized into a byte counter.
-pub fn entry_size(e: &Event) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut detail = Count(0);
-    // Writing into a counter cannot fail; an unserializable detail would fail in `put_events_entry` too.
-    let _ = serde_json::to_writer(&mut detail, &e.detail);
-    SOURCE.len() + e.detail_type.len() + detail.0 + resource(e).len()
-}
-
-fn resource(e: &Event) -> String {
-    format!("egress:request/{}", e.detail.request_id)
 }
 
 /// Consecutive runs of `sizes` that PutEvents accepts in one call: at most [`MAX_ENTRIES_PER_PUT`]
@@ -147,44 +38,6 @@ fn chunk_ends(sizes: &[usize]) -> Vec<usize> {
         ends.push(sizes.len());
     }
     ends
-}
-
-/// The PutEvents entry of one event on the bus `bus_name`.
-pub fn put_events_entry(bus_name: &str, e: &Event) -> Result<PutEventsRequestEntry, serde_json::Error> {
-    Ok(PutEventsRequestEntry::builder()
-        .event_bus_name(bus_name)
-        .source(SOURCE)
-        .detail_type(e.detail_type)
-        .detail(serde_json::to_string(&e.detail)?)
-        .resources(resource(e))
-        .build())
-}
-
-#[async_trait]
-impl EventBus for EventBridgeBus {
-    async fn put(&self, events: &[Event]) -> Result<Vec<bool>, PublishError> {
-        let entries = events
-            .iter()
-            .map(|e| put_events_entry(&self.bus_name, e))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|err| PublishError::Unavailable(err.to_string()))?;
-        let out = self
-            .client
-            .put_events()
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .map_err(|e| PublishError::Unavailable(aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string()))?;
-        let entries = out.entries();
-        // The response lists one result per request entry, in order; a missing one counts as failed.
-        Ok((0..events.len())
-            .map(|i| {
-                entries
-                    .get(i)
-                    .is_some_and(|r| r.event_id().is_some() && r.error_code().is_none())
-            })
-            .collect())
-    }
 }
 
 /// Retry policy for entries PutEvents reports as failed (throttling, internal errors).
@@ -303,6 +156,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
+    use crate::{events_for, Effect, Mode, Reason, RequestRecord, Target};
 
     /// A scripted bus: `fail_call(n)` makes call n (0-based, in start order) an error, `reject` lists
     /// event ids PutEvents reports as failed on their first try, `short` answers with one result too few.
@@ -369,7 +223,7 @@ mod tests {
                 let record = RequestRecord {
                     request_id: format!("r{i:03}"),
                     principal: principal.into(),
-                    identity: crate::identity::Identity::dev(),
+                    identity: crate::Identity::dev(),
                     zone: "default".into(),
                     target: target.clone(),
                     decision: Effect::Allow,
@@ -443,11 +297,8 @@ mod tests {
     /// call takes.
     #[tokio::test]
     async fn calls_are_cut_by_bytes_as_well_as_by_count() {
-        let principal = "\"".repeat(crate::http::MAX_PRINCIPAL_LEN);
-        let url = format!(
-            "https://api.example.com/{}",
-            "é".repeat((crate::normalize::MAX_URL_LEN - 40) / 2)
-        );
+        let principal = "\"".repeat(crate::MAX_PRINCIPAL_LEN);
+        let url = format!("https://api.example.com/{}", "é".repeat((crate::MAX_URL_LEN - 40) / 2));
         let records = records_with(5, &principal, &url);
         let one = entry_size(&records[0][0]);
         assert!(one > 20_000 && 10 * one > MAX_PUT_BYTES, "{one}");

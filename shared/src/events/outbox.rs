@@ -8,8 +8,7 @@
 use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 
-use crate::events::{events_for, publish_records, Event, EventBus, RetryPolicy};
-use crate::store::{RequestItem, KIND_REQUEST};
+use crate::{events_for, publish_records, Event, EventBus, RequestItem, RetryPolicy, KIND_REQUEST};
 
 enum Decoded {
     /// Not ours to publish (a MODIFY, an idempotency item, a TTL delete): acknowledged.

@@ -1,0 +1,20 @@
+//! Events: the `egress.*` contract, and (feature `aws`) the outbox that turns the table's stream into
+//! EventBridge PutEvents calls.
+
+mod contract;
+mod entry;
+#[cfg(feature = "aws")]
+mod eventbridge;
+#[cfg(feature = "aws")]
+mod outbox;
+#[cfg(feature = "aws")]
+mod publisher;
+
+pub use contract::{events_for, Event, EventDetail, ALLOWED, BLOCKED, REQUESTED, SOURCE};
+pub use entry::{entry_size, MAX_ENTRIES_PER_PUT, MAX_PUT_BYTES};
+#[cfg(feature = "aws")]
+pub use eventbridge::{put_events_entry, EventBridgeBus};
+#[cfg(feature = "aws")]
+pub use outbox::handle_stream_event;
+#[cfg(feature = "aws")]
+pub use publisher::{publish_records, EventBus, PublishError, RetryPolicy, PUTS_IN_FLIGHT};

@@ -1,0 +1,9 @@
+//! Function init: configuration from the environment, the services wired from it, and JSON logs.
+
+mod config;
+mod telemetry;
+mod wiring;
+
+pub use config::{dev_mode, parse_u64, required, sdk_config, ConfigError, Timeouts};
+pub use telemetry::init as init_telemetry;
+pub use wiring::{create_service, event_bus, list_service, policy_source_from_env, DEFAULT_IDEMPOTENCY_TTL_SECS};

@@ -1,0 +1,277 @@
+//! Validation and compilation of a policy document into maps a decision probes: exact hosts, IP literals
+//! and wildcard suffixes per zone, so a decision costs one lookup per label of the target host whatever
+//! the number of rules.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+
+use super::decision::{DefaultEffect, Effect, Mode};
+use super::document::{parse_document, policy_version, PolicyDocument, PolicyError, RuleDocument};
+use super::hosts::{parse_host_pattern, HostPattern};
+use super::principals::{compile_principals, Everyone, PrincipalSet, Subject};
+use crate::names::valid_zone_name;
+use crate::{Host, Scheme, Target};
+
+/// The maps a decision probes. foldhash instead of SipHash: a probe is most of a decision's cost. Flooding
+/// is not a concern: only the policy inserts keys, requests only look them up, and the seed is per process.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// One rule's match on a host key, ordered strongest effect first within a key. The scheme constraint is
+/// copied here so the common check never touches the (cold, at 100k rules) rule table.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Entry {
+    pub(super) effect: Effect,
+    /// Bit 0 = http, bit 1 = https; 0b11 when the rule does not constrain the scheme.
+    pub(super) schemes: u8,
+    /// Whether the rule constrains ports (then the rule table is consulted).
+    pub(super) ports: bool,
+    pub(super) rule: u32,
+}
+
+impl Entry {
+    pub(super) fn applies(&self, rules: &[CompiledRule], target: &Target) -> bool {
+        let bit = match target.scheme() {
+            Scheme::Http => 1,
+            Scheme::Https => 2,
+        };
+        self.schemes & bit != 0 && (!self.ports || rules[self.rule as usize].port_allowed(target.port()))
+    }
+}
+
+/// The entries of one host key. Nearly every key has one rule: keep it inline so a lookup in a large
+/// table is one cache miss less than a `Vec` behind a pointer.
+#[derive(Debug, Default)]
+pub(super) enum Entries {
+    #[default]
+    Empty,
+    One(Entry),
+    Many(Box<[Entry]>),
+}
+
+impl Entries {
+    fn push(&mut self, e: Entry) {
+        *self = match std::mem::take(self) {
+            Entries::Empty => Entries::One(e),
+            Entries::One(a) => Entries::Many(Box::new([a, e])),
+            Entries::Many(v) => Entries::Many(v.iter().copied().chain([e]).collect()),
+        };
+    }
+    /// Strongest effect first; the sort is stable, so document order breaks ties.
+    fn finish(&mut self) {
+        if let Entries::Many(v) = self {
+            v.sort_by_key(|e| std::cmp::Reverse(e.effect));
+        }
+    }
+    pub(super) fn as_slice(&self) -> &[Entry] {
+        match self {
+            Entries::Empty => &[],
+            Entries::One(e) => std::slice::from_ref(e),
+            Entries::Many(v) => v,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct CompiledRule {
+    pub(super) id: String,
+    pub(super) ports: Option<Box<[u16]>>,
+}
+
+impl CompiledRule {
+    pub(super) fn port_allowed(&self, port: u16) -> bool {
+        self.ports.as_ref().is_none_or(|p| p.contains(&port))
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct CompiledZone {
+    pub(super) members: PrincipalSet,
+    pub(super) default: DefaultEffect,
+    pub(super) mode: Mode,
+    pub(super) exact: FastMap<Box<str>, Entries>,
+    pub(super) ips: FastMap<IpAddr, Entries>,
+    /// Keyed by the domain after `*.`: `*.example.com` is stored under `example.com`.
+    pub(super) wildcard: FastMap<Box<str>, Entries>,
+    pub(super) rules: Vec<CompiledRule>,
+}
+
+/// A validated, compiled policy, ready for `authorize_egress`.
+#[derive(Debug)]
+pub struct CompiledPolicy {
+    pub(super) version: String,
+    pub(super) kill_switch: bool,
+    pub(super) kill_switch_reason: Option<String>,
+    pub(super) mode: Mode,
+    pub(super) auditors: PrincipalSet,
+    pub(super) zones: FastMap<String, CompiledZone>,
+    pub(super) rule_count: usize,
+}
+
+impl CompiledPolicy {
+    /// Parses, validates and compiles a YAML policy document. The version is a hash of the exact bytes.
+    /// A document in JSON form (which is YAML too) is read with a JSON parser, several times faster: large
+    /// policies should be deployed in JSON form (`egress-policy json`) for short cold starts.
+    pub fn from_yaml(text: &str) -> Result<Self, PolicyError> {
+        Self::compile(&parse_document(text)?, policy_version(text.as_bytes()))
+    }
+
+    pub fn compile(doc: &PolicyDocument, version: String) -> Result<Self, PolicyError> {
+        let mut problems = Vec::new();
+        let mut seen_ids = HashSet::new();
+        let mut zones = FastMap::default();
+        let mut rule_count = 0;
+        let auditors = compile_principals("auditors", &doc.auditors, Everyone::Refused, &mut problems);
+        if doc.zones.is_empty() {
+            problems.push("zones: at least one zone is required".into());
+        }
+        for (name, zone) in &doc.zones {
+            let at = format!("zones.{name}");
+            if !valid_zone_name(name) {
+                problems.push(format!("{at}: zone names are 1-64 characters of a-z, 0-9 and `-`"));
+            }
+            if zone.members.is_empty() {
+                problems.push(format!("{at}.members: at least one member pattern is required"));
+            }
+            let members = compile_principals(
+                &format!("{at}.members"),
+                &zone.members,
+                Everyone::Allowed,
+                &mut problems,
+            );
+            let patterns = || zone.rules.iter().flat_map(|r| &r.hosts);
+            let (hosts, wildcards) = (patterns().count(), patterns().filter(|h| h.starts_with("*.")).count());
+            let mut cz = CompiledZone {
+                members,
+                default: zone.default,
+                mode: zone.mode.unwrap_or(doc.mode),
+                // Sized up front: growing a 10k-entry table rehashes it a dozen times at cold start.
+                exact: FastMap::with_capacity_and_hasher(hosts - wildcards, Default::default()),
+                ips: FastMap::default(),
+                wildcard: FastMap::with_capacity_and_hasher(wildcards, Default::default()),
+                rules: Vec::new(),
+            };
+            cz.rules.reserve(zone.rules.len());
+            for (i, rule) in zone.rules.iter().enumerate() {
+                // The location is only formatted for a problem: a 10k-rule policy compiles at cold start.
+                let at = || format!("{at}.rules[{i}]");
+                compile_rule(&at, rule, &mut cz, &mut seen_ids, &mut problems);
+            }
+            for entries in cz
+                .exact
+                .values_mut()
+                .chain(cz.wildcard.values_mut())
+                .chain(cz.ips.values_mut())
+            {
+                entries.finish();
+            }
+            rule_count += cz.rules.len();
+            zones.insert(name.clone(), cz);
+        }
+        if let Some(r) = &doc.kill_switch.reason {
+            if r.len() > 512 {
+                problems.push("kill_switch.reason: at most 512 characters".into());
+            }
+        }
+        if !problems.is_empty() {
+            return Err(PolicyError { problems });
+        }
+        Ok(Self {
+            version,
+            kill_switch: doc.kill_switch.engaged,
+            kill_switch_reason: doc.kill_switch.reason.clone(),
+            mode: doc.mode,
+            auditors,
+            zones,
+            rule_count,
+        })
+    }
+
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+    pub fn rule_count(&self) -> usize {
+        self.rule_count
+    }
+    pub fn zone_count(&self) -> usize {
+        self.zones.len()
+    }
+    pub fn kill_switch_engaged(&self) -> bool {
+        self.kill_switch
+    }
+    pub fn kill_switch_reason(&self) -> Option<&str> {
+        self.kill_switch.then_some(self.kill_switch_reason.as_deref()).flatten()
+    }
+    pub fn is_auditor<'a>(&self, who: impl Into<Subject<'a>>) -> bool {
+        self.auditors.contains(who.into())
+    }
+    pub fn has_zone(&self, zone: &str) -> bool {
+        self.zones.contains_key(zone)
+    }
+}
+
+fn compile_rule<'d>(
+    at: &dyn Fn() -> String,
+    rule: &'d RuleDocument,
+    zone: &mut CompiledZone,
+    seen_ids: &mut HashSet<&'d str>,
+    problems: &mut Vec<String>,
+) {
+    let id_ok = (1..=128).contains(&rule.id.len())
+        && rule
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/'));
+    if !id_ok {
+        problems.push(format!(
+            "{}.id: `{}`: 1-128 characters of A-Z a-z 0-9 - _ . : /",
+            at(),
+            rule.id
+        ));
+    } else if !seen_ids.insert(&rule.id) {
+        problems.push(format!(
+            "{}.id: `{}` is used by another rule; rule ids must be unique",
+            at(),
+            rule.id
+        ));
+    }
+    if rule.hosts.is_empty() {
+        problems.push(format!("{}.hosts: at least one host pattern is required", at()));
+    }
+    let mut schemes = 0b11;
+    if let Some(list) = &rule.schemes {
+        if list.is_empty() {
+            problems.push(format!("{}.schemes: omit it, or list at least one scheme", at()));
+        }
+        schemes = list.iter().fold(0, |acc, s| {
+            acc | match s {
+                Scheme::Http => 1,
+                Scheme::Https => 2,
+            }
+        });
+    }
+    if let Some(ports) = &rule.ports {
+        if ports.is_empty() || ports.contains(&0) {
+            problems.push(format!("{}.ports: omit it, or list ports from 1 to 65535", at()));
+        }
+    }
+    let index = zone.rules.len() as u32;
+    let entry = Entry {
+        effect: rule.effect,
+        schemes,
+        ports: rule.ports.is_some(),
+        rule: index,
+    };
+    for (j, pattern) in rule.hosts.iter().enumerate() {
+        match parse_host_pattern(pattern, rule.effect) {
+            Ok(HostPattern::Exact(Host::Domain(d))) => zone.exact.entry(d.into()).or_default().push(entry),
+            Ok(HostPattern::Exact(Host::Ipv4(ip))) => zone.ips.entry(ip.into()).or_default().push(entry),
+            Ok(HostPattern::Exact(Host::Ipv6(ip))) => zone.ips.entry(ip.into()).or_default().push(entry),
+            Ok(HostPattern::Suffix(d)) => zone.wildcard.entry(d.into()).or_default().push(entry),
+            Err(msg) => problems.push(format!("{}.hosts[{j}]: `{pattern}`: {msg}", at())),
+        }
+    }
+    zone.rules.push(CompiledRule {
+        id: rule.id.clone(),
+        ports: rule.ports.clone().map(Vec::into_boxed_slice),
+    });
+}

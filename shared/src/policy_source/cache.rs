@@ -1,0 +1,93 @@
+//! The caching [`PolicySource`] over any fetcher: at most `ttl` old, last good kept, closed when none.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use tokio::sync::Mutex;
+
+use super::{FetchError, PolicyFetcher, PolicySource, MAX_POLICY_AGE};
+use crate::{requests_kill_switch, CompiledPolicy};
+
+struct CacheState {
+    policy: Option<Arc<CompiledPolicy>>,
+    /// Raw text of the last good policy: an unchanged document is not compiled again.
+    raw: Option<String>,
+    checked_at: Option<Instant>,
+}
+
+/// The caching [`PolicySource`] over any fetcher.
+pub struct CachedPolicySource<F> {
+    fetcher: F,
+    ttl: Duration,
+    state: Mutex<CacheState>,
+}
+
+impl<F: PolicyFetcher> CachedPolicySource<F> {
+    pub fn new(fetcher: F, ttl: Duration) -> Self {
+        Self {
+            fetcher,
+            ttl: ttl.min(MAX_POLICY_AGE),
+            state: Mutex::new(CacheState {
+                policy: None,
+                raw: None,
+                checked_at: None,
+            }),
+        }
+    }
+
+    /// Loads now (used at init so the first request does not pay for it).
+    pub async fn refresh(&self) -> Option<Arc<CompiledPolicy>> {
+        let mut st = self.state.lock().await;
+        self.refresh_locked(&mut st).await;
+        st.policy.clone()
+    }
+
+    async fn refresh_locked(&self, st: &mut CacheState) {
+        st.checked_at = Some(Instant::now());
+        match self.fetcher.fetch().await {
+            Ok(text) if st.raw.as_deref() == Some(text.as_str()) => {}
+            Ok(text) => match CompiledPolicy::from_yaml(&text) {
+                Ok(p) => {
+                    tracing::info!(source = %self.fetcher.describe(), version = p.version(), rules = p.rule_count(), "policy loaded");
+                    st.policy = Some(Arc::new(p));
+                    st.raw = Some(text);
+                }
+                Err(e) => {
+                    // Keep the last good policy (or stay closed): a bad edit must not open the gateway.
+                    tracing::error!(source = %self.fetcher.describe(), error = %e, kept_last_good = st.policy.is_some(), "invalid policy rejected");
+                    if requests_kill_switch(&text) {
+                        // No policy at all denies everything anyway (policy_unavailable).
+                        let in_force = st.policy.as_ref().is_none_or(|p| p.kill_switch_engaged());
+                        tracing::error!(
+                            source = %self.fetcher.describe(),
+                            kill_switch_in_force = in_force,
+                            "the rejected policy engages the kill switch: that engagement is NOT applied; fix the document or use the kill-switch parameter"
+                        );
+                    }
+                }
+            },
+            Err(FetchError::NotFound(what)) => {
+                // A deleted policy is not a transient error: fail closed rather than serve a stale one.
+                tracing::error!(source = %what, "policy not found; failing closed");
+                st.policy = None;
+                st.raw = None;
+            }
+            Err(e) => {
+                tracing::warn!(source = %self.fetcher.describe(), error = %e, kept_last_good = st.policy.is_some(), "policy refresh failed");
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl<F: PolicyFetcher> PolicySource for CachedPolicySource<F> {
+    async fn current(&self) -> Option<Arc<CompiledPolicy>> {
+        let mut st = self.state.lock().await;
+        let fresh = st.checked_at.is_some_and(|t| t.elapsed() < self.ttl);
+        if !fresh {
+            self.refresh_locked(&mut st).await;
+        }
+        st.policy.clone()
+    }
+}

@@ -1,0 +1,46 @@
+//! The policy as an SSM parameter (`EGRESS_POLICY_PARAMETER`); also reads the cursor key SecureString.
+
+use async_trait::async_trait;
+
+use super::{FetchError, PolicyFetcher};
+
+pub struct SsmFetcher {
+    client: aws_sdk_ssm::Client,
+    name: String,
+}
+
+impl SsmFetcher {
+    pub fn new(client: aws_sdk_ssm::Client, name: impl Into<String>) -> Self {
+        Self {
+            client,
+            name: name.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl PolicyFetcher for SsmFetcher {
+    async fn fetch(&self) -> Result<String, FetchError> {
+        let out = self
+            .client
+            .get_parameter()
+            .name(&self.name)
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| {
+                let se = e.into_service_error();
+                if se.is_parameter_not_found() {
+                    FetchError::NotFound(self.name.clone())
+                } else {
+                    FetchError::Unavailable(format!("{}: {se}", self.name))
+                }
+            })?;
+        out.parameter
+            .and_then(|p| p.value)
+            .ok_or_else(|| FetchError::NotFound(self.name.clone()))
+    }
+    fn describe(&self) -> String {
+        format!("ssm parameter {}", self.name)
+    }
+}

@@ -1,0 +1,138 @@
+//! RFC 9457 problems (`application/problem+json`): the one error model of the API, one constructor per
+//! status, and the one mapping of store failures to answers.
+
+use serde::Serialize;
+
+use crate::request::MAX_BODY_BYTES;
+use crate::StoreError;
+
+/// A field-level problem, listed in `errors`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub code: String,
+    pub detail: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            code: code.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// An RFC 9457 problem. `type` is a stable URN per problem class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    #[serde(skip)]
+    pub retry_after: Option<u32>,
+    #[serde(skip)]
+    pub allow: Option<&'static str>,
+}
+
+impl Problem {
+    fn new(status: u16, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            title,
+            status,
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+            allow: None,
+        }
+    }
+    pub fn invalid(detail: impl Into<String>, errors: Vec<FieldError>) -> Self {
+        let mut p = Self::new(400, "urn:egress:problem:invalid-input", "Invalid input", detail);
+        p.errors = errors;
+        p
+    }
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            401,
+            "urn:egress:problem:unauthenticated",
+            "No principal",
+            "the request carries no authenticated principal",
+        )
+    }
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(403, "urn:egress:problem:forbidden", "Forbidden", detail)
+    }
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(404, "urn:egress:problem:not-found", "Not found", detail)
+    }
+    pub fn method_not_allowed(allow: &'static str) -> Self {
+        let mut p = Self::new(
+            405,
+            "urn:egress:problem:method-not-allowed",
+            "Method not allowed",
+            format!("this resource supports {allow}"),
+        );
+        p.allow = Some(allow);
+        p
+    }
+    pub fn too_large() -> Self {
+        Self::new(
+            413,
+            "urn:egress:problem:body-too-large",
+            "Body too large",
+            format!("the body must be at most {MAX_BODY_BYTES} bytes"),
+        )
+    }
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            415,
+            "urn:egress:problem:unsupported-media-type",
+            "Unsupported media type",
+            "the body must be JSON: Content-Type: application/json (charset utf-8, if given)",
+        )
+    }
+    pub fn idempotency_mismatch() -> Self {
+        Self::new(
+            422,
+            "urn:egress:problem:idempotency-key-reused",
+            "Idempotency key reused",
+            "this Idempotency-Key was already used with a different body",
+        )
+    }
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        let mut p = Self::new(
+            503,
+            "urn:egress:problem:dependency-unavailable",
+            "Dependency unavailable",
+            detail,
+        );
+        p.retry_after = Some(1);
+        p
+    }
+    pub fn internal() -> Self {
+        Self::new(
+            500,
+            "urn:egress:problem:internal",
+            "Internal error",
+            "unexpected error; it was logged",
+        )
+    }
+}
+
+/// Store failures, mapped once: unreachable or throttled is a 503 the caller retries, anything else a 500.
+/// Logged here, with the error and without request data.
+impl From<StoreError> for Problem {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "request store failed");
+        match e {
+            StoreError::Unavailable(_) => Problem::unavailable("the request store is unavailable; retry shortly"),
+            StoreError::Corrupt(_) => Problem::internal(),
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! The table's item layout: keys, index shards and the stored shapes of request and idempotency items, and
+//! how a page is cut from what each shard read. Shared by both stores, so they cannot drift apart.
+
+use serde::{Deserialize, Serialize};
+
+use super::ListPage;
+use crate::RequestRecord;
+
+/// Write shards of each index: 10,000 writes/s spread over 16 keys is 625 WCU/s per key, under the
+/// 1,000 WCU/s a single partition accepts (arithmetic in docs/ACCESS_PATTERNS.md).
+pub const INDEX_SHARDS: u8 = 16;
+pub const INDEX_BY_TIME: &str = "by_time";
+pub const INDEX_BY_PRINCIPAL: &str = "by_principal";
+pub const KIND_REQUEST: &str = "request";
+pub const KIND_IDEMPOTENCY: &str = "idempotency";
+
+/// The request item as stored: the record plus its keys.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RequestItem {
+    pub pk: String,
+    pub sk: String,
+    pub kind: String,
+    pub time_pk: String,
+    pub time_sk: String,
+    pub principal_pk: String,
+    pub principal_sk: String,
+    #[serde(flatten)]
+    pub record: RequestRecord,
+}
+
+impl RequestItem {
+    pub fn new(record: RequestRecord) -> Self {
+        let shard = shard_of(&record.request_id);
+        Self {
+            pk: request_pk(&record.request_id),
+            sk: "REQ".into(),
+            kind: KIND_REQUEST.into(),
+            time_pk: time_pk(shard),
+            time_sk: record.request_id.clone(),
+            principal_pk: principal_pk(shard, &record.principal),
+            principal_sk: record.request_id.clone(),
+            record,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IdempotencyItem {
+    pub pk: String,
+    pub sk: String,
+    pub kind: String,
+    pub request_id: String,
+    pub body_hash: String,
+    /// The resource as first answered, so a replay needs no second read.
+    pub response: String,
+    pub expires_at: i64,
+}
+
+pub fn request_pk(request_id: &str) -> String {
+    format!("REQ#{request_id}")
+}
+pub fn time_pk(shard: u8) -> String {
+    format!("T#{shard:02}")
+}
+pub fn principal_pk(shard: u8, principal: &str) -> String {
+    format!("P#{shard:02}#{principal}")
+}
+
+/// Spreads writes over the index shards using the ULID's 80 random bits (uniform by construction). Not the
+/// last character's byte: Crockford base32 leaves some byte values unused, which would skew the shards.
+pub fn shard_of(request_id: &str) -> u8 {
+    let random = ulid::Ulid::from_string(request_id).map(|u| u.random()).unwrap_or(0);
+    (random % u128::from(INDEX_SHARDS)) as u8
+}
+
+/// The newest `limit` items at or above `frontier` (ids are unique, so the item at the frontier is the
+/// stopping shard's own, already read), and where the next page starts.
+/// What one shard's Query read: its matches, and how far down it got when it stopped before the end.
+pub(super) struct ShardRead {
+    pub items: Vec<RequestRecord>,
+    /// The index sort key (a request id) of the last item the Query evaluated, if the shard has more.
+    pub stopped_at: Option<String>,
+}
+
+pub(super) fn merge_page(mut all: Vec<RequestRecord>, frontier: Option<String>, limit: usize) -> ListPage {
+    if let Some(f) = &frontier {
+        all.retain(|r| r.request_id.as_str() >= f.as_str());
+    }
+    all.sort_by(|a, b| b.request_id.cmp(&a.request_id));
+    if all.len() > limit {
+        all.truncate(limit);
+        let next_before = all.last().map(|r| r.request_id.clone());
+        return ListPage {
+            items: all,
+            next_before,
+        };
+    }
+    ListPage {
+        items: all,
+        next_before: frontier,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(ids: &[&str]) -> Vec<RequestRecord> {
+        let target = crate::Target::from_url("https://example.com/").unwrap();
+        let decision = crate::Decision::policy_unavailable();
+        ids.iter()
+            .map(|id| {
+                let mut r = RequestRecord::new(
+                    ulid::Ulid::nil(),
+                    "p".into(),
+                    crate::Identity::dev(),
+                    "z".into(),
+                    target.clone(),
+                    None,
+                    &decision,
+                );
+                r.request_id = (*id).to_owned();
+                r
+            })
+            .collect()
+    }
+
+    fn ids(page: &ListPage) -> Vec<&str> {
+        page.items.iter().map(|r| r.request_id.as_str()).collect()
+    }
+
+    #[test]
+    fn a_page_stops_where_a_shard_stopped_early() {
+        // Shard A read 09, 07, 05 and stopped; shard B read 08, 04, 02 and was done. Below 05, A has unread
+        // items that may be newer than 04: the page ends at 05 and the next one starts below it.
+        let page = merge_page(records(&["09", "07", "05", "08", "04", "02"]), Some("05".into()), 10);
+        assert_eq!(ids(&page), ["09", "08", "07", "05"]);
+        assert_eq!(page.next_before.as_deref(), Some("05"));
+    }
+
+    #[test]
+    fn a_full_page_continues_below_its_last_item_and_a_done_one_ends() {
+        let page = merge_page(records(&["09", "07", "05", "08"]), Some("05".into()), 2);
+        assert_eq!(ids(&page), ["09", "08"]);
+        assert_eq!(page.next_before.as_deref(), Some("08"));
+        let last = merge_page(records(&["03", "01"]), None, 2);
+        assert_eq!(ids(&last), ["03", "01"]);
+        assert_eq!(last.next_before, None);
+    }
+
+    #[test]
+    fn a_filter_that_matched_nothing_still_moves_the_cursor() {
+        let page = merge_page(Vec::new(), Some("05".into()), 50);
+        assert!(page.items.is_empty());
+        assert_eq!(page.next_before.as_deref(), Some("05"));
+    }
+
+    #[test]
+    fn shards_are_even() {
+        let mut counts = [0u32; INDEX_SHARDS as usize];
+        for _ in 0..64_000 {
+            counts[usize::from(shard_of(&ulid::Ulid::new().to_string()))] += 1;
+        }
+        // 4,000 expected per shard; a skewed shard function would leave some near 0 or 6,000.
+        assert!(counts.iter().all(|c| (3_600..=4_400).contains(c)), "{counts:?}");
+    }
+}
