@@ -1,13 +1,12 @@
-"""Load a CloudFormation/SAM template: a YAML loader that understands the short intrinsic tags
-(!Ref, !GetAtt, !Sub, !If, !Equals, ...) and turns them into their long JSON form, plus a small
-resolver for the subset of intrinsics the local stack needs."""
+"""Load a CloudFormation/SAM template with cfn-lint's own decoder (the one `cfn-lint template.yaml`
+uses), plus a small resolver for the subset of intrinsics the local stack needs."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-import yaml
+from cfnlint.decode import decode
 
 PSEUDO = {
     "AWS::Region": "us-east-1",
@@ -18,43 +17,20 @@ PSEUDO = {
     "AWS::NoValue": None,
 }
 
-_TAGS = [
-    "Ref", "Condition", "GetAtt", "Sub", "If", "Equals", "Not", "And", "Or", "Join", "Select",
-    "Split", "FindInMap", "GetAZs", "ImportValue", "Base64", "Cidr", "Transform", "Length",
-    "ToJsonString",
-]
-
-
-class CfnLoader(yaml.SafeLoader):
-    """SafeLoader plus the CloudFormation short-form tags."""
-
-
-def _construct(tag: str):
-    key = tag if tag in ("Ref", "Condition") else f"Fn::{tag}"
-
-    def ctor(loader: yaml.Loader, node: yaml.Node) -> dict[str, Any]:
-        if isinstance(node, yaml.ScalarNode):
-            value: Any = loader.construct_scalar(node)
-            if tag == "GetAtt":  # !GetAtt Res.Attr -> ["Res", "Attr"]
-                value = value.split(".", 1)
-        elif isinstance(node, yaml.SequenceNode):
-            value = loader.construct_sequence(node, deep=True)
-        else:
-            value = loader.construct_mapping(node, deep=True)
-        return {key: value}
-
-    return ctor
-
-
-for _t in _TAGS:
-    CfnLoader.add_constructor(f"!{_t}", _construct(_t))
-
 
 def load_template(path: str) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as f:
-        return yaml.load(f, Loader=CfnLoader)  # noqa: S506 - SafeLoader subclass
+    """The template with the short-form tags in their long JSON form (`!GetAtt A.B` ->
+    {"Fn::GetAtt": ["A", "B"]}). cfn-lint's dicts, lists and strings are subclasses of the built-in
+    types that also carry line marks: they compare, json.dumps and reach botocore like plain ones."""
+    template, errors = decode(path)
+    if errors:
+        raise SystemExit("; ".join(f"{path}:{e.linenumber}: {e.message}" for e in errors))
+    return template
 
 
+# samtranslator's IntrinsicsResolver only substitutes parameters (GetAtt and resource Refs stay
+# unresolved) and moto's cloudformation.parsing.clean_json needs moto's own ResourceMap, so the
+# values of the resources created locally are resolved here.
 class Resolver:
     """Resolves Ref/GetAtt/Sub/If/Equals/Not/Join against parameter values and a map of
     already-created local resources ({logical id: {"Ref": ..., "<Attr>": ...}})."""

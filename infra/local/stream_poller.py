@@ -3,8 +3,9 @@
 
 Reads the table's stream on DynamoDB Local (DescribeStream / GetShardIterator / GetRecords, every
 shard from TRIM_HORIZON, children after their parents; positions kept in memory), keeps the records
-that match the event's FilterCriteria, and invokes the function through `cargo lambda watch`'s Invoke
-API with the Lambda DynamoDB event JSON, in batches of at most BatchSize records.
+that match the event's FilterCriteria (moto's EventBridge pattern matcher), and invokes the function
+through `cargo lambda watch`'s Invoke API with the Lambda DynamoDB event JSON, in batches of at most
+BatchSize records.
 
 Like ReportBatchItemFailures: the records before the first reported `itemIdentifier` are done, the
 batch is retried from it after a backoff (0.5 s doubling to 5 s). An invoke that fails (watch not up,
@@ -27,11 +28,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import Any, Callable
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from moto.events.models import EventPattern
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cfn_yaml import PSEUDO, Resolver, load_template  # noqa: E402
@@ -55,8 +57,8 @@ log = logging.getLogger("poller")
 # Configuration from the template
 # ----------------------------------------------------------------------------------------------
 class MappingConfig:
-    def __init__(self) -> None:
-        template = load_template(TEMPLATE)
+    def __init__(self, template_path: str = TEMPLATE) -> None:
+        template = load_template(template_path)
         r = Resolver(template)
         resources = template["Resources"]
         tables = {lid: res for lid, res in resources.items() if res["Type"] == "AWS::DynamoDB::Table"}
@@ -79,45 +81,24 @@ class MappingConfig:
         self.table = r.resources[table_lid]["Ref"]
         self.batch_size = int(props.get("BatchSize", 100))
         self.starting_position = props.get("StartingPosition", "TRIM_HORIZON")
-        self.filters = [json.loads(f["Pattern"]) for f in (props.get("FilterCriteria") or {}).get("Filters", [])]
+        self.filters = load_filters(props.get("FilterCriteria"))
 
 
 # ----------------------------------------------------------------------------------------------
-# Event filtering (the subset of Lambda/EventBridge pattern syntax the template can use)
+# Event filtering: Lambda filter criteria use EventBridge's pattern syntax, so moto's EventBridge
+# matcher applies (exact values, prefix, suffix, anything-but, exists, numeric, nested objects,
+# arrays as OR on both sides). It flattens objects into dotted paths and does not look into arrays of
+# objects; a Lambda DynamoDB record has those only inside `L` attribute values, and patterns that
+# reach into those are not emulated.
 # ----------------------------------------------------------------------------------------------
-def _match_value(rules: list[Any], present: bool, value: Any) -> bool:
-    for rule in rules:
-        if isinstance(rule, dict):
-            if "exists" in rule:
-                if bool(rule["exists"]) == present:
-                    return True
-            elif not present:
-                continue
-            elif "prefix" in rule:
-                if isinstance(value, str) and value.startswith(rule["prefix"]):
-                    return True
-            elif "anything-but" in rule:
-                ab = rule["anything-but"]
-                ab = ab if isinstance(ab, list) else [ab]
-                if value not in ab:
-                    return True
-            elif "numeric" in rule:
-                raise ValueError("numeric filters are not emulated locally")
-        elif present and value == rule:
-            return True
-    return False
+def load_filters(criteria: dict[str, Any] | None) -> list[EventPattern]:
+    """FilterCriteria.Filters[].Pattern (JSON strings). An invalid pattern fails here, at start."""
+    return [EventPattern.load(f["Pattern"]) for f in (criteria or {}).get("Filters") or []]
 
 
-def matches(pattern: dict[str, Any], obj: Any) -> bool:
-    for key, sub in pattern.items():
-        present = isinstance(obj, dict) and key in obj
-        value = obj.get(key) if present else None
-        if isinstance(sub, dict):
-            if not present or not matches(sub, value):
-                return False
-        elif not _match_value(sub, present, value):
-            return False
-    return True
+def selected(filters: list[EventPattern], record: dict[str, Any]) -> bool:
+    """As Lambda: no filters keep every record; several filters are OR-ed."""
+    return not filters or any(f.matches_event(record) for f in filters)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -163,7 +144,8 @@ def lambda_record(rec: dict[str, Any], stream_arn: str) -> dict[str, Any]:
         out_d["OldImage"] = wire_map(d["OldImage"])
     out_d["SequenceNumber"] = d["SequenceNumber"]
     out_d["SizeBytes"] = d.get("SizeBytes", 0)
-    out_d["StreamViewType"] = d.get("StreamViewType", "NEW_IMAGE")
+    if "StreamViewType" in d:  # always there; a default would go stale when the table's view changes
+        out_d["StreamViewType"] = d["StreamViewType"]
     out = {
         "eventID": rec.get("eventID"),
         "eventName": rec.get("eventName"),
@@ -258,14 +240,25 @@ class Shard:
         return self.closed and not self.buffer
 
 
+def client(service: str):
+    """A boto3 client for DynamoDB Local."""
+    conf = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=3, read_timeout=30)
+    return boto3.client(service, endpoint_url=DYNAMODB_URL, region_name=REGION, aws_access_key_id="test",
+                        aws_secret_access_key="test", aws_session_token="test", config=conf)
+
+
 class Poller:
-    def __init__(self, cfg: MappingConfig):
+    """`ddb` and `streams` are boto3 clients (or fakes, in the tests); `invoke(function, payload)`
+    returns the function's parsed response or raises InvokeError; `clock` is monotonic seconds."""
+
+    def __init__(self, cfg: MappingConfig, ddb: Any, streams: Any,
+                 invoke: Callable[[str, dict[str, Any]], Any] = invoke,
+                 clock: Callable[[], float] = time.monotonic):
         self.cfg = cfg
-        conf = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=3, read_timeout=30)
-        kw = dict(endpoint_url=DYNAMODB_URL, region_name=REGION, aws_access_key_id="test",
-                  aws_secret_access_key="test", aws_session_token="test", config=conf)
-        self.ddb = boto3.client("dynamodb", **kw)
-        self.streams = boto3.client("dynamodbstreams", **kw)
+        self.ddb = ddb
+        self.streams = streams
+        self.invoke = invoke
+        self.clock = clock
         self.stream_arn: str | None = None
         self.shards: dict[str, Shard] = {}
         self.last_describe = 0.0
@@ -313,21 +306,31 @@ class Poller:
         shard.iterator = self.streams.get_shard_iterator(**kw)["ShardIterator"]
 
     def fetch(self, shard: Shard) -> int:
-        if shard.iterator is None:
-            self.new_iterator(shard)
         try:
+            if shard.iterator is None:
+                self.new_iterator(shard)
             resp = self.streams.get_records(ShardIterator=shard.iterator, Limit=1000)
         except ClientError as e:
-            if e.response["Error"]["Code"] in ("ExpiredIteratorException", "TrimmedDataAccessException"):
-                log.info("shard %s: %s; new iterator", shard.id, e.response["Error"]["Code"])
+            code = e.response["Error"]["Code"]
+            if code == "ExpiredIteratorException":
+                log.info("shard %s: iterator expired; new iterator", shard.id)
                 shard.iterator = None
+                return 0
+            if code == "TrimmedDataAccessException":
+                # The records after last_seq are gone (past the stream's retention), so an
+                # AFTER_SEQUENCE_NUMBER iterator would fail again: go on from the starting position
+                # (TRIM_HORIZON: the oldest record left).
+                log.warning("shard %s: records after %s were trimmed; reading on from %s", shard.id,
+                            shard.last_seq, self.cfg.starting_position)
+                shard.iterator = None
+                shard.last_seq = None
                 return 0
             raise
         n = 0
         for rec in resp.get("Records", []):
             shard.last_seq = rec["dynamodb"]["SequenceNumber"]
             lrec = lambda_record(rec, self.stream_arn or "")
-            if not self.cfg.filters or any(matches(p, lrec) for p in self.cfg.filters):
+            if selected(self.cfg.filters, lrec):
                 shard.buffer.append(lrec)
                 n += 1
         shard.iterator = resp.get("NextShardIterator")
@@ -338,8 +341,8 @@ class Poller:
         if n or resp.get("Records"):
             shard.idle_since = None
         elif shard.idle_since is None:
-            shard.idle_since = time.monotonic()
-        elif time.monotonic() - shard.idle_since >= ITERATOR_REFRESH_SECONDS and shard.iterator is not None:
+            shard.idle_since = self.clock()
+        elif self.clock() - shard.idle_since >= ITERATOR_REFRESH_SECONDS and shard.iterator is not None:
             shard.iterator = None
             shard.idle_since = None
         if shard.iterator is None and resp.get("NextShardIterator") is None:
@@ -352,7 +355,7 @@ class Poller:
         batch = shard.buffer[: self.cfg.batch_size]
         seqs = f"{batch[0]['dynamodb']['SequenceNumber']}..{batch[-1]['dynamodb']['SequenceNumber']}"
         try:
-            result = invoke(self.cfg.function, {"Records": batch})
+            result = self.invoke(self.cfg.function, {"Records": batch})
             first = first_failure(result, batch)
         except InvokeError as e:
             first, result = 0, None
@@ -368,7 +371,7 @@ class Poller:
         del shard.buffer[:first]
         delay = min(BACKOFF_MAX, BACKOFF_MIN * (2 ** shard.attempts))
         shard.attempts += 1
-        shard.retry_at = time.monotonic() + delay
+        shard.retry_at = self.clock() + delay
         log.warning("%s: batch %s (%d records): %d done, retrying from %s in %.1fs (attempt %d): %s",
                     self.cfg.function, seqs, len(batch), first,
                     shard.buffer[0]["dynamodb"]["SequenceNumber"], delay, shard.attempts, reason)
@@ -376,7 +379,7 @@ class Poller:
     # -- loop -----------------------------------------------------------------------------------
     def step(self) -> bool:
         """One pass over the shards; True when something happened."""
-        now = time.monotonic()
+        now = self.clock()
         if now - self.last_describe >= DESCRIBE_EVERY or not self.shards:
             self.check_stream()
             if self.stream_arn:
@@ -389,7 +392,7 @@ class Poller:
             if shard.done or not self.ready(shard):
                 continue
             if shard.buffer:
-                if time.monotonic() >= shard.retry_at:
+                if self.clock() >= shard.retry_at:
                     self.deliver(shard)
                     busy = True
             elif not shard.closed:
@@ -399,7 +402,7 @@ class Poller:
 
     def run(self) -> None:
         log.info("function %s via %s; table %s; batch %d; filters %s", self.cfg.function, LAMBDA_URL,
-                 self.cfg.table, self.cfg.batch_size, json.dumps(self.cfg.filters))
+                 self.cfg.table, self.cfg.batch_size, json.dumps([f.get_pattern() for f in self.cfg.filters]))
         while True:
             try:
                 busy = self.step()
@@ -423,7 +426,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stdout,
                         format="%(asctime)s %(levelname)s %(message)s")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    Poller(MappingConfig()).run()
+    Poller(MappingConfig(), client("dynamodb"), client("dynamodbstreams")).run()
 
 
 if __name__ == "__main__":

@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
-# make test: local stack + cargo lambda watch, then `cargo test --workspace --no-fail-fast` and the
-# API contract test (contract.sh: Schemathesis against infra/openapi.yaml) on the same stack; stops
-# what it started (with-stack.sh). With arguments, only `cargo test <arguments>`.
-# Exit status: the tests' when they fail, otherwise the contract test's. The contract test runs
-# even when a test failed, so one run reports both.
+# make test: the local stack's own unit tests (infra/local/tests: no services), then local stack +
+# cargo lambda watch, `cargo test --workspace --no-fail-fast` and the API contract test (contract.sh:
+# Schemathesis against infra/openapi.yaml) on the same stack; stops what it started (with-stack.sh).
+# With arguments, only `cargo test <arguments>`.
+# Exit status: the cargo tests' when they fail, otherwise the contract test's when it fails,
+# otherwise the unit tests'. Every step runs even when an earlier one failed, so one run reports all.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 if [[ $# -gt 0 ]]; then
     exec bash "$here/with-stack.sh" --watch cargo test "$@"
 fi
+source "$here/common.sh"
+
+# the unit tests need the venv, which up.sh would install only later
+bash "$here/install.sh" || exit
+log "infra/local unit tests"
+"$VENV/bin/python" -m unittest discover -s "$here/tests" -t "$here"
+unit=$?
+
 # --no-fail-fast: one failing test binary must not hide the others' results
 # shellcheck disable=SC2016 # expanded by the inner shell
 exec bash "$here/with-stack.sh" --watch bash -c '
@@ -16,9 +25,11 @@ exec bash "$here/with-stack.sh" --watch bash -c '
     tests=$?
     bash "$1"
     contract=$?
-    if [[ $tests -ne 0 ]]; then
-        echo "make test: cargo test failed (exit $tests); contract test exit $contract" >&2
-        exit "$tests"
+    if [[ $tests -ne 0 || $contract -ne 0 || $2 -ne 0 ]]; then
+        echo "make test: cargo test exit $tests, contract test exit $contract, infra/local unit tests exit $2" >&2
     fi
-    exit "$contract"
-' test.sh "$here/contract.sh"
+    for status in "$tests" "$contract" "$2"; do
+        [[ $status -ne 0 ]] && exit "$status"
+    done
+    exit 0
+' test.sh "$here/contract.sh" "$unit"

@@ -1,0 +1,56 @@
+"""cfn_yaml.py: template.yaml through cfn-lint's decoder, and the local intrinsic resolver."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import unittest
+
+import cfn_yaml
+
+TEMPLATE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "template.yaml")
+
+
+class LoadTemplateTest(unittest.TestCase):
+    template: dict
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.template = cfn_yaml.load_template(TEMPLATE)
+
+    def test_short_forms_become_the_long_json_form(self) -> None:
+        res = self.template["Resources"]
+        self.assertEqual(res["EgressEventBus"]["Properties"]["Name"], {"Ref": "EventBusName"})
+        stream = res["PublishEventsFunction"]["Properties"]["Events"]["RequestStream"]["Properties"]["Stream"]
+        self.assertEqual(stream, {"Fn::GetAtt": ["EgressTable", "StreamArn"]})
+        self.assertIsInstance(stream["Fn::GetAtt"], list)
+        self.assertEqual(self.template["Conditions"]["UseJwt"], {"Fn::Equals": [{"Ref": "AuthMode"}, "JWT"]})
+
+    def test_behaves_as_plain_json(self) -> None:
+        self.assertEqual(json.loads(json.dumps(self.template)), self.template)
+
+    def test_resolver(self) -> None:
+        r = cfn_yaml.Resolver(self.template)
+        r.resources["ApprovalsQueue"] = {"Ref": "http://q/egress-approvals", "Arn": "arn:q"}
+        r.resources["ApprovalsRule"] = {"Ref": "egress-require-approval", "Arn": "arn:rule"}
+        policy = r.resolve(self.template["Resources"]["ApprovalsQueuePolicy"]["Properties"])
+        self.assertEqual(policy["Queues"], ["http://q/egress-approvals"])
+        statement = policy["PolicyDocument"]["Statement"][0]
+        self.assertEqual((statement["Resource"], statement["Condition"]["ArnEquals"]["aws:SourceArn"]),
+                         ("arn:q", "arn:rule"))
+        registry = r.resolve(self.template["Resources"]["EgressSchemaRegistry"]["Properties"])
+        self.assertEqual(registry["RegistryName"], "egress-events")
+        self.assertFalse(r.condition("UseJwt"))
+
+    def test_invalid_template_names_file_and_line(self) -> None:
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+            f.write("Resources:\n  A: 1\n  A: 2\n")
+        self.addCleanup(os.unlink, f.name)
+        with self.assertRaises(SystemExit) as raised:
+            cfn_yaml.load_template(f.name)
+        self.assertIn(f"{f.name}:3: Duplicate found 'A'", str(raised.exception))
+
+
+if __name__ == "__main__":
+    unittest.main()
