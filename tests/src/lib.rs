@@ -2,7 +2,9 @@
 //! with dummy credentials, an HTTP client for `cargo lambda watch`, and an event collector that drains
 //! the SQS queues bound to the bus by EventBridge rules.
 
+pub mod cases;
 pub mod load;
+pub mod suites;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
+
+pub use cases::{long_idempotency_key, rejected_inputs, Rejected};
 
 pub const TABLE: &str = "sec_egress_requests";
 /// Local-only queue bound by a rule matching every `egress.gateway` event.

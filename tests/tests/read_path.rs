@@ -1,326 +1,83 @@
-//! The read path against DynamoDB Local: 1,000 requests recorded through the real create handler, then
-//! every filter combination, full pagination walks, cursor tampering and cross-principal isolation through
-//! the real list handler. One test: it seeds once and checks everything against what it wrote.
+//! The read path against DynamoDB Local: the read-path suite (1,000 requests through the real handlers,
+//! every filter, pagination, bounded pages, cursors, isolation) on a scratch copy of the table, and the
+//! in-memory store held to the same pages as DynamoDB for the same rows.
 
-use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
 
-use egress_core::CreateService;
-use egress_core::CursorCodec;
-use egress_core::DynamoStore;
-use egress_core::ListService;
-use egress_core::{CachedPolicySource, FileFetcher};
+use egress_core::{
+    authorize_egress, CompiledPolicy, DynamoStore, Effect, Identity, ListQuery, MemoryStore, RequestRecord,
+    RequestStore, Target,
+};
 use egress_e2e::*;
-use lambda_http::{Body, RequestExt};
-use serde_json::{json, Value};
-
-const ZONES: [&str; 3] = ["alpha", "beta", "gamma"];
-const HOSTS: [&str; 3] = ["a.allow.example.com", "b.approve.example.com", "c.other.example.com"];
-
-fn policy_file(auditor: &str) -> std::path::PathBuf {
-    let zone = |z: &str| {
-        format!(
-            "  {z}:\n    members: ['*']\n    default: deny\n    rules:\n      - {{id: {z}-allow, effect: allow, hosts: ['*.allow.example.com']}}\n      - {{id: {z}-approve, effect: require_approval, hosts: ['*.approve.example.com']}}\n"
-        )
-    };
-    let doc = format!("auditors: ['{auditor}']\nzones:\n{}", ZONES.map(zone).concat());
-    let path = std::env::temp_dir().join(format!("egress-read-path-{}.yaml", ulid::Ulid::new()));
-    std::fs::write(&path, doc).unwrap();
-    path
-}
-
-async fn store(table: &str) -> Arc<DynamoStore> {
-    Arc::new(DynamoStore::new(dynamodb().await, table))
-}
-
-fn get(principal: &str, path: &str, query: &[(&str, String)]) -> lambda_http::Request {
-    let q: HashMap<String, Vec<String>> = query.iter().fold(HashMap::new(), |mut m, (k, v)| {
-        m.entry((*k).to_owned()).or_default().push(v.clone());
-        m
-    });
-    lambda_http::http::Request::builder()
-        .method("GET")
-        .uri(path)
-        .header(egress_core::PRINCIPAL_HEADER, principal)
-        .body(Body::Empty)
-        .unwrap()
-        .with_query_string_parameters(q)
-}
-
-async fn call(svc: &ListService, principal: &str, path: &str, query: &[(&str, String)]) -> (u16, Value) {
-    let resp = svc.handle(get(principal, path, query)).await;
-    let status = resp.status().as_u16();
-    let body = match resp.body() {
-        Body::Text(t) => serde_json::from_str(t).unwrap(),
-        _ => Value::Null,
-    };
-    (status, body)
-}
-
-/// Walks every page; returns the ids in order and the number of pages.
-async fn walk(svc: &ListService, principal: &str, query: &[(&str, String)]) -> (Vec<String>, usize) {
-    let mut ids = Vec::new();
-    let mut cursor: Option<String> = None;
-    let mut pages = 0;
-    loop {
-        let mut q = query.to_vec();
-        if let Some(c) = &cursor {
-            q.push(("cursor", c.clone()));
-        }
-        let (status, body) = call(svc, principal, "/v1/egress/requests", &q).await;
-        assert_eq!(status, 200, "{body}");
-        pages += 1;
-        for item in body["items"].as_array().unwrap() {
-            ids.push(item["request_id"].as_str().unwrap().to_owned());
-        }
-        match body["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => return (ids, pages),
-        }
-        assert!(pages < 2000, "runaway pagination");
-    }
-}
+use ulid::Ulid;
 
 #[tokio::test]
 async fn read_path_filters_pagination_and_isolation() {
-    let run = ulid::Ulid::new().to_string();
-    let principals: Vec<String> = (0..5)
-        .map(|i| format!("arn:aws:iam::000000000000:role/reader-{i}-{run}"))
-        .collect();
-    let auditor = format!("arn:aws:iam::000000000000:role/auditor-{run}");
-    let policy_path = policy_file(&auditor);
-    let policy = Arc::new(CachedPolicySource::new(
-        FileFetcher::new(&policy_path),
-        Duration::from_secs(1),
-    ));
     // Same keys and indexes as the real table, without its stream: 1,000 rows would otherwise put 2,000
     // events through moto ahead of the other tests' events.
     let table = scratch_table("read-path").await;
-    let store = store(&table).await;
-    let create = CreateService {
-        store: store.clone(),
-        policy: policy.clone(),
-        dev_mode: true,
-        idempotency_ttl: Duration::from_secs(60),
-    };
-    let list = ListService {
-        store: store.clone(),
-        policy: policy.clone(),
-        cursors: CursorCodec::new(&[42u8; 32]).unwrap(),
-        dev_mode: true,
-    };
-    let since = time::OffsetDateTime::now_utc() - time::Duration::milliseconds(5);
+    suites::read_path(Arc::new(DynamoStore::new(dynamodb().await, &table))).await;
+    drop_table(&table).await;
+}
 
-    // Seed 1,000 requests: 5 principals x 3 zones x 3 outcomes, recorded by the real handler.
-    let mut rows: Vec<Value> = Vec::new();
-    for i in 0..1000usize {
-        let principal = &principals[i % 5];
-        let zone = ZONES[(i / 5) % 3];
-        let host = HOSTS[(i / 15) % 3];
-        let req = lambda_http::http::Request::builder()
-            .method("POST")
-            .uri("/v1/egress/requests")
-            .header("content-type", "application/json")
-            .header(egress_core::PRINCIPAL_HEADER, principal.as_str())
-            .body(Body::Text(
-                json!({"url": format!("https://{host}/{i}"), "zone": zone}).to_string(),
-            ))
-            .unwrap();
-        let resp = create.handle(req).await;
-        assert_eq!(resp.status(), 201);
-        let Body::Text(t) = resp.body() else { panic!("body") };
-        rows.push(serde_json::from_str(t).unwrap());
+/// The same 400 records in both stores, then the same queries page by page: every page (items and where
+/// the next one starts) is identical, so logic tests on the twin say what they would say on DynamoDB.
+#[tokio::test]
+async fn the_memory_store_pages_exactly_like_dynamodb() {
+    let table = scratch_table("twin").await;
+    let dynamo = DynamoStore::new(dynamodb().await, &table);
+    let memory = MemoryStore::new();
+    let policy = CompiledPolicy::from_yaml(
+        "zones:\n  a:\n    members: ['*']\n    rules:\n      - {id: ok, effect: allow, hosts: ['*.ok.example.com']}\n  b:\n    members: ['*']\n    default: require_approval\n",
+    )
+    .unwrap();
+    let principals = ["p-0", "p-1", "p-2"];
+    for i in 0..400usize {
+        let zone = ["a", "b"][i % 2];
+        let target = Target::from_url(&format!("https://h{}.ok.example.com/", i % 3)).unwrap();
+        let principal = principals[i % 3];
+        let decision = authorize_egress(&policy, principal, zone, &target);
+        let record = RequestRecord::new(
+            Ulid::new(),
+            principal.into(),
+            Identity::dev(),
+            zone.into(),
+            target,
+            None,
+            &decision,
+        );
+        dynamo.record(&record, None).await.unwrap();
+        memory.record(&record, None).await.unwrap();
     }
-    let decisions: BTreeSet<&str> = rows.iter().map(|r| r["decision"].as_str().unwrap()).collect();
-    assert_eq!(decisions.len(), 3, "all decisions present");
-    let since_s = since.format(&time::format_description::well_known::Rfc3339).unwrap();
-
-    let expected = |principal: Option<&str>, zone: Option<&str>, decision: Option<&str>| -> Vec<String> {
-        let mut ids: Vec<String> = rows
-            .iter()
-            .filter(|r| principal.is_none_or(|p| r["principal"] == p))
-            .filter(|r| zone.is_none_or(|z| r["zone"] == z))
-            .filter(|r| decision.is_none_or(|d| r["decision"] == d))
-            .map(|r| r["request_id"].as_str().unwrap().to_owned())
-            .collect();
-        ids.sort_by(|a, b| b.cmp(a));
-        ids
-    };
-
-    // Every filter combination, as the auditor (all principals) and as each principal (own rows only).
-    let mut combos = 0;
-    for p in std::iter::once(None).chain(principals.iter().map(|p| Some(p.as_str()))) {
-        for z in std::iter::once(None).chain(ZONES.iter().copied().map(Some)) {
-            for d in [None, Some("allow"), Some("deny"), Some("require_approval")] {
-                let mut q = vec![("since", since_s.clone()), ("limit", "200".to_owned())];
-                if let Some(p) = p {
-                    q.push(("principal", p.to_owned()));
+    let lowest = Ulid::nil().to_string();
+    let highest = Ulid::from_parts((1 << 48) - 1, u128::MAX).to_string();
+    let mut pages = 0;
+    for principal in [None, Some("p-1")] {
+        for zone in [None, Some("a"), Some("none")] {
+            for decision in [None, Some(Effect::RequireApproval)] {
+                for limit in [1, 7, 50] {
+                    let mut q = ListQuery {
+                        principal: principal.map(str::to_owned),
+                        zone: zone.map(str::to_owned),
+                        decision,
+                        lowest: lowest.clone(),
+                        highest: highest.clone(),
+                        before: None,
+                        limit,
+                    };
+                    loop {
+                        let (d, m) = (dynamo.list(&q).await.unwrap(), memory.list(&q).await.unwrap());
+                        assert_eq!(d, m, "{q:?}");
+                        pages += 1;
+                        match d.next_before {
+                            Some(b) => q.before = Some(b),
+                            None => break,
+                        }
+                    }
                 }
-                if let Some(z) = z {
-                    q.push(("zone", z.to_owned()));
-                }
-                if let Some(d) = d {
-                    q.push(("decision", d.to_owned()));
-                }
-                let (ids, _) = walk(&list, &auditor, &q).await;
-                assert_eq!(ids, expected(p, z, d), "auditor p={p:?} z={z:?} d={d:?}");
-                combos += 1;
             }
         }
     }
-    assert_eq!(combos, 6 * 4 * 4);
-    for p in &principals {
-        let (ids, _) = walk(&list, p, &[("since", since_s.clone()), ("limit", "200".to_owned())]).await;
-        assert_eq!(ids, expected(Some(p), None, None), "own rows of {p}");
-    }
-
-    // Small pages: each row exactly once, newest first.
-    let (ids, pages) = walk(
-        &list,
-        &auditor,
-        &[("since", since_s.clone()), ("limit", "37".to_owned())],
-    )
-    .await;
-    assert_eq!(ids, expected(None, None, None));
-    assert_eq!(pages, 1000usize.div_ceil(37));
-    let unique: BTreeSet<&String> = ids.iter().collect();
-    assert_eq!(unique.len(), 1000);
-
-    // A filter that matches nothing: each page reads a fixed budget per shard (limit + 1 items), so the
-    // first page is empty but has a cursor, and the walk ends after a bounded number of pages.
-    let (status, first) = call(
-        &list,
-        &auditor,
-        "/v1/egress/requests",
-        &[
-            ("zone", "no-rows-here".to_owned()),
-            ("since", since_s.clone()),
-            ("limit", "10".to_owned()),
-        ],
-    )
-    .await;
-    assert_eq!(status, 200, "{first}");
-    assert_eq!(first["items"].as_array().map(Vec::len), Some(0));
-    assert!(first["next_cursor"].is_string(), "more rows remain unread: {first}");
-    let (ids, pages) = walk(
-        &list,
-        &auditor,
-        &[
-            ("zone", "no-rows-here".to_owned()),
-            ("since", since_s.clone()),
-            ("limit", "10".to_owned()),
-        ],
-    )
-    .await;
-    assert!(ids.is_empty());
-    // Each page moves past the 11 items one shard evaluated, so at most 1000 / 11 + 1 pages (about 10 in
-    // practice); the old reader scanned the whole history in one page.
-    assert!((2..=1000usize.div_ceil(11) + 1).contains(&pages), "{pages} pages");
-    println!("no-match walk: {pages} pages");
-
-    // Time window: since/until select exactly the rows created inside it.
-    let mid = &rows[500]["created_at"];
-    let late = &rows[800]["created_at"];
-    let (ids, _) = walk(
-        &list,
-        &auditor,
-        &[
-            ("since", mid.as_str().unwrap().to_owned()),
-            ("until", late.as_str().unwrap().to_owned()),
-            ("limit", "200".to_owned()),
-        ],
-    )
-    .await;
-    let parse = |v: &Value| {
-        time::OffsetDateTime::parse(v.as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap()
-    };
-    let (lo, hi) = (parse(mid), parse(late));
-    let mut want: Vec<String> = rows
-        .iter()
-        .filter(|r| {
-            let t = parse(&r["created_at"]);
-            t >= lo && t <= hi
-        })
-        .map(|r| r["request_id"].as_str().unwrap().to_owned())
-        .collect();
-    want.sort_by(|a, b| b.cmp(a));
-    assert_eq!(ids, want);
-
-    // Cursors: tampered, replayed against another query, or used by another caller are 400s.
-    let q = vec![("since", since_s.clone()), ("limit", "10".to_owned())];
-    let (_, first) = call(&list, &auditor, "/v1/egress/requests", &q).await;
-    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
-    let mut tampered = cursor.clone().into_bytes();
-    tampered[5] = if tampered[5] == b'A' { b'B' } else { b'A' };
-    let tampered = String::from_utf8(tampered).unwrap();
-    for (who, query, what) in [
-        (&auditor, [q.clone(), vec![("cursor", tampered)]].concat(), "tampered"),
-        (
-            &auditor,
-            [
-                vec![("since", since_s.clone()), ("limit", "11".to_owned())],
-                vec![("cursor", cursor.clone())],
-            ]
-            .concat(),
-            "other query",
-        ),
-        (
-            &principals[0],
-            [q.clone(), vec![("cursor", cursor.clone())]].concat(),
-            "other caller",
-        ),
-    ] {
-        let (status, body) = call(&list, who, "/v1/egress/requests", &query).await;
-        assert_eq!(status, 400, "{what}: {body}");
-        assert_eq!(body["errors"][0]["field"], "cursor", "{what}");
-    }
-
-    // Isolation: a non-auditor cannot list another principal, and another's request by id is a 404.
-    let (status, _) = call(
-        &list,
-        &principals[0],
-        "/v1/egress/requests",
-        &[("principal", principals[1].clone())],
-    )
-    .await;
-    assert_eq!(status, 403);
-    let theirs = rows.iter().find(|r| r["principal"] == principals[1].as_str()).unwrap();
-    let id = theirs["request_id"].as_str().unwrap();
-    let (status, body) = call(&list, &principals[0], &format!("/v1/egress/requests/{id}"), &[]).await;
-    assert_eq!(status, 404, "{body}");
-    let missing = ulid::Ulid::new().to_string();
-    let (status_missing, body_missing) =
-        call(&list, &principals[0], &format!("/v1/egress/requests/{missing}"), &[]).await;
-    assert_eq!(status_missing, 404);
-    assert_eq!(
-        body["title"], body_missing["title"],
-        "another's request looks exactly like a missing one"
-    );
-    let (status, body) = call(&list, &principals[1], &format!("/v1/egress/requests/{id}"), &[]).await;
-    assert_eq!(status, 200);
-    assert_eq!(&body, theirs);
-    let (status, body) = call(&list, &auditor, &format!("/v1/egress/requests/{id}"), &[]).await;
-    assert_eq!((status, &body), (200, theirs));
-
-    // Bad parameters are problem+json 400s.
-    for bad in [
-        vec![("limit", "0".to_owned())],
-        vec![("limit", "201".to_owned())],
-        vec![("decision", "maybe".to_owned())],
-        vec![("since", "yesterday".to_owned())],
-        vec![("zone", "Bad Zone".to_owned())],
-        vec![
-            ("until", "2026-01-01T00:00:00Z".to_owned()),
-            ("since", "2026-02-01T00:00:00Z".to_owned()),
-        ],
-        vec![("color", "blue".to_owned())],
-        vec![("limit", "5".to_owned()), ("limit", "6".to_owned())],
-    ] {
-        let (status, body) = call(&list, &auditor, "/v1/egress/requests", &bad).await;
-        assert_eq!(status, 400, "{bad:?}: {body}");
-        assert!(body["errors"].is_array());
-    }
-    let _ = std::fs::remove_file(policy_path);
+    println!("{pages} identical pages");
     drop_table(&table).await;
 }

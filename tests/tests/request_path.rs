@@ -112,72 +112,13 @@ async fn request_path_makes_exactly_one_dynamodb_call() {
     assert!(log.0.lock().unwrap().is_empty());
 }
 
-async fn answer(resp: lambda_http::Response<Body>) -> (u16, bool, serde_json::Value) {
-    let replayed = resp.headers().get("idempotent-replayed").is_some();
-    let body = match resp.body() {
-        Body::Text(t) => serde_json::from_str(t).unwrap(),
-        other => panic!("unexpected body {other:?}"),
-    };
-    (resp.status().as_u16(), replayed, body)
-}
-
-/// A replay answers the original only while the current policy gives the same decision: after a kill
-/// switch (and after it is lifted again) the replay is a new, recorded request naming the one it replaces.
+/// A replay answers the original only while the current policy gives the same decision (the suite the
+/// logic tests run on the memory store), here on DynamoDB Local.
 #[tokio::test]
 async fn replays_are_re_decided_under_the_current_policy() {
-    const OPEN: &str = "zones:\n  default:\n    members: ['*']\n    rules:\n      - {id: gh, effect: allow, hosts: [api.github.com]}\n";
-    const KILLED: &str = "kill_switch: {engaged: true, reason: drill}\nzones:\n  default:\n    members: ['*']\n    rules:\n      - {id: gh, effect: allow, hosts: [api.github.com]}\n";
-    let ttl = Duration::from_millis(200);
-    let path = std::env::temp_dir().join(format!("egress-redecide-{}.yaml", ulid::Ulid::new()));
-    std::fs::write(&path, OPEN).unwrap();
-    let log = CallLog::default();
-    let svc = service_with_policy(&log, &dynamodb_endpoint(), true, path.to_str().unwrap(), ttl).await;
-    let principal = unique_principal("redecide");
-    let body = json!({"url": "https://api.github.com/repos", "zone": "default"});
-    let send = || svc.handle(request(&principal, Some("k-redecide"), &body));
-
-    let (status, replayed, first) = answer(send().await).await;
-    assert_eq!(
-        (status, replayed, first["decision"].as_str()),
-        (201, false, Some("allow"))
-    );
-    let (status, replayed, again) = answer(send().await).await;
-    assert_eq!((status, replayed), (200, true));
-    assert_eq!(
-        again, first,
-        "a replay under the same decision is the original resource"
-    );
-
-    std::fs::write(&path, KILLED).unwrap();
-    tokio::time::sleep(ttl * 2).await;
-    let (status, replayed, killed) = answer(send().await).await;
-    assert_eq!((status, replayed), (201, false), "{killed}");
-    assert_eq!(killed["decision"], "deny");
-    assert_eq!(killed["reason"], "kill_switch");
-    assert_eq!(killed["replaces"], first["request_id"]);
-    assert_ne!(killed["request_id"], first["request_id"]);
-    // The key now answers the re-decided request.
-    let (status, replayed, again) = answer(send().await).await;
-    assert_eq!((status, replayed, &again), (200, true, &killed));
-
-    std::fs::write(&path, OPEN).unwrap();
-    tokio::time::sleep(ttl * 2).await;
-    let (status, _, reopened) = answer(send().await).await;
-    assert_eq!(status, 201);
-    assert_eq!(reopened["decision"], "allow");
-    assert_eq!(reopened["replaces"], killed["request_id"]);
-
-    // Every answer is in the audit trail: three requests, and each replay counted on the row it answered.
-    let rows = rows_for(&principal).await;
-    assert_eq!(rows.len(), 3);
-    let replays = |id: &serde_json::Value| {
-        let row = rows.iter().find(|r| s(r, "request_id") == id.as_str()).unwrap();
-        row.get("replays").map(|v| v.as_n().unwrap().clone())
-    };
-    assert_eq!(replays(&first["request_id"]).as_deref(), Some("1"));
-    assert_eq!(replays(&killed["request_id"]).as_deref(), Some("1"));
-    assert_eq!(replays(&reopened["request_id"]), None);
-    let _ = std::fs::remove_file(&path);
+    let store = Arc::new(egress_core::DynamoStore::new(dynamodb().await, TABLE));
+    suites::replays_are_re_decided(store).await;
+    suites::idempotency_outcomes(Arc::new(egress_core::DynamoStore::new(dynamodb().await, TABLE))).await;
 }
 
 #[tokio::test]

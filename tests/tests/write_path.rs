@@ -226,142 +226,17 @@ async fn idempotent_replay_gives_one_row_and_one_set_of_events() {
 #[tokio::test]
 async fn rejected_inputs_answer_problem_json_and_write_and_emit_nothing() {
     let principal = unique_principal("reject");
-    let big = format!(
-        r#"{{"url":"https://api.github.com/","zone":"default","purpose":"{}"}}"#,
-        "x".repeat(17 * 1024)
-    );
-    let long_key = "k".repeat(256);
-    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
-    // (name, principal header, extra headers, body, expected status)
-    type Case<'a> = (&'a str, Option<&'a str>, Vec<(&'a str, &'a str)>, Vec<u8>, u16);
-    let cases: Vec<Case> = vec![
-        ("not json", Some(&principal), vec![], b"{not json".to_vec(), 400),
-        (
-            "principal in body",
-            Some(&principal),
-            vec![],
-            json!({"url":"https://api.github.com/","zone":"default","principal":"root"})
-                .to_string()
-                .into_bytes(),
-            400,
-        ),
-        (
-            "unknown field",
-            Some(&principal),
-            vec![],
-            json!({"url":"https://api.github.com/","zone":"default","x":1})
-                .to_string()
-                .into_bytes(),
-            400,
-        ),
-        (
-            "both url and domain",
-            Some(&principal),
-            vec![],
-            json!({"url":"https://a.com/","domain":"a.com","zone":"default"})
-                .to_string()
-                .into_bytes(),
-            400,
-        ),
-        (
-            "neither url nor domain",
-            Some(&principal),
-            vec![],
-            json!({"zone":"default"}).to_string().into_bytes(),
-            400,
-        ),
-        (
-            "userinfo",
-            Some(&principal),
-            vec![],
-            json!({"url":"https://user:pw@api.github.com/","zone":"default"})
-                .to_string()
-                .into_bytes(),
-            400,
-        ),
-        (
-            "ftp scheme",
-            Some(&principal),
-            vec![],
-            json!({"url":"ftp://api.github.com/","zone":"default"})
-                .to_string()
-                .into_bytes(),
-            400,
-        ),
-        (
-            "backslash",
-            Some(&principal),
-            vec![],
-            json!({"url":"https://api.github.com\\@evil.com/","zone":"default"})
-                .to_string()
-                .into_bytes(),
-            400,
-        ),
-        (
-            "bad zone",
-            Some(&principal),
-            vec![],
-            json!({"url":"https://api.github.com/","zone":"Default!"})
-                .to_string()
-                .into_bytes(),
-            400,
-        ),
-        (
-            "purpose too long",
-            Some(&principal),
-            vec![],
-            json!({"url":"https://api.github.com/","zone":"default","purpose":"p".repeat(513)})
-                .to_string()
-                .into_bytes(),
-            400,
-        ),
-        (
-            "duplicate key",
-            Some(&principal),
-            vec![],
-            br#"{"url":"https://a.com/","url":"https://b.com/","zone":"default"}"#.to_vec(),
-            400,
-        ),
-        // (invalid UTF-8 is tested in process, request_path.rs: `cargo lambda watch` itself answers 500 to it)
-        ("deep nesting", Some(&principal), vec![], deep.into_bytes(), 400),
-        (
-            "number for string",
-            Some(&principal),
-            vec![],
-            br#"{"url":1e999999,"zone":"default"}"#.to_vec(),
-            400,
-        ),
-        (
-            "bad idempotency key",
-            Some(&principal),
-            vec![("idempotency-key", long_key.as_str())],
-            json!({"url":"https://api.github.com/","zone":"default"})
-                .to_string()
-                .into_bytes(),
-            400,
-        ),
-        ("body too large", Some(&principal), vec![], big.into_bytes(), 413),
-        (
-            "wrong content type",
-            Some(&principal),
-            vec![("content-type", "text/plain")],
-            json!({"url":"https://api.github.com/","zone":"default"})
-                .to_string()
-                .into_bytes(),
-            415,
-        ),
-        (
-            "no principal",
-            None,
-            vec![],
-            json!({"url":"https://api.github.com/","zone":"default"})
-                .to_string()
-                .into_bytes(),
-            401,
-        ),
-    ];
+    let long_key = long_idempotency_key();
+    let cases = rejected_inputs(&principal, &long_key);
     assert!(cases.len() >= 10);
-    for (name, p, headers, body, status) in cases {
+    for Rejected {
+        name,
+        principal: p,
+        headers,
+        body,
+        status,
+    } in cases
+    {
         let ans = post(p, &headers, body).await;
         assert_eq!(ans.status, status, "{name}: {}", ans.body);
         assert_eq!(ans.content_type, "application/problem+json", "{name}");

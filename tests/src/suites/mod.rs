@@ -1,0 +1,53 @@
+//! Test suites that hold a [`RequestStore`] to the API's claims through the real handlers, on whichever
+//! store they are given: the in-memory twin (the `logic` tests, no services) and DynamoDB Local (the
+//! end-to-end tests). The same assertions on both are what makes the twin trustworthy.
+
+mod create;
+mod read_path;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use egress_core::{CachedPolicySource, CreateService, CursorCodec, FileFetcher, ListService, RequestStore};
+
+pub use create::{idempotency_outcomes, rejected_inputs_write_nothing, replays_are_re_decided};
+pub use read_path::read_path;
+
+/// The two API services on `store`, in dev mode, with the policy file at `policy` re-read after `ttl`.
+pub fn services(store: Arc<dyn RequestStore>, policy: &Path, ttl: Duration) -> (CreateService, ListService) {
+    let policy = Arc::new(CachedPolicySource::new(FileFetcher::new(policy), ttl));
+    let create = CreateService {
+        store: store.clone(),
+        policy: policy.clone(),
+        dev_mode: true,
+        idempotency_ttl: Duration::from_secs(3600),
+    };
+    let list = ListService {
+        store,
+        policy,
+        cursors: CursorCodec::new(&[42u8; 32]).expect("32-byte key"),
+        dev_mode: true,
+    };
+    (create, list)
+}
+
+/// A policy file in the temp directory, removed when dropped.
+pub struct PolicyFile(pub std::path::PathBuf);
+
+impl PolicyFile {
+    pub fn new(tag: &str, text: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("egress-{tag}-{}.yaml", ulid::Ulid::new()));
+        std::fs::write(&path, text).expect("write policy");
+        Self(path)
+    }
+    pub fn set(&self, text: &str) {
+        std::fs::write(&self.0, text).expect("write policy");
+    }
+}
+
+impl Drop for PolicyFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

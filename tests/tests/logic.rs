@@ -1,0 +1,27 @@
+//! The API's logic claims on the in-memory store (no services): the same suites the end-to-end tests run
+//! on DynamoDB Local (`read_path`, `request_path`).
+
+use std::sync::Arc;
+
+use egress_core::MemoryStore;
+use egress_e2e::suites;
+
+#[tokio::test]
+async fn read_path_on_the_memory_store() {
+    suites::read_path(Arc::new(MemoryStore::new())).await;
+}
+
+#[tokio::test]
+async fn rejected_inputs_write_nothing_on_the_memory_store() {
+    suites::rejected_inputs_write_nothing(Arc::new(MemoryStore::new())).await;
+}
+
+#[tokio::test]
+async fn idempotency_outcomes_on_the_memory_store() {
+    suites::idempotency_outcomes(Arc::new(MemoryStore::new())).await;
+}
+
+#[tokio::test]
+async fn replays_are_re_decided_on_the_memory_store() {
+    suites::replays_are_re_decided(Arc::new(MemoryStore::new())).await;
+}
