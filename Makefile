@@ -32,7 +32,7 @@ help:
 	@echo "make local-up    DynamoDB Local :$(DYNAMODB_PORT), moto :$(MOTO_PORT), resources, stream poller (background)"
 	@echo "make local-down  stop what local-up / watch-up / dev started"
 	@echo "make watch-up    cargo lambda watch in the background (log: .local/logs/watch.log)"
-	@echo "make lint        fmt, clippy, cfn-lint, sam validate --lint, schema sync check, openapi.yaml check"
+	@echo "make lint        fmt, clippy, cfn-lint, sam validate --lint, event schemas vs types and template, openapi.yaml check"
 	@echo "make bench       cargo bench -p egress-bench --features cedar, then make coldstart"
 	@echo "make coldstart   exec-to-first-event of each release binary under cargo-lambda's runtime emulator"
 
@@ -76,6 +76,7 @@ load:
 lint: install
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo run -q -p egress-core --bin egress-schemas -- --check
 	python3 infra/local/sync_schemas.py --check
 	python3 infra/local/openapi_check.py
 	cfn-lint template.yaml

@@ -13,7 +13,8 @@ connection refused, function error, bad response) retries the whole batch. Nothi
 unlike AWS there is no MaximumRetryAttempts/DLQ locally, so a stuck record shows up in the log.
 
 Configuration comes from template.yaml; the environment can override:
-  DYNAMODB_PORT (8000), LAMBDA_PORT (9000), POLLER_FUNCTION, POLLER_POLL_SECONDS (0.25)
+  DYNAMODB_PORT (8000), LAMBDA_PORT (9000), POLLER_FUNCTION, POLLER_POLL_SECONDS (0.25),
+  POLLER_RECORD_FILE (append every record, before filtering, as a JSON line)
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ TEMPLATE = os.path.join(ROOT, "template.yaml")
 REGION = PSEUDO["AWS::Region"]
 DYNAMODB_URL = f"http://127.0.0.1:{int(os.environ.get('DYNAMODB_PORT', '8000'))}"
 LAMBDA_URL = f"http://127.0.0.1:{int(os.environ.get('LAMBDA_PORT', '9000'))}"
+# Appends every stream record, converted and before filtering, to this file (JSON lines): how the
+# recorded stream fixtures of shared/tests/fixtures/ were made.
+RECORD_FILE = os.environ.get("POLLER_RECORD_FILE", "")
 POLL_SECONDS = float(os.environ.get("POLLER_POLL_SECONDS", "0.25"))
 ITERATOR_REFRESH_SECONDS = 3.0  # renew an iterator that has seen nothing for this long
 # generous: under `make dev` the first invoke compiles the function
@@ -330,6 +334,10 @@ class Poller:
         for rec in resp.get("Records", []):
             shard.last_seq = rec["dynamodb"]["SequenceNumber"]
             lrec = lambda_record(rec, self.stream_arn or "")
+            if RECORD_FILE:
+                # Every record as the function would get it, before filtering: recorded fixtures.
+                with open(RECORD_FILE, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(lrec) + "\n")
             if selected(self.cfg.filters, lrec):
                 shard.buffer.append(lrec)
                 n += 1

@@ -6,29 +6,44 @@
 //! (`arn:aws:iam::<account>:role/<role>`): the session name is chosen by whoever holds the role, so it is
 //! recorded and never authorizes anything.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::Display, strum::IntoStaticStr, strum::VariantArray,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]
 pub enum IdentityKind {
     Iam,
     Jwt,
-    /// The development header (`EGRESS_DEV_MODE=1` only).
+    // The development header (`EGRESS_DEV_MODE=1` only).
     Dev,
 }
 
-/// What the authorizer said about the caller beyond the principal; `null` where it said nothing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What the authorizer said about the caller: `iam` (principal = the IAM user, the role of an assumed-role
+/// session, or the federated user), `jwt` (principal = `sub`) or `dev` (the local development header);
+/// `null` where it said nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Identity {
     pub kind: IdentityKind,
-    /// The assumed-role session name (IAM), for the audit trail only.
+    /// Assumed-role session name (recorded, never authorizes)
     pub session: Option<String>,
-    /// The caller's AWS account (IAM `accountId`).
+    /// The caller's AWS account (IAM `accountId`)
+    #[schemars(regex(pattern = "^[0-9]{12}$"))]
     pub account: Option<String>,
-    /// The caller's AWS Organizations id (IAM `principalOrgId`).
+    /// The caller's AWS Organizations id (IAM `principalOrgId`)
     pub org: Option<String>,
 }
 

@@ -32,7 +32,8 @@ mod target;
 
 pub use digest::hex_sha256;
 pub use events::{
-    entry_size, events_for, Event, EventDetail, ALLOWED, BLOCKED, MAX_ENTRIES_PER_PUT, MAX_PUT_BYTES, REQUESTED, SOURCE,
+    detail_schema, entry_size, events_for, outcome_type, render_schema, Event, EventDetail, ALLOWED, BLOCKED,
+    DETAIL_TYPES, MAX_ENTRIES_PER_PUT, MAX_PUT_BYTES, REQUESTED, SOURCE,
 };
 pub use identity::{iam_principal, is_account_id, is_org_id, jwt_scopes, IamPrincipal, Identity, IdentityKind};
 pub use names::{valid_principal, valid_zone_name, MAX_PRINCIPAL_LEN};

@@ -1,33 +1,53 @@
 //! The `egress.*` events of a recorded request: names and detail (the contract of infra/events/*.schema.json).
 //! `event_id` is deterministic (`<request_id>/<detail-type>`), so consumers dedupe retried deliveries.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::{Effect, Identity, Mode, Reason, RequestRecord, Target};
+
+/// A ULID as the API writes it (request and approval ids).
+pub(crate) const ULID_PATTERN: &str = "^[0-9A-HJKMNP-TV-Z]{26}$";
 
 pub const SOURCE: &str = "egress.gateway";
 pub const REQUESTED: &str = "egress.requested";
 pub const ALLOWED: &str = "egress.allowed";
 pub const BLOCKED: &str = "egress.blocked";
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The `detail` of `egress.requested`, `egress.allowed` and `egress.blocked`. Its JSON Schemas
+/// (infra/events/) are generated from this type (`egress-schemas`), so the contract cannot drift from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct EventDetail {
+    /// `<request_id>/<detail-type>`: unique per request and type; dedupe on it
     pub event_id: String,
+    #[schemars(regex(pattern = ULID_PATTERN))]
     pub request_id: String,
+    #[schemars(length(min = 1))]
     pub principal: String,
     pub identity: Identity,
+    #[schemars(regex(pattern = "^[a-z0-9-]{1,64}$"))]
     pub zone: String,
     pub target: Target,
+    /// The answer given (after shadow mode)
     pub decision: Effect,
+    /// What the policy said before shadow mode
     pub policy_decision: Effect,
     pub mode: Mode,
     pub reason: Reason,
+    /// Id of the matched rule, if any
     pub rule: Option<String>,
+    /// The approval opened or referenced (decision `require_approval`)
     pub approval_id: Option<String>,
+    /// `sha256:` + 32 hex digits; null only with reason policy_unavailable
     pub policy_version: Option<String>,
+    /// The request's `created_at` (RFC 3339, milliseconds, UTC)
+    #[schemars(extend("format" = "date-time"))]
     pub requested_at: String,
-    /// The request this one re-decided (an idempotent replay under a changed decision).
+    /// Present when this request re-decided an idempotent replay whose original decision no longer held:
+    /// the original request_id
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", regex(pattern = ULID_PATTERN))]
     pub replaces: Option<String>,
 }
 
@@ -38,12 +58,17 @@ pub struct Event {
     pub detail: EventDetail,
 }
 
-/// The two events of a recorded request, in order: `egress.requested`, then the outcome.
-pub fn events_for(record: &RequestRecord) -> [Event; 2] {
-    let outcome = match record.decision {
+/// The outcome event of a decision: `egress.allowed` for allow, `egress.blocked` otherwise.
+pub fn outcome_type(decision: Effect) -> &'static str {
+    match decision {
         Effect::Allow => ALLOWED,
         Effect::Deny | Effect::RequireApproval => BLOCKED,
-    };
+    }
+}
+
+/// The two events of a recorded request, in order: `egress.requested`, then the outcome.
+pub fn events_for(record: &RequestRecord) -> [Event; 2] {
+    let outcome = outcome_type(record.decision);
     [REQUESTED, outcome].map(|detail_type| Event {
         detail_type,
         detail: EventDetail {

@@ -9,8 +9,9 @@ mod eventbridge;
 mod outbox;
 #[cfg(feature = "aws")]
 mod publisher;
+mod schema;
 
-pub use contract::{events_for, Event, EventDetail, ALLOWED, BLOCKED, REQUESTED, SOURCE};
+pub use contract::{events_for, outcome_type, Event, EventDetail, ALLOWED, BLOCKED, REQUESTED, SOURCE};
 pub use entry::{entry_size, MAX_ENTRIES_PER_PUT, MAX_PUT_BYTES};
 #[cfg(feature = "aws")]
 pub use eventbridge::{put_events_entry, EventBridgeBus};
@@ -18,3 +19,4 @@ pub use eventbridge::{put_events_entry, EventBridgeBus};
 pub use outbox::handle_stream_event;
 #[cfg(feature = "aws")]
 pub use publisher::{publish_records, EventBus, PublishError, RetryPolicy, PUTS_IN_FLIGHT};
+pub use schema::{detail_schema, render as render_schema, DETAIL_TYPES};

@@ -2,6 +2,7 @@
 //! precedence answered) and the mode, so the effective decision, the reason code and the rule id can never
 //! contradict each other: e.g. a `rule_allow` without a rule id, or shadow mode softening a kill switch.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::SpecialKind;
@@ -17,6 +18,7 @@ use crate::SpecialKind;
     Ord,
     Serialize,
     Deserialize,
+    JsonSchema,
     strum::Display,
     strum::EnumString,
     strum::IntoStaticStr,
@@ -47,6 +49,7 @@ impl Effect {
     Default,
     Serialize,
     Deserialize,
+    JsonSchema,
     strum::Display,
     strum::EnumString,
     strum::IntoStaticStr,
@@ -105,6 +108,7 @@ impl From<DefaultEffect> for Effect {
     Hash,
     Serialize,
     Deserialize,
+    JsonSchema,
     strum::Display,
     strum::EnumString,
     strum::IntoStaticStr,

@@ -1,0 +1,135 @@
+//! Every event the outbox emits, for every decision and reason, validates against the checked-in schema of
+//! its detail-type (infra/events/, draft-04 as the EventBridge registry reads it), and the checked-in
+//! files are exactly what the types generate.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use egress_core::{
+    authorize_egress, detail_schema, events_for, render_schema, CompiledPolicy, Decision, Identity, Reason,
+    RequestRecord, Target, DETAIL_TYPES,
+};
+use serde_json::Value;
+use ulid::Ulid;
+
+fn schema_file(detail_type: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../infra/events/{detail_type}.schema.json"))
+}
+
+#[test]
+fn checked_in_schemas_are_the_generated_ones() {
+    for (detail_type, _) in DETAIL_TYPES {
+        let generated = render_schema(&detail_schema(detail_type).unwrap());
+        let file = std::fs::read_to_string(schema_file(detail_type)).unwrap();
+        assert_eq!(
+            file, generated,
+            "{detail_type}: run `cargo run -p egress-core --bin egress-schemas`"
+        );
+        // Draft-04 has no `const`, `$defs` or `$ref` to definitions the registry cannot resolve.
+        for keyword in ["\"const\"", "\"$defs\"", "\"$ref\"", "\"definitions\""] {
+            assert!(!file.contains(keyword), "{detail_type} uses {keyword}");
+        }
+    }
+}
+
+const POLICY: &str = r#"
+zones:
+  open:
+    members: ["*"]
+    default: allow
+    rules:
+      - {id: deny-evil, effect: deny, hosts: [evil.example.com]}
+      - {id: ask-paste, effect: require_approval, hosts: [paste.example.com]}
+      - {id: ok-api, effect: allow, hosts: [api.example.com]}
+  closed:
+    members: ["*"]
+    default: deny
+  asking:
+    members: ["*"]
+    default: require_approval
+  watched:
+    members: ["*"]
+    default: deny
+    mode: shadow
+  private:
+    members: ["arn:aws:iam::123456789012:role/agent-*"]
+"#;
+
+fn decisions() -> Vec<Decision> {
+    let policy = CompiledPolicy::from_yaml(POLICY).unwrap();
+    let killed = CompiledPolicy::from_yaml(&format!("kill_switch: {{engaged: true}}\n{POLICY}")).unwrap();
+    let t = |u: &str| Target::from_url(u).unwrap();
+    let mut out = vec![Decision::policy_unavailable()];
+    for (zone, url) in [
+        ("open", "https://evil.example.com/"),
+        ("open", "https://paste.example.com/"),
+        ("open", "https://api.example.com/"),
+        ("open", "https://other.example.com/"),
+        ("open", "http://169.254.169.254/latest"),
+        ("closed", "https://other.example.com/"),
+        ("asking", "https://other.example.com/"),
+        ("watched", "https://other.example.com/"),
+        ("private", "https://api.example.com/"),
+        ("nowhere", "https://api.example.com/"),
+    ] {
+        out.push(authorize_egress(&policy, "alice", zone, &t(url)));
+    }
+    out.push(authorize_egress(
+        &killed,
+        "alice",
+        "open",
+        &t("https://api.example.com/"),
+    ));
+    out
+}
+
+#[test]
+fn every_emitted_event_validates_against_its_schema() {
+    let validators: Vec<(&str, jsonschema::Validator)> = DETAIL_TYPES
+        .iter()
+        .map(|(t, _)| {
+            let schema: Value = serde_json::from_str(&std::fs::read_to_string(schema_file(t)).unwrap()).unwrap();
+            (*t, jsonschema::draft4::new(&schema).unwrap())
+        })
+        .collect();
+    let mut reasons = BTreeSet::new();
+    let mut types = BTreeSet::new();
+    for (i, decision) in decisions().into_iter().enumerate() {
+        let target = Target::from_url("https://api.example.com/v1/x").unwrap();
+        let mut record = RequestRecord::new(
+            Ulid::new(),
+            "arn:aws:iam::123456789012:role/agent-runner".into(),
+            Identity::dev(),
+            "open".into(),
+            target,
+            Some("audit".into()),
+            &decision,
+        );
+        if i % 2 == 0 {
+            record.replaces = Some(Ulid::new().to_string());
+        }
+        reasons.insert(record.reason.as_str());
+        for event in events_for(&record) {
+            types.insert(event.detail_type);
+            let detail = serde_json::to_value(&event.detail).unwrap();
+            let (_, v) = validators.iter().find(|(t, _)| *t == event.detail_type).unwrap();
+            let errors: Vec<String> = v.iter_errors(&detail).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "{} {detail}: {errors:?}", event.detail_type);
+        }
+        // The other outcome type refuses the decision (the enums are per detail-type).
+        let wrong = if record.decision == egress_core::Effect::Allow {
+            "egress.blocked"
+        } else {
+            "egress.allowed"
+        };
+        let detail = serde_json::to_value(&events_for(&record)[1].detail).unwrap();
+        let (_, v) = validators.iter().find(|(t, _)| *t == wrong).unwrap();
+        assert!(!v.is_valid(&detail), "{wrong} accepted decision {}", record.decision);
+    }
+    let every_reason: BTreeSet<&str> = <Reason as strum::VariantArray>::VARIANTS
+        .iter()
+        .map(|r| r.as_str())
+        .collect();
+    assert_eq!(reasons, every_reason, "every reason was emitted and validated");
+    assert_eq!(types.len(), DETAIL_TYPES.len());
+}
