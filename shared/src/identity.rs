@@ -9,26 +9,13 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-    strum::Display,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum IdentityKind {
-    Iam,
-    Jwt,
-    // The development header (`EGRESS_DEV_MODE=1` only).
-    Dev,
+crate::wire_enum::wire_enum! {
+    pub enum IdentityKind in "lowercase" {
+        Iam,
+        Jwt,
+        // The development header (`EGRESS_DEV_MODE=1` only).
+        Dev,
+    }
 }
 
 /// What the authorizer said about the caller: `iam` (principal = the IAM user, the role of an assumed-role

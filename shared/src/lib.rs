@@ -29,6 +29,7 @@ mod problem;
 mod request;
 mod store;
 mod target;
+mod wire_enum;
 
 pub use digest::hex_sha256;
 pub use events::{

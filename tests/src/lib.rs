@@ -149,27 +149,37 @@ pub async fn post_json(principal: &str, body: &Value) -> Answer {
     post(Some(principal), &[], body.to_string()).await
 }
 
-/// Every request item of a principal (test-only Scan: the product never scans).
-pub async fn rows_for(principal: &str) -> Vec<HashMap<String, AttributeValue>> {
+/// Every item of the table that passes `filter` (test-only paginated, consistent Scan: the product never
+/// scans).
+pub async fn scan_items(filter: &str, values: &[(&str, &str)]) -> Result<Vec<HashMap<String, AttributeValue>>, String> {
     let ddb = dynamodb().await;
     let mut rows = Vec::new();
     let mut start = None;
     loop {
-        let out = ddb
+        let mut scan = ddb
             .scan()
             .table_name(TABLE)
-            .filter_expression("principal = :p")
-            .expression_attribute_values(":p", AttributeValue::S(principal.to_owned()))
+            .consistent_read(true)
+            .filter_expression(filter);
+        for (k, v) in values {
+            scan = scan.expression_attribute_values(*k, AttributeValue::S((*v).to_owned()));
+        }
+        let out = scan
             .set_exclusive_start_key(start)
             .send()
             .await
-            .expect("scan");
+            .map_err(|e| format!("scan: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
         rows.extend(out.items().iter().cloned());
         start = out.last_evaluated_key().cloned();
         if start.is_none() {
-            return rows;
+            return Ok(rows);
         }
     }
+}
+
+/// Every request item of a principal.
+pub async fn rows_for(principal: &str) -> Vec<HashMap<String, AttributeValue>> {
+    scan_items("principal = :p", &[(":p", principal)]).await.expect("scan")
 }
 
 /// A fresh table with the request table's keys and indexes (read from DynamoDB Local, so it follows
@@ -227,31 +237,46 @@ async fn drain(sqs: &aws_sdk_sqs::Client) {
             }
         };
         let Some(url) = url.queue_url() else { continue };
-        let out = match sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-        {
-            Ok(out) => out,
+        let messages = match receive_json(sqs, url).await {
+            Ok(m) => m,
             Err(e) => {
-                eprintln!("receive from {queue}: {}", aws_sdk_sqs::error::DisplayErrorContext(e));
+                eprintln!("receive from {queue}: {e}");
                 continue;
             }
         };
-        for m in out.messages() {
-            if let Some(body) = m.body() {
-                if let Ok(v) = serde_json::from_str::<Value>(body) {
-                    EVENTS.lock().unwrap().push((queue.to_owned(), v));
-                }
+        for (body, handle) in messages {
+            if let Some(v) = body {
+                EVENTS.lock().unwrap().push((queue.to_owned(), v));
             }
-            if let Some(h) = m.receipt_handle() {
+            if let Some(h) = handle {
                 let _ = sqs.delete_message().queue_url(url).receipt_handle(h).send().await;
             }
         }
     }
+}
+
+/// One receive of up to 10 messages (1 s long poll): each body as JSON (`None` when it is not), with its
+/// receipt handle.
+pub async fn receive_json(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+) -> Result<Vec<(Option<Value>, Option<String>)>, String> {
+    let out = sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
+    Ok(out
+        .messages()
+        .iter()
+        .map(|m| {
+            let body = m.body().and_then(|b| serde_json::from_str::<Value>(b).ok());
+            (body, m.receipt_handle().map(str::to_owned))
+        })
+        .collect())
 }
 
 /// Events (full EventBridge envelopes) seen on `queue` that satisfy `pred`.

@@ -25,7 +25,7 @@ use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
-use crate::{dynamodb, lambda_endpoint, s, sqs, ALL_EVENTS_QUEUE, TABLE};
+use crate::{lambda_endpoint, s, sqs, ALL_EVENTS_QUEUE};
 
 /// What to run. [`LoadConfig::default`] is the issue's: 2,000 requests, concurrency 50, a fifth replays.
 #[derive(Debug, Clone)]
@@ -330,30 +330,23 @@ async fn receive_once(
     events: &Mutex<Vec<Value>>,
     deletes: &Deletes,
 ) {
-    let out = match client
-        .receive_message()
-        .queue_url(url)
-        .max_number_of_messages(10)
-        .wait_time_seconds(1)
-        .send()
-        .await
-    {
-        Ok(out) => out,
+    let messages = match crate::receive_json(client, url).await {
+        Ok(m) => m,
         Err(e) => {
-            eprintln!("load: receive: {}", aws_sdk_sqs::error::DisplayErrorContext(e));
+            eprintln!("load: receive: {e}");
             tokio::time::sleep(Duration::from_millis(200)).await;
             return;
         }
     };
     let mut entries = Vec::new();
-    for (i, m) in out.messages().iter().enumerate() {
-        if let Some(v) = m.body().and_then(|b| serde_json::from_str::<Value>(b).ok()) {
+    for (i, (body, handle)) in messages.into_iter().enumerate() {
+        if let Some(v) = body {
             let principal = v.get("detail").and_then(|d| d.get("principal")).and_then(Value::as_str);
             if principal.is_some_and(|p| p.starts_with(prefix)) {
                 events.lock().unwrap().push(v);
             }
         }
-        if let Some(h) = m.receipt_handle() {
+        if let Some(h) = handle {
             entries.push(
                 DeleteMessageBatchRequestEntry::builder()
                     .id(i.to_string())
@@ -370,27 +363,11 @@ async fn receive_once(
 
 /// The run's request items (test-only paginated Scan; the product never scans).
 async fn rows_with_prefix(prefix: &str) -> Result<Vec<HashMap<String, AttributeValue>>, String> {
-    let ddb = dynamodb().await;
-    let mut rows = Vec::new();
-    let mut start = None;
-    loop {
-        let out = ddb
-            .scan()
-            .table_name(TABLE)
-            .consistent_read(true)
-            .filter_expression("kind = :k AND begins_with(principal, :p)")
-            .expression_attribute_values(":k", AttributeValue::S("request".into()))
-            .expression_attribute_values(":p", AttributeValue::S(prefix.to_owned()))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| format!("scan: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-        rows.extend(out.items().iter().cloned());
-        start = out.last_evaluated_key().cloned();
-        if start.is_none() {
-            return Ok(rows);
-        }
-    }
+    crate::scan_items(
+        "kind = :k AND begins_with(principal, :p)",
+        &[(":k", egress_core::KIND_REQUEST), (":p", prefix)],
+    )
+    .await
 }
 
 fn outcome_type(decision: &str) -> &'static str {

@@ -2,91 +2,38 @@
 //! precedence answered) and the mode, so the effective decision, the reason code and the rule id can never
 //! contradict each other: e.g. a `rule_allow` without a rule id, or shadow mode softening a kill switch.
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
 use crate::SpecialKind;
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-    strum::Display,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Effect {
-    // Order matters: deny beats require_approval beats allow (`max` picks the winner).
-    Allow,
-    RequireApproval,
-    Deny,
-}
-
-impl Effect {
-    pub fn as_str(self) -> &'static str {
-        self.into()
+crate::wire_enum::wire_enum! {
+    #[derive(PartialOrd, Ord)]
+    pub enum Effect in "snake_case" {
+        // Order matters: deny beats require_approval beats allow (`max` picks the winner).
+        Allow,
+        RequireApproval,
+        Deny,
     }
 }
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Default,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-    strum::Display,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Mode {
-    #[default]
-    Enforce,
-    Shadow,
+crate::wire_enum::wire_enum! {
+    #[derive(Default)]
+    pub enum Mode in "snake_case" {
+        #[default]
+        Enforce,
+        Shadow,
+    }
 }
 
-/// What a zone answers when no rule matches: `deny` (the default, an allowlist zone), `require_approval`,
-/// or `allow` (a denylist zone: open research zones, large threat-feed deny lists). Internal targets, the
-/// kill switch, membership and deny rules come first whatever the default.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    Serialize,
-    Deserialize,
-    strum::Display,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum DefaultEffect {
-    #[default]
-    Deny,
-    RequireApproval,
-    Allow,
+crate::wire_enum::wire_enum! {
+    /// What a zone answers when no rule matches: `deny` (the default, an allowlist zone), `require_approval`,
+    /// or `allow` (a denylist zone: open research zones, large threat-feed deny lists). Internal targets, the
+    /// kill switch, membership and deny rules come first whatever the default.
+    #[derive(Default)]
+    pub enum DefaultEffect in "snake_case" {
+        #[default]
+        Deny,
+        RequireApproval,
+        Allow,
+    }
 }
 
 impl From<DefaultEffect> for Effect {
@@ -99,39 +46,18 @@ impl From<DefaultEffect> for Effect {
     }
 }
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-    strum::Display,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Reason {
-    KillSwitch,
-    InternalTarget,
-    ZoneNotPermitted,
-    RuleDeny,
-    RuleRequireApproval,
-    RuleAllow,
-    DefaultDeny,
-    DefaultRequireApproval,
-    DefaultAllow,
-    PolicyUnavailable,
-}
-
-impl Reason {
-    pub fn as_str(self) -> &'static str {
-        self.into()
+crate::wire_enum::wire_enum! {
+    pub enum Reason in "snake_case" {
+        KillSwitch,
+        InternalTarget,
+        ZoneNotPermitted,
+        RuleDeny,
+        RuleRequireApproval,
+        RuleAllow,
+        DefaultDeny,
+        DefaultRequireApproval,
+        DefaultAllow,
+        PolicyUnavailable,
     }
 }
 

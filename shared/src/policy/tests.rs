@@ -1,3 +1,5 @@
+//! Policy logic tables: precedence, matching, validation messages and the JSON form, on compiled documents.
+
 use super::*;
 use crate::{NormalizeError, Target};
 

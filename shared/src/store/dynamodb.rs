@@ -12,7 +12,6 @@ use serde::Serialize;
 
 use super::keys::{
     merge_page, principal_pk, request_pk, time_pk, ShardRead, INDEX_BY_PRINCIPAL, INDEX_BY_TIME, INDEX_SHARDS,
-    KIND_IDEMPOTENCY,
 };
 use super::{
     IdempotencyClaim, IdempotencyItem, ListPage, ListQuery, RecordOutcome, RequestItem, RequestStore, StoreError,
@@ -64,16 +63,7 @@ impl DynamoStore {
         claim: &IdempotencyClaim,
         condition: ClaimCondition<'_>,
     ) -> Result<RecordOutcome, StoreError> {
-        let response = serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let idem = to_item(&IdempotencyItem {
-            pk: format!("IDEM#{}", claim.key_hash),
-            sk: "IDEM".into(),
-            kind: KIND_IDEMPOTENCY.into(),
-            request_id: record.request_id.clone(),
-            body_hash: claim.body_hash.clone(),
-            response,
-            expires_at: claim.expires_at,
-        })?;
+        let idem = to_item(&IdempotencyItem::claiming(record, claim)?)?;
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let put_request = Put::builder()
             .table_name(&self.table)
@@ -120,12 +110,7 @@ impl DynamoStore {
             if let Some(existing) = existing {
                 let old: IdempotencyItem =
                     serde_dynamo::from_item(existing).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                if old.body_hash != claim.body_hash {
-                    return Ok(RecordOutcome::KeyConflict);
-                }
-                let original: RequestRecord =
-                    serde_json::from_str(&old.response).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                return Ok(RecordOutcome::Replayed(Box::new(original)));
+                return old.answer(claim);
             }
             // Two requests with the same key at the same instant: one transaction wins, the other is
             // cancelled with TransactionConflict. Retrying turns the loser into a replay instead of a 503.

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ListPage;
+use super::{IdempotencyClaim, ListPage, RecordOutcome, StoreError};
 use crate::RequestRecord;
 
 /// Write shards of each index: 10,000 writes/s spread over 16 keys is 625 WCU/s per key, under the
@@ -54,6 +54,31 @@ pub struct IdempotencyItem {
     /// The resource as first answered, so a replay needs no second read.
     pub response: String,
     pub expires_at: i64,
+}
+
+impl IdempotencyItem {
+    /// The claim of `claim`'s key for `record`, answering it as first given.
+    pub(crate) fn claiming(record: &RequestRecord, claim: &IdempotencyClaim) -> Result<Self, StoreError> {
+        Ok(Self {
+            pk: format!("IDEM#{}", claim.key_hash),
+            sk: "IDEM".into(),
+            kind: KIND_IDEMPOTENCY.into(),
+            request_id: record.request_id.clone(),
+            body_hash: claim.body_hash.clone(),
+            response: serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            expires_at: claim.expires_at,
+        })
+    }
+
+    /// What a claim that found this live item gets: the original resource (same body) or a key conflict.
+    pub(crate) fn answer(&self, claim: &IdempotencyClaim) -> Result<RecordOutcome, StoreError> {
+        if self.body_hash != claim.body_hash {
+            return Ok(RecordOutcome::KeyConflict);
+        }
+        let original: RequestRecord =
+            serde_json::from_str(&self.response).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(RecordOutcome::Replayed(Box::new(original)))
+    }
 }
 
 pub fn request_pk(request_id: &str) -> String {

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::keys::{merge_page, shard_of, ShardRead, INDEX_SHARDS, KIND_IDEMPOTENCY};
+use super::keys::{merge_page, shard_of, ShardRead, INDEX_SHARDS};
 use super::{IdempotencyClaim, IdempotencyItem, ListPage, ListQuery, RecordOutcome, RequestStore, StoreError};
 use crate::RequestRecord;
 
@@ -62,12 +62,7 @@ impl MemoryStore {
                 ClaimCondition::Answers(original) => existing.request_id == original,
             };
             if !free {
-                if existing.body_hash != claim.body_hash {
-                    return Ok(RecordOutcome::KeyConflict);
-                }
-                let original: RequestRecord =
-                    serde_json::from_str(&existing.response).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                return Ok(RecordOutcome::Replayed(Box::new(original)));
+                return existing.answer(claim);
             }
         }
         if t.requests.contains_key(&record.request_id) {
@@ -75,19 +70,8 @@ impl MemoryStore {
                 "conditional check failed: request exists".into(),
             ));
         }
-        let response = serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        t.claims.insert(
-            claim.key_hash.clone(),
-            IdempotencyItem {
-                pk: format!("IDEM#{}", claim.key_hash),
-                sk: "IDEM".into(),
-                kind: KIND_IDEMPOTENCY.into(),
-                request_id: record.request_id.clone(),
-                body_hash: claim.body_hash.clone(),
-                response,
-                expires_at: claim.expires_at,
-            },
-        );
+        t.claims
+            .insert(claim.key_hash.clone(), IdempotencyItem::claiming(record, claim)?);
         t.requests.insert(record.request_id.clone(), record.clone());
         Ok(RecordOutcome::Created)
     }

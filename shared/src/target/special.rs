@@ -5,34 +5,31 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use serde::Serialize;
-
 use super::{Host, Target};
 
-/// Why a target is internal. Recorded in logs; the public reason code is always `internal_target`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::VariantArray)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum SpecialKind {
-    Unspecified,
-    Loopback,
-    Private,
-    LinkLocal,
-    CloudMetadata,
-    SharedAddressSpace,
-    Multicast,
-    Broadcast,
-    Reserved,
-    Documentation,
-    Benchmarking,
-    ProtocolAssignment,
-    UniqueLocal,
-    SiteLocal,
-    Discard,
-    LocalUseNat64,
-    Teredo,
-    InternalName,
-    SingleLabelName,
+crate::wire_enum::wire_enum! {
+    /// Why a target is internal. Recorded in logs; the public reason code is always `internal_target`.
+    pub enum SpecialKind in "snake_case" {
+        Unspecified,
+        Loopback,
+        Private,
+        LinkLocal,
+        CloudMetadata,
+        SharedAddressSpace,
+        Multicast,
+        Broadcast,
+        Reserved,
+        Documentation,
+        Benchmarking,
+        ProtocolAssignment,
+        UniqueLocal,
+        SiteLocal,
+        Discard,
+        LocalUseNat64,
+        Teredo,
+        InternalName,
+        SingleLabelName,
+    }
 }
 
 /// `Some(kind)` when the target must be denied as internal or special.
