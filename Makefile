@@ -12,24 +12,20 @@ RUN := $(LOCAL)/run
 LOGS := $(LOCAL)/logs
 VENV := $(LOCAL)/venv
 
-export DYNAMODB_PORT ?= 8000
-export MOTO_PORT ?= 5000
-export LAMBDA_PORT ?= 9000
 export PATH := $(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
-export AWS_REGION ?= us-east-1
-export AWS_DEFAULT_REGION ?= us-east-1
-
-WATCH := cargo lambda watch --invoke-address 127.0.0.1 --invoke-port $(LAMBDA_PORT) --env-file $(RUN)/watch.env
+# Ports, region and the other local settings: infra/local/local.env (the scripts read it; the environment
+# overrides it, e.g. DYNAMODB_PORT=8100 make test).
+LOCAL_ENV := source infra/local/common.sh
 
 .PHONY: help install dev local-up local-down watch-up test contract load lint bench coldstart sam-build
 
 help:
-	@echo "make dev         local stack + cargo lambda watch in the foreground (http://127.0.0.1:$(LAMBDA_PORT))"
+	@echo "make dev         local stack + cargo lambda watch in the foreground (http://127.0.0.1:LAMBDA_PORT)"
 	@echo "make test        local stack + watch, cargo test --workspace, then the contract test, stop everything"
 	@echo "make contract    local stack + watch, Schemathesis: ~3,000 generated requests checked against infra/openapi.yaml"
 	@echo "make load        local stack + watch, 2,000 POSTs at concurrency 50 (a fifth replays), summary; stop"
-	@echo "make local-up    DynamoDB Local :$(DYNAMODB_PORT), moto :$(MOTO_PORT), resources, stream poller (background)"
+	@echo "make local-up    DynamoDB Local, moto, resources, stream poller (background); ports: infra/local/local.env"
 	@echo "make local-down  stop what local-up / watch-up / dev started"
 	@echo "make watch-up    cargo lambda watch in the background (log: .local/logs/watch.log)"
 	@echo "make lint        fmt, clippy, cfn-lint, sam validate --lint, event schemas vs types and template, openapi.yaml check"
@@ -45,11 +41,9 @@ local-up:
 local-down:
 	@bash infra/local/down.sh
 
-# Foreground watch with reload on change. Its pid is recorded so local-down can stop it too.
-dev: local-up
-	cargo build --workspace --bins
-	@echo "[dev] API: curl -H 'X-Egress-Principal: alice' http://127.0.0.1:$(LAMBDA_PORT)/v1/egress/requests"
-	@echo $$$$ > $(RUN)/dev-watch.pid; exec $(WATCH)
+# Foreground watch with reload on change (infra/local/dev.sh).
+dev:
+	@bash infra/local/dev.sh
 
 watch-up:
 	@bash infra/local/watch-up.sh
@@ -80,7 +74,7 @@ lint: install
 	python3 infra/local/sync_schemas.py --check
 	python3 infra/local/openapi_check.py
 	cfn-lint template.yaml
-	sam validate --lint --template-file template.yaml
+	$(LOCAL_ENV); sam validate --lint --template-file template.yaml
 
 # authorize_egress vs Cedar (pure), the store benchmarks against the local stack (started here), init
 # in process; then exec-to-first-event (make coldstart). docs/BENCHMARKS.md records the results.
@@ -95,4 +89,4 @@ coldstart:
 
 # Deployment artefacts (arm64 through cargo-lambda + zig). Not part of test or lint.
 sam-build: install
-	sam build --template-file template.yaml
+	$(LOCAL_ENV); sam build --template-file template.yaml

@@ -16,8 +16,8 @@
 use std::net::Ipv6Addr;
 use std::sync::OnceLock;
 
-use egress_core::decision::{Effect, Mode, Reason};
-use egress_core::special::special_target;
+use egress_core::{Effect, Mode, Reason};
+use egress_core::special_target;
 use egress_core::{authorize_egress, CompiledPolicy, Target};
 use libfuzzer_sys::fuzz_target;
 

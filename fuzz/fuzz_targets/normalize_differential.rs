@@ -18,8 +18,8 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
-use egress_core::normalize::{Host, Scheme, Target};
-use egress_core::special::special_target;
+use egress_core::{Host, Scheme, Target};
+use egress_core::special_target;
 use libfuzzer_sys::fuzz_target;
 
 fn strip_one_dot(s: &str) -> &str {

@@ -2,9 +2,9 @@
 //! (exactly one of url/domain, a valid zone, a bounded purpose, a target that re-normalizes to itself).
 #![no_main]
 
-use egress_core::body::{parse_body, MAX_PURPOSE_CHARS};
-use egress_core::normalize::Target;
-use egress_core::policy::valid_zone_name;
+use egress_core::{parse_body, MAX_PURPOSE_CHARS};
+use egress_core::Target;
+use egress_core::valid_zone_name;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -26,6 +26,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import local_env  # noqa: E402
 from cfn_yaml import PSEUDO, Resolver, load_template  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -35,13 +36,12 @@ RUN_DIR = os.path.join(ROOT, ".local", "run")
 
 REGION = PSEUDO["AWS::Region"]
 ACCOUNT = PSEUDO["AWS::AccountId"]
-DYNAMODB_PORT = int(os.environ.get("DYNAMODB_PORT", "8000"))
-MOTO_PORT = int(os.environ.get("MOTO_PORT", "5000"))
-LAMBDA_PORT = int(os.environ.get("LAMBDA_PORT", "9000"))
+DYNAMODB_PORT = int(local_env.setting("DYNAMODB_PORT"))
+MOTO_PORT = int(local_env.setting("MOTO_PORT"))
+LAMBDA_PORT = int(local_env.setting("LAMBDA_PORT"))
 DYNAMODB_URL = f"http://127.0.0.1:{DYNAMODB_PORT}"
 MOTO_URL = f"http://127.0.0.1:{MOTO_PORT}"
-# Must match [workspace.metadata.lambda.env] EGRESS_CURSOR_KEY in Cargo.toml.
-LOCAL_CURSOR_KEY = os.environ.get("EGRESS_CURSOR_KEY", "local-dev-cursor-key-not-a-secret-0123456789abcdef")
+LOCAL_CURSOR_KEY = local_env.setting("EGRESS_CURSOR_KEY")
 
 ALL_EVENTS = "egress-all-events"
 ALL_EVENTS_PATTERN = {"source": ["egress.gateway"]}
@@ -266,14 +266,8 @@ def main() -> int:
         "AWS_ENDPOINT_URL_SQS": MOTO_URL,
         "AWS_ENDPOINT_URL_SSM": MOTO_URL,
     }
-    creds = {
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_SESSION_TOKEN": "test",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
+    # Everything local.env names (ports, region, dummy credentials, cursor key, log level), as exported.
+    creds = {key: local_env.setting(key) for key in local_env.keys()}
     env.update(creds)
     env.update(endpoints)
     env.update(
@@ -304,12 +298,11 @@ def main() -> int:
             "EGRESS_TABLE": table["Ref"],
             "EGRESS_BUS_NAME": main_bus,
             "EGRESS_POLICY_FILE": POLICY_FILE,
-            "EGRESS_CURSOR_KEY": LOCAL_CURSOR_KEY,
             "EGRESS_DEV_MODE": "1",
         }
     )
     write_env(os.path.join(RUN_DIR, "watch.env"), watch_env,
-              "cargo lambda watch --env-file (overrides [workspace.metadata.lambda.env] with the ports in use)")
+              "cargo lambda watch --env-file (and Cargo.toml's [workspace.metadata.lambda.watch] env_file)")
     log(f"wrote .local/run/stack.env and .local/run/watch.env (stream {table['StreamArn']})")
     return 0
 

@@ -4,12 +4,15 @@ uses), plus a small resolver for the subset of intrinsics the local stack needs.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from cfnlint.decode import decode
 
+import local_env
+
 PSEUDO = {
-    "AWS::Region": "us-east-1",
+    "AWS::Region": local_env.setting("AWS_REGION"),
     "AWS::AccountId": "123456789012",
     "AWS::Partition": "aws",
     "AWS::URLSuffix": "amazonaws.com",

@@ -9,18 +9,11 @@ NODE_PREFIX="$LOCAL_DIR/node"
 RUN_DIR="$LOCAL_DIR/run"
 LOG_DIR="$LOCAL_DIR/logs"
 
-DYNAMODB_PORT="${DYNAMODB_PORT:-8000}"
-MOTO_PORT="${MOTO_PORT:-5000}"
-LAMBDA_PORT="${LAMBDA_PORT:-9000}"
-export DYNAMODB_PORT MOTO_PORT LAMBDA_PORT
-
-# Dummy credentials: every local service accepts anything, and nothing here may reach AWS.
-export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
-export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
-export AWS_SESSION_TOKEN="${AWS_SESSION_TOKEN:-test}"
-export AWS_REGION="${AWS_REGION:-us-east-1}"
-export AWS_DEFAULT_REGION="$AWS_REGION"
-export AWS_EC2_METADATA_DISABLED=true
+# Ports, region, dummy credentials, cursor key: infra/local/local.env, unless the environment sets them.
+while IFS='=' read -r key value; do
+    [[ "$key" =~ ^[A-Z][A-Z0-9_]*$ ]] || continue
+    [[ -n "${!key:-}" ]] || export "$key=$value"
+done < "$LOCAL_SCRIPTS_DIR/local.env"
 
 export PATH="$VENV/bin:$PATH"
 

@@ -13,7 +13,7 @@ connection refused, function error, bad response) retries the whole batch. Nothi
 unlike AWS there is no MaximumRetryAttempts/DLQ locally, so a stuck record shows up in the log.
 
 Configuration comes from template.yaml; the environment can override:
-  DYNAMODB_PORT (8000), LAMBDA_PORT (9000), POLLER_FUNCTION, POLLER_POLL_SECONDS (0.25),
+  DYNAMODB_PORT, LAMBDA_PORT (infra/local/local.env), POLLER_FUNCTION, POLLER_POLL_SECONDS (0.25),
   POLLER_RECORD_FILE (append every record, before filtering, as a JSON line)
 """
 
@@ -37,13 +37,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from moto.events.models import EventPattern
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import local_env  # noqa: E402
 from cfn_yaml import PSEUDO, Resolver, load_template  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TEMPLATE = os.path.join(ROOT, "template.yaml")
 REGION = PSEUDO["AWS::Region"]
-DYNAMODB_URL = f"http://127.0.0.1:{int(os.environ.get('DYNAMODB_PORT', '8000'))}"
-LAMBDA_URL = f"http://127.0.0.1:{int(os.environ.get('LAMBDA_PORT', '9000'))}"
+DYNAMODB_URL = f"http://127.0.0.1:{int(local_env.setting('DYNAMODB_PORT'))}"
+LAMBDA_URL = f"http://127.0.0.1:{int(local_env.setting('LAMBDA_PORT'))}"
 # Appends every stream record, converted and before filtering, to this file (JSON lines): how the
 # recorded stream fixtures of shared/tests/fixtures/ were made.
 RECORD_FILE = os.environ.get("POLLER_RECORD_FILE", "")

@@ -21,18 +21,29 @@ pub const ALL_EVENTS_QUEUE: &str = "egress-all-events";
 /// The template's example queue: `egress.blocked` with decision `require_approval`.
 pub const APPROVALS_QUEUE: &str = "egress-approvals";
 
-fn port(var: &str, default: u16) -> u16 {
-    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+/// A setting of the local stack: the environment (`make test` exports .local/run/stack.env), else
+/// .local/run/stack.env itself (after `make local-up`), which bootstrap.py writes from infra/local/local.env.
+pub fn stack_setting(name: &str) -> String {
+    if let Ok(v) = std::env::var(name) {
+        return v;
+    }
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/run/stack.env");
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{name}: not set and {path}: {e} (run make local-up)"));
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+        .unwrap_or_else(|| panic!("{name}: in neither the environment nor {path}"))
 }
 
 pub fn dynamodb_endpoint() -> String {
-    format!("http://127.0.0.1:{}", port("DYNAMODB_PORT", 8000))
+    stack_setting("AWS_ENDPOINT_URL_DYNAMODB")
 }
 pub fn moto_endpoint() -> String {
-    format!("http://127.0.0.1:{}", port("MOTO_PORT", 5000))
+    stack_setting("AWS_ENDPOINT_URL_SQS")
 }
 pub fn lambda_endpoint() -> String {
-    format!("http://127.0.0.1:{}", port("LAMBDA_PORT", 9000))
+    stack_setting("EGRESS_LAMBDA_URL")
 }
 
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
