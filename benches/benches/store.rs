@@ -1,7 +1,7 @@
 //! Against DynamoDB Local (`make bench` starts it):
-//! - `list_page`: a page of 50 through the real list handler with 1,000 vs 100,000 rows (issue: read path);
+//! - `list_page`: a page of 50 through the real list handler with 1,000 vs 100,000 rows;
 //! - `request_path`: the create-request handler vs a bare write of the same item(s), without and with an
-//!   idempotency key (issue: performance). Ratios, not absolute times, are what the docs record.
+//!   idempotency key. Ratios, not absolute times, are what the docs record.
 //!
 //! Each measurement uses its own scratch table cloned from the real table's definition, without a stream.
 
@@ -405,7 +405,7 @@ fn publisher(c: &mut Criterion) {
     }
     g.finish();
 
-    // What the waves are for: against moto on this machine a call takes ~2 ms and moto serializes them,
+    // What the waves are for: moto serializes PutEvents calls,
     // so waves cannot beat a plain loop. Over a link with AWS-like latency they do: the same 100 records
     // through a proxy that holds each request for LINK, one call at a time vs the publisher.
     const LINK: Duration = Duration::from_millis(10);

@@ -1,4 +1,4 @@
-//! Load test of the write path (issue "Hardening", item 5), shared by `make load` (the `load` binary,
+//! Load test of the write path, shared by `make load` (the `load` binary,
 //! 2,000 requests at concurrency 50) and `make test` (`tests/tests/zz_load.rs`, 200 at concurrency 20).
 //!
 //! Every POST carries an `Idempotency-Key`; a fraction of them (default a fifth) replays a key sent
@@ -27,7 +27,7 @@ use tokio::sync::Semaphore;
 
 use crate::{lambda_endpoint, s, sqs, ALL_EVENTS_QUEUE};
 
-/// What to run. [`LoadConfig::default`] is the issue's: 2,000 requests, concurrency 50, a fifth replays.
+/// What to run. [`LoadConfig::default`]: 2,000 requests, concurrency 50, a fifth replays (`make load`).
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
     /// Number of POSTs.

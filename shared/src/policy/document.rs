@@ -111,7 +111,7 @@ pub(super) fn parse_document(text: &str) -> Result<PolicyDocument, PolicyError> 
 }
 
 /// Validates a policy document (YAML or JSON form) and returns it in JSON form, which means the same and
-/// loads several times faster (a 10k-rule policy: ~8 ms instead of ~30 ms, docs/BENCHMARKS.md). Converting
+/// loads several times faster (docs/BENCHMARKS.md has the figures). Converting
 /// with our own parser, not a generic YAML tool, guarantees the same reading of every scalar.
 pub fn to_json_form(text: &str) -> Result<String, PolicyError> {
     let doc = parse_document(text)?;
