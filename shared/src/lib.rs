@@ -39,8 +39,9 @@ pub use events::{
 pub use identity::{iam_principal, is_account_id, is_org_id, jwt_scopes, IamPrincipal, Identity, IdentityKind};
 pub use names::{valid_principal, valid_zone_name, MAX_PRINCIPAL_LEN};
 pub use policy::{
-    authorize_egress, policy_version, requests_kill_switch, to_json_form, CompiledPolicy, Decision, DefaultEffect,
-    Effect, KillSwitch, Mode, PolicyDocument, PolicyError, Reason, RuleDocument, Subject, Verdict, ZoneDocument,
+    authorize_egress, policy_version, redact_path, requests_kill_switch, scan_for_secrets, to_json_form,
+    CompiledPolicy, Decision, DefaultEffect, Detector, DlpAction, DlpDocument, Effect, KillSwitch, Mode,
+    PolicyDocument, PolicyError, Reason, Restriction, RuleDocument, Subject, Verdict, ZoneDocument,
 };
 pub use problem::{FieldError, Problem};
 pub use request::{
@@ -53,8 +54,9 @@ pub use store::{
     KIND_IDEMPOTENCY, KIND_REQUEST,
 };
 pub use target::{
-    normalize_host, special_host, special_target, special_v4, special_v6, Host, NormalizeError, Scheme, SpecialKind,
-    Target, MAX_HOST_LEN, MAX_LABEL_LEN, MAX_URL_LEN,
+    any_reading_under, decoded_path, every_reading_under, normalize_host, special_host, special_target, special_v4,
+    special_v6, under, Host, NormalizeError, PathPrefix, PathReadings, Requested, Scheme, SpecialKind, Target, UrlTail,
+    MAX_HOST_LEN, MAX_LABEL_LEN, MAX_URL_LEN,
 };
 
 #[cfg(feature = "aws")]

@@ -2,7 +2,9 @@
 //! parsing, Display) both derive from that declaration. These tests hold the two derivations together and
 //! pin the names, which are a public contract (OpenAPI, event schemas, stored rows).
 
-use egress_core::{DefaultEffect, Effect, IdentityKind, Mode, NormalizeError, Reason, Scheme, SpecialKind};
+use egress_core::{
+    DefaultEffect, Detector, DlpAction, Effect, IdentityKind, Mode, NormalizeError, Reason, Scheme, SpecialKind,
+};
 use strum::VariantArray;
 
 fn wire<T: serde::Serialize>(v: &T) -> String {
@@ -40,6 +42,22 @@ fn serde_and_strum_give_the_same_names() {
         "default_require_approval",
         "default_allow",
         "policy_unavailable",
+        "dlp_secret_in_url",
+    ]);
+    agree::<DlpAction>(&["deny", "require_approval", "off"]);
+    agree::<Detector>(&[
+        "private_key",
+        "aws_access_key_id",
+        "github_token",
+        "gitlab_token",
+        "slack_token",
+        "slack_webhook",
+        "stripe_key",
+        "anthropic_key",
+        "openai_key",
+        "google_api_key",
+        "jwt",
+        "credential_parameter",
     ]);
     agree::<Scheme>(&["http", "https"]);
     for k in IdentityKind::VARIANTS {

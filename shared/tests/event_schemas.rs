@@ -80,6 +80,10 @@ fn decisions() -> Vec<Decision> {
         "open",
         &t("https://api.example.com/"),
     ));
+    // A credential in the query: step 4.
+    let (target, tail) =
+        Target::parse_url("https://api.example.com/x?access_token=ghp_0123456789abcdefghijABCDEFGHIJ012345").unwrap();
+    out.push(authorize_egress(&policy, "alice", "open", (&target, &tail)));
     out
 }
 

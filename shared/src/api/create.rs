@@ -62,7 +62,7 @@ impl CreateService {
         let valid = parse_body(bytes).map_err(|e| Problem::invalid(e.detail, e.errors))?;
 
         let decision = match self.policy.current().await {
-            Some(policy) => authorize_egress(&policy, caller.subject(), &valid.body.zone, &valid.target),
+            Some(policy) => authorize_egress(&policy, caller.subject(), &valid.body.zone, valid.requested()),
             None => Decision::policy_unavailable(),
         };
         let id = Ulid::new();

@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::{Effect, Identity, Mode, Reason, RequestRecord, Target};
+use crate::{Detector, Effect, Identity, Mode, Reason, RequestRecord, Target};
 
 /// A ULID as the API writes it (request and approval ids).
 pub(crate) const ULID_PATTERN: &str = "^[0-9A-HJKMNP-TV-Z]{26}$";
@@ -44,6 +44,10 @@ pub struct EventDetail {
     /// The request's `created_at` (RFC 3339, milliseconds, UTC)
     #[schemars(extend("format" = "date-time"))]
     pub requested_at: String,
+    /// The secrets-in-URL detector that found a credential in the URL (never the credential)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Detector")]
+    pub dlp: Option<Detector>,
     /// Present when this request re-decided an idempotent replay whose original decision no longer held:
     /// the original request_id
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -86,6 +90,7 @@ pub fn events_for(record: &RequestRecord) -> [Event; 2] {
             approval_id: record.approval_id.clone(),
             policy_version: record.policy_version.clone(),
             requested_at: record.created_at.clone(),
+            dlp: record.dlp,
             replaces: record.replaces.clone(),
         },
     })

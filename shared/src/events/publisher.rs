@@ -234,6 +234,7 @@ mod tests {
                     approval_id: None,
                     policy_version: None,
                     purpose: None,
+                    dlp: None,
                     created_at: "2026-01-01T00:00:00.000Z".into(),
                     replaces: None,
                     replays: None,

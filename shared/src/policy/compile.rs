@@ -6,11 +6,12 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use super::decision::{DefaultEffect, Effect, Mode};
+use super::dlp::DlpAction;
 use super::document::{parse_document, policy_version, PolicyDocument, PolicyError, RuleDocument};
 use super::hosts::{parse_host_pattern, HostPattern};
 use super::principals::{compile_principals, Everyone, PrincipalSet, Subject};
 use crate::names::valid_zone_name;
-use crate::{Host, Scheme, Target};
+use crate::{any_reading_under, every_reading_under, Host, PathPrefix, PathReadings, Requested, Scheme, Target};
 
 /// The maps a decision probes. foldhash instead of SipHash: a probe is most of a decision's cost. Flooding
 /// is not a concern: only the policy inserts keys, requests only look them up, and the seed is per process.
@@ -25,16 +26,52 @@ pub(super) struct Entry {
     pub(super) schemes: u8,
     /// Whether the rule constrains ports (then the rule table is consulted).
     pub(super) ports: bool,
+    /// Whether the rule constrains paths (then the rule table and the path readings are consulted).
+    pub(super) paths: bool,
     pub(super) rule: u32,
 }
 
 impl Entry {
-    pub(super) fn applies(&self, rules: &[CompiledRule], target: &Target) -> bool {
+    /// Whether the rule applies to the request. Path constraints read the path every way a client or
+    /// server may: a restricting rule applies when any reading is under its prefixes, an allow when all are.
+    pub(super) fn applies(&self, rules: &[CompiledRule], target: &Target, paths: &LazyReadings<'_>) -> bool {
         let bit = match target.scheme() {
             Scheme::Http => 1,
             Scheme::Https => 2,
         };
-        self.schemes & bit != 0 && (!self.ports || rules[self.rule as usize].port_allowed(target.port()))
+        if self.schemes & bit == 0 {
+            return false;
+        }
+        if !self.ports && !self.paths {
+            return true;
+        }
+        let rule = &rules[self.rule as usize];
+        if !rule.port_allowed(target.port()) {
+            return false;
+        }
+        match (&rule.paths, self.effect) {
+            (None, _) => true,
+            (Some(prefixes), Effect::Allow) => every_reading_under(prefixes, paths.get()),
+            (Some(prefixes), _) => any_reading_under(prefixes, paths.get()),
+        }
+    }
+}
+
+/// The path readings of a request, computed only when a path-constrained rule is consulted.
+pub(super) struct LazyReadings<'r> {
+    requested: Requested<'r>,
+    readings: std::cell::OnceCell<PathReadings>,
+}
+
+impl<'r> LazyReadings<'r> {
+    pub(super) fn new(requested: Requested<'r>) -> Self {
+        Self {
+            requested,
+            readings: std::cell::OnceCell::new(),
+        }
+    }
+    fn get(&self) -> &PathReadings {
+        self.readings.get_or_init(|| self.requested.path_readings())
     }
 }
 
@@ -75,6 +112,7 @@ impl Entries {
 pub(super) struct CompiledRule {
     pub(super) id: String,
     pub(super) ports: Option<Box<[u16]>>,
+    pub(super) paths: Option<Box<[PathPrefix]>>,
 }
 
 impl CompiledRule {
@@ -88,6 +126,7 @@ pub(super) struct CompiledZone {
     pub(super) members: PrincipalSet,
     pub(super) default: DefaultEffect,
     pub(super) mode: Mode,
+    pub(super) dlp: DlpAction,
     pub(super) exact: FastMap<Box<str>, Entries>,
     pub(super) ips: FastMap<IpAddr, Entries>,
     /// Keyed by the domain after `*.`: `*.example.com` is stored under `example.com`.
@@ -144,6 +183,7 @@ impl CompiledPolicy {
                 members,
                 default: zone.default,
                 mode: zone.mode.unwrap_or(doc.mode),
+                dlp: zone.dlp.as_ref().map(|d| d.secrets_in_url).unwrap_or_default(),
                 // Sized up front: growing a 10k-entry table rehashes it a dozen times at cold start.
                 exact: FastMap::with_capacity_and_hasher(hosts - wildcards, Default::default()),
                 ips: FastMap::default(),
@@ -254,11 +294,23 @@ fn compile_rule<'d>(
             problems.push(format!("{}.ports: omit it, or list ports from 1 to 65535", at()));
         }
     }
+    let paths = rule.paths.as_ref().map(|list| {
+        if list.is_empty() {
+            problems.push(format!("{}.paths: omit it, or list at least one path prefix", at()));
+        }
+        for (j, p) in list.iter().enumerate() {
+            if let Err(msg) = check_path_prefix(p) {
+                problems.push(format!("{}.paths[{j}]: `{p}`: {msg}", at()));
+            }
+        }
+        list.iter().map(|p| PathPrefix::new(p)).collect::<Box<[_]>>()
+    });
     let index = zone.rules.len() as u32;
     let entry = Entry {
         effect: rule.effect,
         schemes,
         ports: rule.ports.is_some(),
+        paths: paths.is_some(),
         rule: index,
     };
     for (j, pattern) in rule.hosts.iter().enumerate() {
@@ -273,5 +325,24 @@ fn compile_rule<'d>(
     zone.rules.push(CompiledRule {
         id: rule.id.clone(),
         ports: rule.ports.clone().map(Vec::into_boxed_slice),
+        paths,
     });
+}
+
+/// A path prefix as the normalized path of a request would spell it: starting with `/`, no query or
+/// fragment, no dot segments, percent-encoded as WHATWG encodes (so it can match byte for byte).
+fn check_path_prefix(p: &str) -> Result<(), String> {
+    if !p.starts_with('/') || p.len() > 1024 {
+        return Err("a path prefix starts with `/` (at most 1024 characters)".into());
+    }
+    if p.contains(['?', '#']) {
+        return Err("a path prefix has no query or fragment".into());
+    }
+    let normalized = url::Url::parse(&format!("http://h{p}"))
+        .map(|u| u.path().to_owned())
+        .map_err(|e| format!("not a valid path: {e}"))?;
+    if normalized != p {
+        return Err(format!("not in normalized form; write `{normalized}`"));
+    }
+    Ok(())
 }

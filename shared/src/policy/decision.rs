@@ -2,6 +2,7 @@
 //! precedence answered) and the mode, so the effective decision, the reason code and the rule id can never
 //! contradict each other: e.g. a `rule_allow` without a rule id, or shadow mode softening a kill switch.
 
+use super::dlp::Detector;
 use crate::SpecialKind;
 
 crate::wire_enum::wire_enum! {
@@ -58,6 +59,23 @@ crate::wire_enum::wire_enum! {
         DefaultRequireApproval,
         DefaultAllow,
         PolicyUnavailable,
+        DlpSecretInUrl,
+    }
+}
+
+/// What a restricting step answers: never `allow`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restriction {
+    RequireApproval,
+    Deny,
+}
+
+impl From<Restriction> for Effect {
+    fn from(r: Restriction) -> Self {
+        match r {
+            Restriction::RequireApproval => Effect::RequireApproval,
+            Restriction::Deny => Effect::Deny,
+        }
     }
 }
 
@@ -68,7 +86,12 @@ pub enum Verdict {
     KillSwitch,
     InternalTarget(SpecialKind),
     ZoneNotPermitted,
-    Rule { effect: Effect, rule_id: String },
+    /// A credential in the URL (zone `dlp.secrets_in_url`); the detector is on the [`Decision`].
+    SecretInUrl(Restriction),
+    Rule {
+        effect: Effect,
+        rule_id: String,
+    },
     Default(DefaultEffect),
 }
 
@@ -77,6 +100,8 @@ pub struct Decision {
     verdict: Verdict,
     mode: Mode,
     policy_version: Option<String>,
+    /// The secrets-in-URL detector that found a credential, whichever step decided.
+    dlp: Option<Detector>,
 }
 
 impl Decision {
@@ -85,7 +110,17 @@ impl Decision {
             verdict,
             mode,
             policy_version,
+            dlp: None,
         }
+    }
+
+    pub(crate) fn with_dlp(mut self, detector: Detector) -> Self {
+        self.dlp = Some(detector);
+        self
+    }
+
+    pub fn dlp(&self) -> Option<Detector> {
+        self.dlp
     }
 
     /// The fail-closed answer when no policy can be read.
@@ -104,15 +139,16 @@ impl Decision {
             | Verdict::KillSwitch
             | Verdict::InternalTarget(_)
             | Verdict::ZoneNotPermitted => Effect::Deny,
+            Verdict::SecretInUrl(r) => (*r).into(),
             Verdict::Rule { effect, .. } => *effect,
             Verdict::Default(d) => (*d).into(),
         }
     }
 
-    /// The answer given to the caller. Shadow mode turns steps 4-5 into `allow`; steps 1-3 always hold.
+    /// The answer given to the caller. Shadow mode turns steps 4-6 into `allow`; steps 1-3 always hold.
     pub fn effective(&self) -> Effect {
         match (&self.verdict, self.mode) {
-            (Verdict::Rule { .. } | Verdict::Default(_), Mode::Shadow) => Effect::Allow,
+            (Verdict::SecretInUrl(_) | Verdict::Rule { .. } | Verdict::Default(_), Mode::Shadow) => Effect::Allow,
             _ => self.policy_decision(),
         }
     }
@@ -123,6 +159,7 @@ impl Decision {
             Verdict::KillSwitch => Reason::KillSwitch,
             Verdict::InternalTarget(_) => Reason::InternalTarget,
             Verdict::ZoneNotPermitted => Reason::ZoneNotPermitted,
+            Verdict::SecretInUrl(_) => Reason::DlpSecretInUrl,
             Verdict::Rule {
                 effect: Effect::Allow, ..
             } => Reason::RuleAllow,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::decision::{DefaultEffect, Effect, Mode};
+use super::dlp::DlpAction;
 use super::CompiledPolicy;
 use crate::Scheme;
 
@@ -74,8 +75,18 @@ pub struct ZoneDocument {
     /// Overrides the global mode for this zone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<Mode>,
+    /// Secrets-in-URL detection (precedence step 4); on (`deny`) unless said otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dlp: Option<DlpDocument>,
     #[serde(default)]
     pub rules: Vec<RuleDocument>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DlpDocument {
+    #[serde(default)]
+    pub secrets_in_url: DlpAction,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -88,6 +99,9 @@ pub struct RuleDocument {
     pub schemes: Option<Vec<Scheme>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<u16>>,
+    /// Path prefixes, matched at segment boundaries on every reading of the request path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paths: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }

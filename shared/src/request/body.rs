@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::names::valid_zone_name;
-use crate::{FieldError, NormalizeError, Target};
+use crate::{FieldError, NormalizeError, Requested, Target, UrlTail};
 
 pub const MAX_PURPOSE_CHARS: usize = 512;
 
@@ -52,6 +52,18 @@ fn present_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Strin
 pub struct ValidRequest {
     pub body: CreateBody,
     pub target: Target,
+    /// The tail of a `url` input (path, query, fragment as written): read by the decision, never stored.
+    pub tail: Option<UrlTail>,
+}
+
+impl ValidRequest {
+    /// What the policy decides on: the target and, for a `url` input, its tail.
+    pub fn requested(&self) -> Requested<'_> {
+        Requested {
+            target: &self.target,
+            tail: self.tail.as_ref(),
+        }
+    }
 }
 
 /// Parses and validates the JSON body, collecting every field problem.
@@ -90,8 +102,12 @@ pub fn parse_body(bytes: &[u8]) -> Result<ValidRequest, BodyError> {
         }
     }
     let target = match (&body.url, &body.domain) {
-        (Some(u), None) => Target::from_url(u).map_err(|e| target_error("url", &e)),
-        (None, Some(d)) => Target::from_domain(d).map_err(|e| target_error("domain", &e)),
+        (Some(u), None) => Target::parse_url(u)
+            .map(|(t, tail)| (t, Some(tail)))
+            .map_err(|e| target_error("url", &e)),
+        (None, Some(d)) => Target::from_domain(d)
+            .map(|t| (t, None))
+            .map_err(|e| target_error("domain", &e)),
         (Some(_), Some(_)) => Err(FieldError::new(
             "url",
             "exclusive",
@@ -104,7 +120,7 @@ pub fn parse_body(bytes: &[u8]) -> Result<ValidRequest, BodyError> {
         )),
     };
     match target {
-        Ok(target) if errors.is_empty() => Ok(ValidRequest { body, target }),
+        Ok((target, tail)) if errors.is_empty() => Ok(ValidRequest { body, target, tail }),
         Ok(_) => Err(BodyError::new("the request has invalid fields", errors)),
         Err(fe) => {
             errors.insert(0, fe);

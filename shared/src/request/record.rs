@@ -6,7 +6,7 @@ use ulid::Ulid;
 
 use crate::Identity;
 use crate::Target;
-use crate::{Decision, Effect, Mode, Reason};
+use crate::{redact_path, Decision, Detector, Effect, Mode, Reason};
 
 /// One recorded egress request. Built only from a [`Decision`] (see [`RequestRecord::new`]), so the stored
 /// decision, reason and rule always agree.
@@ -30,6 +30,9 @@ pub struct RequestRecord {
     pub target: Target,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
+    /// The secrets-in-URL detector that found a credential (never the credential).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dlp: Option<Detector>,
     pub created_at: String,
     /// The request this one re-decided: an idempotent replay whose original decision no longer held
     /// under the current policy is recorded anew, naming the original.
@@ -54,6 +57,11 @@ impl RequestRecord {
         decision: &Decision,
     ) -> Self {
         let effective = decision.effective();
+        // A credential found in the path must not reach the table or the events with it.
+        let target = match decision.dlp().and_then(|_| redact_path(&target)) {
+            Some(path) => target.with_path(&path),
+            None => target,
+        };
         // The approval id is minted with the request so the approvals service can key on it from the event.
         let approval_id = (effective == Effect::RequireApproval).then(|| Ulid::new().to_string());
         Self {
@@ -70,6 +78,7 @@ impl RequestRecord {
             zone,
             target,
             purpose,
+            dlp: decision.dlp(),
             created_at: rfc3339_millis(ulid_time(id)),
             replaces: None,
             replays: None,

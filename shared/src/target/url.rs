@@ -4,11 +4,17 @@
 use url::Url;
 
 use super::host::{host_from_url, normalize_host};
-use super::{NormalizeError, Scheme, Target, MAX_URL_LEN};
+use super::{NormalizeError, Scheme, Target, UrlTail, MAX_URL_LEN};
 
 impl Target {
     /// Normalizes an absolute http(s) URL. Query and fragment are dropped (they may carry secrets).
     pub fn from_url(input: &str) -> Result<Self, NormalizeError> {
+        Self::parse_url(input).map(|(target, _)| target)
+    }
+
+    /// Normalizes an absolute http(s) URL and keeps, apart from the target, what follows the authority as
+    /// the caller wrote it (for path rules and secrets-in-URL detection; never stored).
+    pub fn parse_url(input: &str) -> Result<(Self, UrlTail), NormalizeError> {
         check_raw(input)?;
         let (raw_scheme, rest) = input
             .split_once(':')
@@ -50,12 +56,13 @@ impl Target {
             .port_or_known_default()
             .filter(|p| *p != 0)
             .ok_or(NormalizeError::InvalidPort)?;
-        Ok(Self {
+        let target = Self {
             scheme,
             host,
             port,
             path: url.path().to_owned(),
-        })
+        };
+        Ok((target, UrlTail::parse(&after[authority_end..])))
     }
 
     /// Normalizes a bare host name or IP literal. It stands for `https://<domain>/` (port 443, path `/`).

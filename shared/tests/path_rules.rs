@@ -1,0 +1,190 @@
+//! Path rules: a table of how path-constrained and host-only rules combine under deny > require_approval >
+//! allow, and a property: a path-constrained allow never allows a path that any client or server reading
+//! puts outside its prefixes (readings computed here independently, with the `url` crate as WHATWG).
+
+use egress_core::{authorize_egress, CompiledPolicy, Target};
+use proptest::prelude::*;
+
+const POLICY: &str = r#"
+zones:
+  tenants:
+    members: ["*"]
+    default: deny
+    rules:
+      - {id: acme-repos, effect: allow, hosts: [api.github.com], paths: ["/repos/acme/"]}
+      - {id: chat, effect: allow, hosts: [api.openai.com], paths: ["/v1/chat"]}
+      - {id: acme-secrets, effect: deny, hosts: [api.github.com], paths: ["/repos/acme/secrets"]}
+      - {id: review-admin, effect: require_approval, hosts: ["*.github.com"], paths: ["/admin"]}
+      - {id: raw-all, effect: allow, hosts: [raw.github.com]}
+      - {id: raw-private, effect: deny, hosts: [raw.github.com], paths: ["/private/"]}
+"#;
+
+fn decide(url: &str) -> (String, Option<String>) {
+    let policy = CompiledPolicy::from_yaml(POLICY).unwrap();
+    let (target, tail) = Target::parse_url(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+    let d = authorize_egress(&policy, "alice", "tenants", (&target, &tail));
+    (d.reason().as_str().to_owned(), d.rule().map(str::to_owned))
+}
+
+#[test]
+fn path_rules_and_host_rules_combine_by_effect() {
+    let cases: &[(&str, &str, Option<&str>)] = &[
+        (
+            "https://api.github.com/repos/acme/web",
+            "rule_allow",
+            Some("acme-repos"),
+        ),
+        ("https://api.github.com/repos/acme/", "rule_allow", Some("acme-repos")),
+        ("https://api.github.com/repos/acme", "default_deny", None),
+        ("https://api.github.com/repos/acmecorp/web", "default_deny", None),
+        ("https://api.github.com/repos/other/web", "default_deny", None),
+        (
+            "https://api.github.com/repos/acme/secrets/keys",
+            "rule_deny",
+            Some("acme-secrets"),
+        ),
+        (
+            "https://api.github.com/repos/acme/secretsanta",
+            "rule_allow",
+            Some("acme-repos"),
+        ),
+        (
+            "https://api.github.com/repos/acme/SECRETS",
+            "rule_deny",
+            Some("acme-secrets"),
+        ),
+        (
+            "https://api.github.com/repos/acme/%73ecrets",
+            "rule_deny",
+            Some("acme-secrets"),
+        ),
+        (
+            "https://api.github.com/admin/users",
+            "rule_require_approval",
+            Some("review-admin"),
+        ),
+        ("https://api.openai.com/v1/chat", "rule_allow", Some("chat")),
+        ("https://api.openai.com/v1/chat/completions", "rule_allow", Some("chat")),
+        ("https://api.openai.com/v1/chatter", "default_deny", None),
+        ("https://api.openai.com/v1/chat?stream=true", "rule_allow", Some("chat")),
+        // Readings that disagree: never an allow.
+        ("https://api.github.com/repos/acme/../other/x", "default_deny", None),
+        (
+            "https://api.github.com/repos/acme/..%2F..%2Fother",
+            "default_deny",
+            None,
+        ),
+        ("https://api.github.com/repos/other/../acme/x", "default_deny", None),
+        // ... and a restriction applies on any reading.
+        (
+            "https://raw.github.com/public/../private/x",
+            "rule_deny",
+            Some("raw-private"),
+        ),
+        ("https://raw.github.com/private;v=1/x", "rule_deny", Some("raw-private")),
+        ("https://raw.github.com/public/x", "rule_allow", Some("raw-all")),
+    ];
+    for (url, reason, rule) in cases {
+        assert_eq!(decide(url), (reason.to_string(), rule.map(str::to_owned)), "{url}");
+    }
+}
+
+#[test]
+fn path_prefixes_are_validated() {
+    for (paths, why) in [
+        ("[]", "at least one path prefix"),
+        ("[repos/acme]", "starts with `/`"),
+        ("['/a/../b']", "normalized form; write `/b`"),
+        ("['/a?b']", "no query"),
+        ("['/caf\u{e9}']", "write `/caf%C3%A9`"),
+    ] {
+        let doc = format!("zones:\n  z:\n    members: ['*']\n    rules:\n      - {{id: r, effect: allow, hosts: [a.example.com], paths: {paths}}}\n");
+        let err = CompiledPolicy::from_yaml(&doc).unwrap_err().to_string();
+        assert!(err.contains(why), "{paths}: {err}");
+    }
+}
+
+// --- the property ---------------------------------------------------------------------------------
+
+fn segment() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![
+        "acme",
+        "other",
+        "ACME",
+        "Acme",
+        "..",
+        ".",
+        "%2e%2e",
+        "%2E",
+        ".%2e",
+        "..%2F",
+        "%2F..",
+        "acme%2F..",
+        "x;y=1",
+        ";",
+        "%61cme",
+        "repos",
+        "%72epos",
+        "",
+        "%",
+        "%25",
+        "a%2Fb",
+        "caf\u{e9}",
+        "%5C..",
+        "~",
+    ])
+}
+
+fn arb_path() -> impl Strategy<Value = String> {
+    prop::collection::vec(segment(), 0..7).prop_map(|s| format!("/{}", s.join("/")))
+}
+
+/// What a decoding server routes on: fully percent-decoded, `\` as `/`, `;params` dropped, dot segments
+/// resolved (here by WHATWG's own resolver), and optionally case-folded.
+fn server_view(path: &str, fold: bool) -> String {
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8_lossy()
+        .replace('\\', "/");
+    let no_params: Vec<&str> = decoded
+        .split('/')
+        .map(|s| s.split(';').next().unwrap_or_default())
+        .collect();
+    let joined = no_params.join("/");
+    let resolved = url::Url::parse(&format!("http://h{joined}")).map(|u| u.path().to_owned());
+    let resolved = percent_encoding::percent_decode_str(&resolved.unwrap_or(joined))
+        .decode_utf8_lossy()
+        .into_owned();
+    if fold {
+        resolved.to_lowercase()
+    } else {
+        resolved
+    }
+}
+
+fn inside(prefix: &str, path: &str) -> bool {
+    path == prefix.trim_end_matches('/') && !prefix.ends_with('/')
+        || path.starts_with(prefix)
+            && (prefix.ends_with('/') || path[prefix.len()..].starts_with('/') || path.len() == prefix.len())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn a_path_constrained_allow_never_allows_outside_its_prefixes(path in arb_path(), prefix in prop::sample::select(vec!["/repos/acme/", "/repos/acme", "/acme"])) {
+        let policy = CompiledPolicy::from_yaml(&format!(
+            "zones:\n  z:\n    members: ['*']\n    rules:\n      - {{id: p, effect: allow, hosts: [api.example.com], paths: ['{prefix}']}}\n"
+        )).unwrap();
+        let url = format!("https://api.example.com{path}");
+        let Ok((target, tail)) = Target::parse_url(&url) else { return Ok(()) };
+        let d = authorize_egress(&policy, "alice", "z", (&target, &tail));
+        if d.reason().as_str() == "rule_allow" {
+            let whatwg = url::Url::parse(&url).unwrap().path().to_owned();
+            let raw = percent_encoding::utf8_percent_encode(&path, percent_encoding::CONTROLS).to_string();
+            prop_assert!(inside(prefix, &whatwg), "WHATWG reading {whatwg} of {path}");
+            prop_assert!(inside(prefix, &raw), "raw reading {raw} of {path}");
+            prop_assert!(inside(&server_view(prefix, false), &server_view(&whatwg, false)), "server reading of {path}");
+            prop_assert!(inside(&server_view(prefix, true), &server_view(&whatwg, true)), "folded reading of {path}");
+        }
+    }
+}
