@@ -77,9 +77,11 @@ lint: install
 	$(LOCAL_ENV); sam validate --lint --template-file template.yaml
 
 # authorize_egress vs Cedar (pure), the store benchmarks against the local stack (started here), init
-# in process; then exec-to-first-event (make coldstart). docs/BENCHMARKS.md records the results.
+# in process; load + compile of a 1,000,000-host deny list (time, peak RSS); then exec-to-first-event
+# (make coldstart). docs/BENCHMARKS.md records the results.
 bench:
 	@bash infra/local/with-stack.sh cargo bench -p egress-bench --features cedar $(BENCH_ARGS)
+	cargo run -q --profile bench -p egress-bench --bin policy-load -- 1000000 5
 	@bash infra/local/coldstart.sh $(COLDSTART_ARGS)
 
 # Release binaries under `cargo lambda watch --only-lambda-apis` (infra/local/coldstart.sh); needs no

@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use egress_bench::{policy_json, policy_yaml, rules, target_hosts};
+use egress_bench::{denylist_json, denylist_targets, policy_json, policy_yaml, rules, target_hosts};
 use egress_core::{authorize_egress, CompiledPolicy, Target};
 
 const SIZES: [usize; 4] = [10, 1_000, 10_000, 100_000];
@@ -22,6 +22,26 @@ fn bench_authorize(c: &mut Criterion) {
             b.iter(|| {
                 i = (i + 1) & 1023;
                 black_box(authorize_egress(&policy, "agent", "default", &targets[i]))
+            })
+        });
+    }
+    g.finish();
+}
+
+/// A threat-feed deny list in a denylist zone: 10 hosts against 1,000,000, the same decisions.
+fn bench_denylist(c: &mut Criterion) {
+    let mut g = c.benchmark_group("denylist");
+    for n in [10, 1_000_000] {
+        let policy = CompiledPolicy::from_yaml(&denylist_json(n)).expect("generated deny list compiles");
+        let targets: Vec<Target> = denylist_targets(n)
+            .iter()
+            .map(|h| Target::from_domain(h).expect("generated host normalizes"))
+            .collect();
+        let mut i = 0usize;
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| {
+                i = (i + 1) & 1023;
+                black_box(authorize_egress(&policy, "agent", "research", &targets[i]))
             })
         });
     }
@@ -141,5 +161,5 @@ fn bench_cedar(c: &mut Criterion) {
 #[cfg(not(feature = "cedar"))]
 fn bench_cedar(_: &mut Criterion) {}
 
-criterion_group!(benches, bench_authorize, bench_compile, bench_cedar);
+criterion_group!(benches, bench_authorize, bench_denylist, bench_compile, bench_cedar);
 criterion_main!(benches);

@@ -68,3 +68,38 @@ pub fn target_hosts(n: usize) -> Vec<String> {
         })
         .collect()
 }
+
+/// A threat-feed deny list of `n` hosts (a quarter of them `*.` wildcards, the rest exact) in a denylist
+/// zone (`default: allow`), as 1,000-host deny rules: the shape of a large feed in JSON form.
+pub fn denylist_json(n: usize) -> String {
+    let host = |i: usize| match i % 4 {
+        0 => format!("\"*.feed{i}.bad{}.net\"", i % 997),
+        _ => format!("\"h{i}.bad{}.net\"", i % 997),
+    };
+    let rules: Vec<String> = (0..n.div_ceil(1000))
+        .map(|r| {
+            let hosts: Vec<String> = (r * 1000..((r + 1) * 1000).min(n)).map(host).collect();
+            format!(r#"{{"id":"feed-{r}","effect":"deny","hosts":[{}]}}"#, hosts.join(","))
+        })
+        .collect();
+    format!(
+        r#"{{"zones":{{"research":{{"members":["*"],"default":"allow","rules":[{}]}}}}}}"#,
+        rules.join(",")
+    )
+}
+
+/// 1024 targets against [`denylist_json`]`(n)`: mostly hosts off the list (what a deny-list zone mostly
+/// sees), some exact hits and some wildcard hits at depth 1 and 2.
+pub fn denylist_targets(n: usize) -> Vec<String> {
+    (0..1024)
+        .map(|k| {
+            let i = (k * 7919) % n.max(1);
+            match (k % 8, i % 4) {
+                (0, 0) => format!("x.feed{i}.bad{}.net", i % 997),
+                (1, 0) => format!("y.z.feed{i}.bad{}.net", i % 997),
+                (0 | 1, _) => format!("h{i}.bad{}.net", i % 997),
+                _ => format!("api{k}.good{}.org", k % 997),
+            }
+        })
+        .collect()
+}

@@ -39,8 +39,8 @@ pub use events::{
 pub use identity::{iam_principal, is_account_id, is_org_id, jwt_scopes, IamPrincipal, Identity, IdentityKind};
 pub use names::{valid_principal, valid_zone_name, MAX_PRINCIPAL_LEN};
 pub use policy::{
-    authorize_egress, policy_version, redact_path, requests_kill_switch, scan_for_secrets, to_json_form,
-    CompiledPolicy, Decision, DefaultEffect, Detector, DlpAction, DlpDocument, Effect, KillSwitch, Mode,
+    authorize_egress, compile_detectors, policy_version, redact_path, requests_kill_switch, scan_for_secrets,
+    to_json_form, CompiledPolicy, Decision, DefaultEffect, Detector, DlpAction, DlpDocument, Effect, KillSwitch, Mode,
     PolicyDocument, PolicyError, Reason, Restriction, RuleDocument, Subject, Verdict, ZoneDocument,
 };
 pub use problem::{FieldError, Problem};

@@ -108,3 +108,32 @@ fn normalize_error_codes_are_stable() {
         assert_eq!(e.code(), code);
     }
 }
+
+/// The OpenAPI document lists the same names (it is written by hand; this holds it to the types).
+#[test]
+fn openapi_enums_are_the_types() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/openapi.yaml")).unwrap();
+    let doc: serde_json::Value = serde_norway::from_str(&text).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let listed = |name: &str| -> Vec<String> {
+        let node = &schemas[name];
+        let list = node["enum"].as_array().unwrap_or_else(|| panic!("{name} has no enum"));
+        list.iter().map(|v| v.as_str().unwrap().to_owned()).collect()
+    };
+    fn names<T: VariantArray + Copy>() -> Vec<String>
+    where
+        &'static str: From<T>,
+    {
+        T::VARIANTS
+            .iter()
+            .map(|v| <&'static str>::from(*v).to_owned())
+            .collect()
+    }
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(listed("Effect")), sorted(names::<Effect>()));
+    assert_eq!(listed("Reason"), names::<Reason>());
+    assert_eq!(listed("Detector"), names::<Detector>());
+}

@@ -28,7 +28,8 @@ pub fn stack_setting(name: &str) -> String {
         return v;
     }
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/run/stack.env");
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{name}: not set and {path}: {e} (run make local-up)"));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{name}: not set and {path}: {e} (run make local-up)"));
     text.lines()
         .filter_map(|l| l.split_once('='))
         .find(|(k, _)| *k == name)

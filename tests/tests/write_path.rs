@@ -1,7 +1,10 @@
 //! POST /v1/egress/requests end to end: `cargo lambda watch` (real function binaries) -> DynamoDB Local ->
 //! stream poller -> `publish-events` -> moto EventBridge -> rules -> SQS.
 
+use std::collections::HashMap;
 use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use egress_e2e::*;
 use serde_json::{json, Value};
@@ -12,8 +15,18 @@ fn for_request(id: &str) -> impl Fn(&Value) -> bool + '_ {
     move |e| detail_field(e, "request_id") == Some(id)
 }
 
+/// What one round trip left behind: the answer, the row, and the two events.
+type Trail = (Value, HashMap<String, AttributeValue>, Vec<Value>);
+
 /// Posts one request and checks the complete row and the two events.
-async fn decision_round_trip(tag: &str, zone: &str, url: &str, decision: &str, reason: &str, outcome_type: &str) {
+async fn decision_round_trip(
+    tag: &str,
+    zone: &str,
+    url: &str,
+    decision: &str,
+    reason: &str,
+    outcome_type: &str,
+) -> Trail {
     let principal = unique_principal(tag);
     let ans = post_json(&principal, &json!({"url": url, "zone": zone, "purpose": "e2e"})).await;
     assert_eq!(ans.status, 201, "{}", ans.body);
@@ -69,7 +82,9 @@ async fn decision_round_trip(tag: &str, zone: &str, url: &str, decision: &str, r
         assert_eq!(d["approval_id"], b.get("approval_id").cloned().unwrap_or(Value::Null));
         assert_eq!(d["event_id"], format!("{id}/{}", e["detail-type"].as_str().unwrap()));
         assert_eq!(d["requested_at"], b["created_at"]);
+        assert_eq!(d["dlp"], b.get("dlp").cloned().unwrap_or(Value::Null));
     }
+    (ans.body, rows.into_iter().next().unwrap_or_default(), events)
 }
 
 #[tokio::test]
@@ -116,6 +131,34 @@ async fn denylist_zone_allows_by_default_and_denies_its_feed() {
         "egress.blocked",
     )
     .await;
+}
+
+/// Path rules through the whole pipeline: the example policy allows two API paths of api.openai.com.
+#[tokio::test]
+async fn path_rules_allow_their_prefixes_only() {
+    let url = "https://api.openai.com/v1/chat/completions";
+    let (b, _, _) = decision_round_trip("path-in", "default", url, "allow", "rule_allow", "egress.allowed").await;
+    assert_eq!(b["rule"], "allow-openai-api");
+    let outside = "https://api.openai.com/v1/files";
+    decision_round_trip("path-out", "default", outside, "deny", "default_deny", "egress.blocked").await;
+    let sneaky = "https://api.openai.com/v1/chat/completions/../../files";
+    decision_round_trip("path-dots", "default", sneaky, "deny", "default_deny", "egress.blocked").await;
+}
+
+/// A credential in the URL: denied by step 4 even on an allowed host; the row and the events name the
+/// detector, and the credential is nowhere (not in the path, and query and fragment are never stored).
+#[tokio::test]
+async fn a_secret_in_the_url_is_denied_and_never_recorded() {
+    const TOKEN: &str = "ghp_0123456789abcdefghijABCDEFGHIJ012345";
+    let url = format!("https://api.github.com/repos/{TOKEN}/x?access_token={TOKEN}#{TOKEN}");
+    let (b, row, events) =
+        decision_round_trip("dlp", "default", &url, "deny", "dlp_secret_in_url", "egress.blocked").await;
+    assert_eq!(b["dlp"], "github_token");
+    assert_eq!(b["target"]["path"], "/repos/[REDACTED]/x");
+    assert_eq!(s(&row, "dlp"), Some("github_token"));
+    let everything = format!("{b} {row:?} {events:?}");
+    assert!(!everything.contains(TOKEN), "the credential leaked: {everything}");
+    assert!(!everything.contains("access_token"), "the query leaked: {everything}");
 }
 
 #[tokio::test]

@@ -17,6 +17,7 @@ pub async fn create_service() -> Result<CreateService, ConfigError> {
     let table = config::required("EGRESS_TABLE")?;
     let ttl = config::parse_u64("EGRESS_IDEMPOTENCY_TTL_SECONDS", DEFAULT_IDEMPOTENCY_TTL_SECS)?;
     let policy = policy_source_from_env(&sdk).await?;
+    crate::compile_detectors();
     Ok(CreateService {
         store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)),
         policy,

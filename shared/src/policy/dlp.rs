@@ -90,6 +90,11 @@ static DETECTORS: LazyLock<Option<Detectors>> = LazyLock::new(|| {
     Some(Detectors { set, each })
 });
 
+/// Compiles the detectors now (at init), so the first request does not pay for it.
+pub fn compile_detectors() {
+    LazyLock::force(&DETECTORS);
+}
+
 /// The texts a tail is scanned as: each part as written and percent-decoded (`+` as space in the query and
 /// fragment, as form decoding reads them).
 fn texts(tail: &UrlTail) -> Vec<String> {

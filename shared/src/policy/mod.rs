@@ -12,7 +12,7 @@ mod principals;
 pub use authorize::authorize_egress;
 pub use compile::CompiledPolicy;
 pub use decision::{Decision, DefaultEffect, Effect, Mode, Reason, Restriction, Verdict};
-pub use dlp::{redact_path, scan as scan_for_secrets, Detector, DlpAction};
+pub use dlp::{compile_detectors, redact_path, scan as scan_for_secrets, Detector, DlpAction};
 pub use document::{
     policy_version, requests_kill_switch, to_json_form, DlpDocument, KillSwitch, PolicyDocument, PolicyError,
     RuleDocument, ZoneDocument,
