@@ -16,6 +16,7 @@
 
 #[cfg(feature = "aws")]
 mod api;
+mod approval;
 mod digest;
 mod events;
 mod identity;
@@ -31,6 +32,10 @@ mod store;
 mod target;
 mod wire_enum;
 
+pub use approval::{
+    approval_basis, approval_key, key_state, parse_decision_body, ApprovalRecord, ApprovalSlot, ApprovalState,
+    DecisionBody, DecisionKind, Grant, GrantScope, KeyState, SlotState, DEFAULT_GRANT_SECONDS, MAX_NOTE_CHARS,
+};
 pub use digest::hex_sha256;
 pub use events::{
     detail_schema, entry_size, events_for, outcome_type, render_schema, Event, EventDetail, ALLOWED, BLOCKED,
@@ -40,8 +45,10 @@ pub use identity::{iam_principal, is_account_id, is_org_id, jwt_scopes, IamPrinc
 pub use names::{valid_principal, valid_zone_name, MAX_PRINCIPAL_LEN};
 pub use policy::{
     authorize_egress, compile_detectors, policy_version, redact_path, requests_kill_switch, scan_for_secrets,
-    to_json_form, CompiledPolicy, Decision, DefaultEffect, Detector, DlpAction, DlpDocument, Effect, KillSwitch, Mode,
-    PolicyDocument, PolicyError, Reason, Restriction, RuleDocument, Subject, Verdict, ZoneDocument,
+    to_json_form, ApprovalDocument, ApprovalSettings, CompiledPolicy, Decision, DefaultEffect, Detector, DlpAction,
+    DlpDocument, Effect, KillSwitch, LimitScope, Mode, PolicyDocument, PolicyError, RateLimit, RateLimitDocument,
+    Reason, Restriction, RuleDocument, Subject, Verdict, ZoneDocument, DEFAULT_APPROVAL_SECONDS, MAX_APPROVAL_SECONDS,
+    MAX_WINDOW_SECONDS,
 };
 pub use problem::{FieldError, Problem};
 pub use request::{
@@ -49,20 +56,22 @@ pub use request::{
     MAX_PURPOSE_CHARS,
 };
 pub use store::{
-    principal_pk, request_pk, shard_of, time_pk, IdempotencyClaim, IdempotencyItem, ListPage, ListQuery, MemoryStore,
-    RecordOutcome, RequestItem, RequestStore, StoreError, INDEX_BY_PRINCIPAL, INDEX_BY_TIME, INDEX_SHARDS,
-    KIND_IDEMPOTENCY, KIND_REQUEST,
+    principal_pk, request_pk, shard_of, time_pk, ApprovalPage, ApprovalPartition, ApprovalQuery, ApprovalStep,
+    ApprovalStore, DecideOutcome, DecisionWrite, IdempotencyClaim, IdempotencyItem, LimitCharge, ListPage, ListQuery,
+    MemoryStore, Page, RecordOutcome, RequestItem, RequestStore, Store, StoreError, Write, INDEX_BY_PENDING,
+    INDEX_BY_PRINCIPAL, INDEX_BY_TIME, INDEX_SHARDS, KIND_APPROVAL, KIND_APPROVAL_SLOT, KIND_IDEMPOTENCY,
+    KIND_RATE_COUNTER, KIND_REQUEST,
 };
 pub use target::{
-    any_reading_under, decoded_path, every_reading_under, normalize_host, special_host, special_target, special_v4,
-    special_v6, under, Host, NormalizeError, PathPrefix, PathReadings, Requested, Scheme, SpecialKind, Target, UrlTail,
-    MAX_HOST_LEN, MAX_LABEL_LEN, MAX_URL_LEN,
+    any_reading_under, decoded_path, every_reading_under, fully_decoded, normalize_host, server_form, special_host,
+    special_target, special_v4, special_v6, under, Host, NormalizeError, PathPrefix, PathReadings, Requested, Scheme,
+    SpecialKind, Target, UrlTail, MAX_HOST_LEN, MAX_LABEL_LEN, MAX_URL_LEN,
 };
 
 #[cfg(feature = "aws")]
 pub use api::{
     body_bytes, caller, idempotency_key, is_canonical_ulid, is_json_content_type, json_response, parse_params,
-    query_binding, respond, Caller, CreateService, CursorCodec, CursorError, ListParams, ListService, Page,
+    query_binding, respond, Caller, CreateService, CursorCodec, CursorError, ListParams, ListService, RequestsPage,
     AUDIT_SCOPE, DEFAULT_LIMIT, IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY_LEN, MAX_LIMIT, MIN_KEY_LEN, PRINCIPAL_HEADER,
 };
 #[cfg(feature = "aws")]

@@ -91,6 +91,93 @@ fn finds_each_credential_format() {
             "https://api.example.com/%41KIAIOSFODNN7EXAMPLE/x".into(),
             Detector::AwsAccessKeyId,
         ),
+        // Found next to `_`, behind `;` parameters and dot segments, and double-encoded.
+        (format!("https://api.example.com/creds_{AWS}"), Detector::AwsAccessKeyId),
+        (format!("https://api.example.com/key_{GITHUB}"), Detector::GithubToken),
+        (
+            "https://api.example.com/x;%67hp_0123456789abcdefghijABCDEFGHIJ012345".into(),
+            Detector::GithubToken,
+        ),
+        (
+            "https://api.example.com/%67hp_0123456789abcdefghijABCDEFGHIJ012345/..".into(),
+            Detector::GithubToken,
+        ),
+        (
+            "https://api.example.com/%2567hp_0123456789abcdefghijABCDEFGHIJ012345".into(),
+            Detector::GithubToken,
+        ),
+        // More formats.
+        (
+            "https://api.example.com/?t=hf_abcdefghijklmnopqrstuvwxyzABCDEFGH".into(),
+            Detector::HuggingfaceToken,
+        ),
+        (
+            format!("https://openrouter.ai/x?k=sk-or-v1-{}", "0a".repeat(32)),
+            Detector::OpenrouterKey,
+        ),
+        (
+            format!(
+                "https://api.example.com/?k=sk-None-{}T3BlbkFJ{}",
+                "A".repeat(20),
+                "B".repeat(20)
+            ),
+            Detector::OpenaiKey,
+        ),
+        (
+            "https://www.google.com/search?q=ya29.a0AfH6SMBxyzxyzxyzxyzxyzxyz".into(),
+            Detector::GoogleOauthToken,
+        ),
+        (
+            "https://api.example.com/?cs=GOCSPX-abcdefghijklmnopqrstuvwxyz12".into(),
+            Detector::GoogleOauthToken,
+        ),
+        (
+            "https://api.example.com/?t=xoxe-1-AbCdEfGhIjKlMnOp".into(),
+            Detector::SlackToken,
+        ),
+        (
+            "https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ/sendMessage".into(),
+            Detector::TelegramBotToken,
+        ),
+        (
+            format!(
+                "https://discord.com/api/webhooks/123456789012345678/{}",
+                "Ab1_".repeat(17)
+            ),
+            Detector::DiscordWebhook,
+        ),
+        (
+            "https://acct.blob.core.windows.net/c/b?sv=2021&sig=AbCdEfGhIjKlMnOpQrStUvWxYz0123456789%3D".into(),
+            Detector::AzureSasSignature,
+        ),
+        (
+            "https://api.example.com/fetch?url=https%3A%2F%2Fadmin%3Apw1234%40internal.example.com%2F".into(),
+            Detector::UrlCredentials,
+        ),
+        (
+            "https://api.example.com/x?aws_secret_access_key=wJalrXUtnFEMI/K7MDENG".into(),
+            Detector::CredentialParameter,
+        ),
+        (
+            "https://api.example.com/x?user[password]=Hunter2Hunter2".into(),
+            Detector::CredentialParameter,
+        ),
+        (
+            "https://api.example.com/x?user%5Bpassword%5D=Hunter2Hunter2".into(),
+            Detector::CredentialParameter,
+        ),
+        (
+            "https://api.example.com/x?x-api-key=0123456789abcdef".into(),
+            Detector::CredentialParameter,
+        ),
+        (
+            "https://api.example.com/x?password=ab;cdefghijkl".into(),
+            Detector::CredentialParameter,
+        ),
+        (
+            "https://db.example.com/login?password=changemeplease".into(),
+            Detector::CredentialParameter,
+        ),
     ];
     for (url, want) in cases {
         assert_eq!(scan(&url), Some(want), "{url}");
@@ -116,6 +203,12 @@ fn leaves_look_alikes_alone() {
         "https://api.example.com/v1/tokens/list?format=json".into(),
         "https://docs.example.com/guides/password-reset".into(),
         "https://api.example.com/users/eyJ".into(),
+        "https://www.etsy.com/listing/1/xoxo-valentines-day-card".into(),
+        "https://app.example.com/fetch?credentials=same-origin".into(),
+        "https://blog.example.com/?pass=published".into(),
+        "https://ide.example.com/?pwd=/home/user/project".into(),
+        "https://api.example.com/?password_reset=true&token_type=bearer".into(),
+        "https://api.example.com/task-live-dashboard".into(),
     ] {
         assert_eq!(scan(&url), None, "{url}");
     }
@@ -201,6 +294,23 @@ fn step_four_in_each_setting_and_the_record_keeps_only_the_detector() {
         let detail = serde_json::to_string(&event.detail).unwrap();
         assert!(!detail.contains(GITHUB), "{detail}");
     }
+    // Whatever step decides, a credential in the path is never recorded: here zone membership denies first.
+    let record = RequestRecord::new(
+        Ulid::new(),
+        "alice".into(),
+        Identity::dev(),
+        "nowhere".into(),
+        target.clone(),
+        None,
+        &authorize_egress(&policy, "alice", "nowhere", (&target, &tail)),
+    );
+    assert_eq!(record.reason.as_str(), "zone_not_permitted");
+    assert_eq!(record.target.path(), "/v1/[REDACTED]/repos");
+    // The separator before a credential parameter stays.
+    let (files, _) = Target::parse_url("https://api.example.com/files/token=Abcdefgh12345678").unwrap();
+    let d = authorize_egress(&policy, "alice", "open", &files);
+    let record = RequestRecord::new(Ulid::new(), "a".into(), Identity::dev(), "open".into(), files, None, &d);
+    assert_eq!(record.target.path(), "/files/[REDACTED]");
     // Hidden by percent-encoding in the path: the whole path goes.
     let (hidden, hidden_tail) = Target::parse_url("https://api.example.com/k/%41KIAIOSFODNN7EXAMPLE").unwrap();
     let d = authorize_egress(&policy, "alice", "strict", (&hidden, &hidden_tail));

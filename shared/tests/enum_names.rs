@@ -43,20 +43,30 @@ fn serde_and_strum_give_the_same_names() {
         "default_allow",
         "policy_unavailable",
         "dlp_secret_in_url",
+        "approval_granted",
+        "rate_limited",
     ]);
     agree::<DlpAction>(&["deny", "require_approval", "off"]);
     agree::<Detector>(&[
         "private_key",
         "aws_access_key_id",
+        "aws_session_token",
         "github_token",
         "gitlab_token",
         "slack_token",
         "slack_webhook",
+        "discord_webhook",
+        "telegram_bot_token",
         "stripe_key",
         "anthropic_key",
+        "openrouter_key",
         "openai_key",
+        "huggingface_token",
         "google_api_key",
+        "google_oauth_token",
+        "azure_sas_signature",
         "jwt",
+        "url_credentials",
         "credential_parameter",
     ]);
     agree::<Scheme>(&["http", "https"]);

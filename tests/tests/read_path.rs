@@ -46,8 +46,8 @@ async fn the_memory_store_pages_exactly_like_dynamodb() {
             None,
             &decision,
         );
-        dynamo.record(&record, None).await.unwrap();
-        memory.record(&record, None).await.unwrap();
+        dynamo.record(&record).await.unwrap();
+        memory.record(&record).await.unwrap();
     }
     let lowest = Ulid::nil().to_string();
     let highest = Ulid::from_parts((1 << 48) - 1, u128::MAX).to_string();

@@ -1,24 +1,23 @@
-//! `POST /v1/egress/requests`: parse, authorize, record. One DynamoDB call, no EventBridge call.
+//! `POST /v1/egress/requests`: parse, authorize (steps 1-6), then steps 7-8 and the record (`steps`). One
+//! DynamoDB write (plus one read on the `require_approval` path), no EventBridge call.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, Response};
-use ulid::Ulid;
 
+use super::steps::{record_request, Asked, Recorded};
 use crate::{
     authorize_egress, body_bytes, caller, is_json_content_type, json_response, parse_body, respond, Decision,
-    FieldError, IdempotencyClaim, PolicySource, Problem, RecordOutcome, RequestRecord, RequestStore, MAX_BODY_BYTES,
+    FieldError, IdempotencyClaim, PolicySource, Problem, Store, MAX_BODY_BYTES,
 };
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
-/// Re-decisions of one replay before giving up (each lost round is a concurrent re-decision that won).
-const REDECIDE_ROUNDS: usize = 3;
 
 pub struct CreateService {
-    pub store: Arc<dyn RequestStore>,
+    pub store: Arc<dyn Store>,
     pub policy: Arc<dyn PolicySource>,
     pub dev_mode: bool,
     pub idempotency_ttl: Duration,
@@ -61,49 +60,42 @@ impl CreateService {
         let key = idempotency_key(&req)?;
         let valid = parse_body(bytes).map_err(|e| Problem::invalid(e.detail, e.errors))?;
 
-        let decision = match self.policy.current().await {
-            Some(policy) => authorize_egress(&policy, caller.subject(), &valid.body.zone, valid.requested()),
+        let policy = self.policy.current().await;
+        let decision = match &policy {
+            Some(policy) => authorize_egress(policy, caller.subject(), &valid.body.zone, valid.requested()),
             None => Decision::policy_unavailable(),
         };
-        let id = Ulid::new();
-        let mut record = RequestRecord::new(
-            id,
-            caller.principal.clone(),
-            caller.identity.clone(),
-            valid.body.zone.clone(),
-            valid.target.clone(),
-            valid.body.purpose.clone(),
-            &decision,
-        );
         let claim = key.map(|k| {
             // Canonical form of the parsed body: formatting and key order do not make a "different body".
             let canonical = serde_json::to_vec(&valid.body).unwrap_or_default();
             let expires = time::OffsetDateTime::now_utc().unix_timestamp() + self.idempotency_ttl.as_secs() as i64;
             IdempotencyClaim::new(&caller.principal, &k, &canonical, expires)
         });
-        let mut outcome = self.store.record(&record, claim.as_ref()).await?;
-        // A replay answers the original only while the current policy still gives its decision; otherwise
-        // the new decision is recorded, naming the original, and the key moves to it. Bounded: each round
-        // means a concurrent re-decision of the same key won the race.
-        for _ in 0..REDECIDE_ROUNDS {
-            let (RecordOutcome::Replayed(original), Some(claim)) = (&outcome, &claim) else {
-                break;
-            };
-            if original.decision == record.decision {
-                break;
-            }
-            tracing::info!(
-                original = %original.request_id,
-                request_id = %record.request_id,
-                was = original.decision.as_str(),
-                now = record.decision.as_str(),
-                "idempotent replay re-decided"
-            );
-            record.replaces = Some(original.request_id.clone());
-            outcome = self.store.supersede(&record, claim, &original.request_id).await?;
-        }
-        match outcome {
-            RecordOutcome::Created => {
+        let fingerprint = valid.tail.as_ref().map(|t| {
+            crate::hex_sha256(&[
+                t.path().as_bytes(),
+                t.query().unwrap_or("").as_bytes(),
+                t.fragment().unwrap_or("").as_bytes(),
+            ])
+        });
+        let asked = Asked {
+            principal: &caller.principal,
+            identity: &caller.identity,
+            zone: &valid.body.zone,
+            target: &valid.target,
+            purpose: valid.body.purpose.as_deref(),
+            tail_fingerprint: fingerprint.as_deref(),
+        };
+        let recorded = record_request(
+            self.store.as_ref(),
+            policy.as_deref(),
+            &decision,
+            &asked,
+            claim.as_ref(),
+        )
+        .await?;
+        match recorded {
+            Recorded::Created(record) => {
                 tracing::info!(
                     request_id = %record.request_id,
                     principal = %record.principal,
@@ -113,6 +105,7 @@ impl CreateService {
                     policy_decision = record.policy_decision.as_str(),
                     reason = record.reason.as_str(),
                     rule = record.rule.as_deref().unwrap_or(""),
+                    approval_id = record.approval_id.as_deref().unwrap_or(""),
                     replaces = record.replaces.as_deref().unwrap_or(""),
                     "egress request recorded"
                 );
@@ -120,23 +113,23 @@ impl CreateService {
                 if let Ok(loc) = HeaderValue::from_str(&format!("/v1/egress/requests/{}", record.request_id)) {
                     resp.headers_mut().insert(header::LOCATION, loc);
                 }
+                if let Some(retry) = record.retry_after_seconds {
+                    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry));
+                }
                 Ok(resp)
             }
-            RecordOutcome::Replayed(original) if original.decision == record.decision => {
-                // The audit trail counts the replay on the original; the answer is the original as first given.
-                let now = crate::rfc3339_millis(time::OffsetDateTime::now_utc());
-                self.store.note_replay(&original.request_id, &now).await?;
+            Recorded::Replayed(original) => {
                 tracing::info!(request_id = %original.request_id, "idempotent replay");
-                let mut resp = json_response(StatusCode::OK, &*original);
+                let mut resp = json_response(StatusCode::OK, &original);
                 resp.headers_mut()
                     .insert("idempotent-replayed", HeaderValue::from_static("true"));
                 Ok(resp)
             }
-            RecordOutcome::Replayed(_) => {
-                tracing::error!(request_id = %record.request_id, "idempotent re-decision kept losing races");
+            Recorded::Busy => {
+                tracing::error!("recording kept losing races");
                 Err(Problem::unavailable("the request store is busy; retry shortly"))
             }
-            RecordOutcome::KeyConflict => Err(Problem::idempotency_mismatch()),
+            Recorded::KeyConflict => Err(Problem::idempotency_mismatch()),
         }
     }
 }

@@ -14,7 +14,7 @@ use ulid::Ulid;
 
 use crate::{
     caller, json_response, query_binding, respond, valid_principal, valid_zone_name, Caller, CursorCodec, Effect,
-    FieldError, ListQuery, PolicySource, Problem, RequestRecord, RequestStore,
+    FieldError, ListQuery, PolicySource, Problem, RequestRecord, Store,
 };
 
 pub const DEFAULT_LIMIT: usize = 50;
@@ -23,14 +23,14 @@ pub const AUDIT_SCOPE: &str = "egress:audit";
 const PARAMS: [&str; 7] = ["principal", "zone", "decision", "since", "until", "limit", "cursor"];
 
 pub struct ListService {
-    pub store: Arc<dyn RequestStore>,
+    pub store: Arc<dyn Store>,
     pub policy: Arc<dyn PolicySource>,
     pub cursors: CursorCodec,
     pub dev_mode: bool,
 }
 
 #[derive(Debug, Serialize)]
-pub struct Page {
+pub struct RequestsPage {
     pub items: Vec<RequestRecord>,
     pub next_cursor: Option<String>,
 }
@@ -271,7 +271,7 @@ impl ListService {
         let next_cursor = page.next_before.map(|before| self.cursors.encode(&before, &binding));
         Ok(json_response(
             StatusCode::OK,
-            &Page {
+            &RequestsPage {
                 items: page.items,
                 next_cursor,
             },

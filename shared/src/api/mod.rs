@@ -6,9 +6,12 @@ mod create;
 mod cursor;
 mod http;
 mod list;
+mod steps;
 
 pub use caller::{caller, Caller, PRINCIPAL_HEADER};
 pub use create::{idempotency_key, CreateService, IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY_LEN};
 pub use cursor::{query_binding, CursorCodec, CursorError, MIN_KEY_LEN};
 pub use http::{body_bytes, is_json_content_type, json_response, respond};
-pub use list::{is_canonical_ulid, parse_params, ListParams, ListService, Page, AUDIT_SCOPE, DEFAULT_LIMIT, MAX_LIMIT};
+pub use list::{
+    is_canonical_ulid, parse_params, ListParams, ListService, RequestsPage, AUDIT_SCOPE, DEFAULT_LIMIT, MAX_LIMIT,
+};

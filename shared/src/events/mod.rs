@@ -1,7 +1,7 @@
 //! Events: the `egress.*` contract, and (feature `aws`) the outbox that turns the table's stream into
 //! EventBridge PutEvents calls.
 
-mod contract;
+pub(crate) mod contract;
 mod entry;
 #[cfg(feature = "aws")]
 mod eventbridge;

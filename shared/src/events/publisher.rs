@@ -235,6 +235,8 @@ mod tests {
                     policy_version: None,
                     purpose: None,
                     dlp: None,
+                    rate_limit: None,
+                    retry_after_seconds: None,
                     created_at: "2026-01-01T00:00:00.000Z".into(),
                     replaces: None,
                     replays: None,

@@ -7,8 +7,9 @@ use std::net::IpAddr;
 
 use super::decision::{DefaultEffect, Effect, Mode};
 use super::dlp::DlpAction;
-use super::document::{parse_document, policy_version, PolicyDocument, PolicyError, RuleDocument};
+use super::document::{parse_document, policy_version, ApprovalDocument, PolicyDocument, PolicyError, RuleDocument};
 use super::hosts::{parse_host_pattern, HostPattern};
+use super::limits::{compile_limits, RateLimit};
 use super::principals::{compile_principals, Everyone, PrincipalSet, Subject};
 use crate::names::valid_zone_name;
 use crate::{any_reading_under, every_reading_under, Host, PathPrefix, PathReadings, Requested, Scheme, Target};
@@ -127,11 +128,35 @@ pub(super) struct CompiledZone {
     pub(super) default: DefaultEffect,
     pub(super) mode: Mode,
     pub(super) dlp: DlpAction,
+    pub(super) approvers: PrincipalSet,
+    pub(super) approval: ApprovalSettings,
+    pub(super) limits: Vec<RateLimit>,
     pub(super) exact: FastMap<Box<str>, Entries>,
     pub(super) ips: FastMap<IpAddr, Entries>,
     /// Keyed by the domain after `*.`: `*.example.com` is stored under `example.com`.
     pub(super) wildcard: FastMap<Box<str>, Entries>,
     pub(super) rules: Vec<CompiledRule>,
+}
+
+/// How a zone's approvals wait and how long its grants may last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApprovalSettings {
+    pub pending_ttl_seconds: u32,
+    pub max_grant_seconds: u32,
+}
+
+/// A day, for both: an approval waits a day, a grant lasts at most a day, unless the zone says otherwise.
+pub const DEFAULT_APPROVAL_SECONDS: u32 = 86_400;
+/// The longest either may be set to: a week. A grant that outlives that is a rule, and belongs in the policy.
+pub const MAX_APPROVAL_SECONDS: u32 = 7 * 86_400;
+
+impl Default for ApprovalSettings {
+    fn default() -> Self {
+        Self {
+            pending_ttl_seconds: DEFAULT_APPROVAL_SECONDS,
+            max_grant_seconds: DEFAULT_APPROVAL_SECONDS,
+        }
+    }
 }
 
 /// A validated, compiled policy, ready for `authorize_egress`.
@@ -184,6 +209,14 @@ impl CompiledPolicy {
                 default: zone.default,
                 mode: zone.mode.unwrap_or(doc.mode),
                 dlp: zone.dlp.as_ref().map(|d| d.secrets_in_url).unwrap_or_default(),
+                approvers: compile_principals(
+                    &format!("{at}.approvers"),
+                    &zone.approvers,
+                    Everyone::Refused,
+                    &mut problems,
+                ),
+                approval: approval_settings(&at, zone.approval.as_ref(), &mut problems),
+                limits: compile_limits(&at, &zone.rate_limits, &mut problems),
                 // Sized up front: growing a 10k-entry table rehashes it a dozen times at cold start.
                 exact: FastMap::with_capacity_and_hasher(hosts - wildcards, Default::default()),
                 ips: FastMap::default(),
@@ -246,6 +279,56 @@ impl CompiledPolicy {
     }
     pub fn has_zone(&self, zone: &str) -> bool {
         self.zones.contains_key(zone)
+    }
+    /// Every zone's name, sorted.
+    pub fn zone_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.zones.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+    /// Whether `who` may decide `zone`'s approvals (the zone's `approvers`).
+    pub fn is_approver<'a>(&self, zone: &str, who: impl Into<Subject<'a>>) -> bool {
+        let who = who.into();
+        self.zones.get(zone).is_some_and(|z| z.approvers.contains(who))
+    }
+    /// The zones whose approvals `who` may decide, sorted.
+    pub fn approver_zones<'a>(&self, who: impl Into<Subject<'a>>) -> Vec<&str> {
+        let who = who.into();
+        let mut names: Vec<&str> = self
+            .zones
+            .iter()
+            .filter(|(_, z)| z.approvers.contains(who))
+            .map(|(n, _)| n.as_str())
+            .collect();
+        names.sort_unstable();
+        names
+    }
+    /// The zone's approval settings (defaults for an unknown zone).
+    pub fn approval_settings(&self, zone: &str) -> ApprovalSettings {
+        self.zones.get(zone).map(|z| z.approval).unwrap_or_default()
+    }
+    /// The zone's rate limits that cover `target`.
+    pub fn limits_for<'p>(&'p self, zone: &str, target: &Target) -> Vec<&'p RateLimit> {
+        self.zones
+            .get(zone)
+            .map(|z| z.limits.iter().filter(|l| l.covers(target)).collect())
+            .unwrap_or_default()
+    }
+}
+
+fn approval_settings(at: &str, doc: Option<&ApprovalDocument>, problems: &mut Vec<String>) -> ApprovalSettings {
+    let d = ApprovalSettings::default();
+    let Some(doc) = doc else { return d };
+    let mut pick = |name: &str, v: Option<u32>, default: u32| {
+        let v = v.unwrap_or(default);
+        if !(1..=MAX_APPROVAL_SECONDS).contains(&v) {
+            problems.push(format!("{at}.approval.{name}: 1 to {MAX_APPROVAL_SECONDS} seconds"));
+        }
+        v
+    };
+    ApprovalSettings {
+        pending_ttl_seconds: pick("pending_ttl_seconds", doc.pending_ttl_seconds, d.pending_ttl_seconds),
+        max_grant_seconds: pick("max_grant_seconds", doc.max_grant_seconds, d.max_grant_seconds),
     }
 }
 

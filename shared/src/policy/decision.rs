@@ -60,6 +60,8 @@ crate::wire_enum::wire_enum! {
         DefaultAllow,
         PolicyUnavailable,
         DlpSecretInUrl,
+        ApprovalGranted,
+        RateLimited,
     }
 }
 
@@ -93,6 +95,13 @@ pub enum Verdict {
         rule_id: String,
     },
     Default(DefaultEffect),
+    /// Step 7: a `require_approval` verdict for which an active grant exists (its id is on the Decision).
+    ApprovalGranted,
+    /// Step 8: an allow over a rate limit.
+    RateLimited {
+        limit_id: String,
+        retry_after_seconds: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +111,8 @@ pub struct Decision {
     policy_version: Option<String>,
     /// The secrets-in-URL detector that found a credential, whichever step decided.
     dlp: Option<Detector>,
+    /// The approval a `require_approval` answer waits for, or the grant an `approval_granted` used.
+    approval_id: Option<String>,
 }
 
 impl Decision {
@@ -111,6 +122,59 @@ impl Decision {
             mode,
             policy_version,
             dlp: None,
+            approval_id: None,
+        }
+    }
+
+    /// Whether this decision sends the request for approval (enforce mode only: shadow opens none).
+    pub fn needs_approval(&self) -> bool {
+        self.effective() == Effect::RequireApproval
+    }
+
+    /// Step 7: the approval this request waits for (opened or joined). Only for a [`needs_approval`]
+    /// decision; anything else is left as it is.
+    ///
+    /// [`needs_approval`]: Decision::needs_approval
+    pub fn awaiting(mut self, approval_id: String) -> Self {
+        if self.needs_approval() {
+            self.approval_id = Some(approval_id);
+        }
+        self
+    }
+
+    /// Step 7: an active grant turns a [`needs_approval`](Decision::needs_approval) decision into an allow.
+    pub fn granted(mut self, approval_id: String) -> Self {
+        if self.needs_approval() {
+            self.verdict = Verdict::ApprovalGranted;
+            self.approval_id = Some(approval_id);
+        }
+        self
+    }
+
+    /// Step 8: an allow over a rate limit is a deny (shadow mode records it and still allows). Only for a
+    /// decision whose answer is allow.
+    pub fn rate_limited(mut self, limit_id: String, retry_after_seconds: u32) -> Self {
+        if self.effective() == Effect::Allow {
+            self.verdict = Verdict::RateLimited {
+                limit_id,
+                retry_after_seconds,
+            };
+        }
+        self
+    }
+
+    pub fn approval_id(&self) -> Option<&str> {
+        self.approval_id.as_deref()
+    }
+
+    /// The rate limit that denied, and how long until its window ends.
+    pub fn rate_limit(&self) -> Option<(&str, u32)> {
+        match &self.verdict {
+            Verdict::RateLimited {
+                limit_id,
+                retry_after_seconds,
+            } => Some((limit_id, *retry_after_seconds)),
+            _ => None,
         }
     }
 
@@ -142,13 +206,18 @@ impl Decision {
             Verdict::SecretInUrl(r) => (*r).into(),
             Verdict::Rule { effect, .. } => *effect,
             Verdict::Default(d) => (*d).into(),
+            Verdict::ApprovalGranted => Effect::Allow,
+            Verdict::RateLimited { .. } => Effect::Deny,
         }
     }
 
-    /// The answer given to the caller. Shadow mode turns steps 4-6 into `allow`; steps 1-3 always hold.
+    /// The answer given to the caller. Shadow mode turns steps 4-6 and 8 into `allow`; steps 1-3 hold.
     pub fn effective(&self) -> Effect {
         match (&self.verdict, self.mode) {
-            (Verdict::SecretInUrl(_) | Verdict::Rule { .. } | Verdict::Default(_), Mode::Shadow) => Effect::Allow,
+            (
+                Verdict::SecretInUrl(_) | Verdict::Rule { .. } | Verdict::Default(_) | Verdict::RateLimited { .. },
+                Mode::Shadow,
+            ) => Effect::Allow,
             _ => self.policy_decision(),
         }
     }
@@ -173,6 +242,8 @@ impl Decision {
             Verdict::Default(DefaultEffect::Deny) => Reason::DefaultDeny,
             Verdict::Default(DefaultEffect::RequireApproval) => Reason::DefaultRequireApproval,
             Verdict::Default(DefaultEffect::Allow) => Reason::DefaultAllow,
+            Verdict::ApprovalGranted => Reason::ApprovalGranted,
+            Verdict::RateLimited { .. } => Reason::RateLimited,
         }
     }
 

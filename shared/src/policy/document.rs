@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::decision::{DefaultEffect, Effect, Mode};
 use super::dlp::DlpAction;
+use super::limits::LimitScope;
 use super::CompiledPolicy;
 use crate::Scheme;
 
@@ -78,8 +79,39 @@ pub struct ZoneDocument {
     /// Secrets-in-URL detection (precedence step 4); on (`deny`) unless said otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dlp: Option<DlpDocument>,
+    /// Who may decide this zone's approvals (principal patterns; never `*`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvers: Vec<String>,
+    /// How long approvals wait and grants may last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalDocument>,
     #[serde(default)]
     pub rules: Vec<RuleDocument>,
+    /// Limits on allowed requests per window (precedence step 8); all that match a request apply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rate_limits: Vec<RateLimitDocument>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalDocument {
+    /// How long an approval waits for a decision (default 86400).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_ttl_seconds: Option<u32>,
+    /// The longest grant an approver may give (default 86400).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_grant_seconds: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitDocument {
+    pub id: String,
+    /// Host patterns as in rules, or `["*"]` for every host.
+    pub hosts: Vec<String>,
+    pub per: LimitScope,
+    pub limit: u32,
+    pub window_seconds: u32,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

@@ -7,16 +7,18 @@ mod decision;
 mod dlp;
 mod document;
 mod hosts;
+mod limits;
 mod principals;
 
 pub use authorize::authorize_egress;
-pub use compile::CompiledPolicy;
+pub use compile::{ApprovalSettings, CompiledPolicy, DEFAULT_APPROVAL_SECONDS, MAX_APPROVAL_SECONDS};
 pub use decision::{Decision, DefaultEffect, Effect, Mode, Reason, Restriction, Verdict};
 pub use dlp::{compile_detectors, redact_path, scan as scan_for_secrets, Detector, DlpAction};
 pub use document::{
-    policy_version, requests_kill_switch, to_json_form, DlpDocument, KillSwitch, PolicyDocument, PolicyError,
-    RuleDocument, ZoneDocument,
+    policy_version, requests_kill_switch, to_json_form, ApprovalDocument, DlpDocument, KillSwitch, PolicyDocument,
+    PolicyError, RateLimitDocument, RuleDocument, ZoneDocument,
 };
+pub use limits::{LimitScope, RateLimit, MAX_WINDOW_SECONDS};
 pub use principals::Subject;
 
 #[cfg(test)]

@@ -33,6 +33,11 @@ pub struct RequestRecord {
     /// The secrets-in-URL detector that found a credential (never the credential).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dlp: Option<Detector>,
+    /// The rate limit that denied this request (reason `rate_limited`), and when its window ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u32>,
     pub created_at: String,
     /// The request this one re-decided: an idempotent replay whose original decision no longer held
     /// under the current policy is recorded anew, naming the original.
@@ -57,17 +62,15 @@ impl RequestRecord {
         decision: &Decision,
     ) -> Self {
         let effective = decision.effective();
-        // A credential found in the path must not reach the table or the events with it.
-        let target = match decision.dlp().and_then(|_| redact_path(&target)) {
+        // A credential in the path never reaches the table, the answer or the events, whichever step decided.
+        let target = match redact_path(target.path()) {
             Some(path) => target.with_path(&path),
             None => target,
         };
-        // The approval id is minted with the request so the approvals service can key on it from the event.
-        let approval_id = (effective == Effect::RequireApproval).then(|| Ulid::new().to_string());
         Self {
             request_id: id.to_string(),
             decision: effective,
-            approval_id,
+            approval_id: decision.approval_id().map(str::to_owned),
             reason: decision.reason(),
             rule: decision.rule().map(str::to_owned),
             mode: decision.mode(),
@@ -79,6 +82,8 @@ impl RequestRecord {
             target,
             purpose,
             dlp: decision.dlp(),
+            rate_limit: decision.rate_limit().map(|(id, _)| id.to_owned()),
+            retry_after_seconds: decision.rate_limit().map(|(_, s)| s),
             created_at: rfc3339_millis(ulid_time(id)),
             replaces: None,
             replays: None,

@@ -3,16 +3,21 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{IdempotencyClaim, ListPage, RecordOutcome, StoreError};
-use crate::RequestRecord;
+use super::{IdempotencyClaim, Page, RecordOutcome, StoreError};
+use crate::{ApprovalRecord, ApprovalSlot, ApprovalState, RequestRecord};
 
 /// Write shards of each index: 10,000 writes/s spread over 16 keys is 625 WCU/s per key, under the
 /// 1,000 WCU/s a single partition accepts (arithmetic in docs/ACCESS_PATTERNS.md).
 pub const INDEX_SHARDS: u8 = 16;
 pub const INDEX_BY_TIME: &str = "by_time";
 pub const INDEX_BY_PRINCIPAL: &str = "by_principal";
+/// The sparse index of pending approvals per zone: an approver's queue is one Query.
+pub const INDEX_BY_PENDING: &str = "by_pending";
 pub const KIND_REQUEST: &str = "request";
 pub const KIND_IDEMPOTENCY: &str = "idempotency";
+pub const KIND_APPROVAL: &str = "approval";
+pub const KIND_APPROVAL_SLOT: &str = "approval_slot";
+pub const KIND_RATE_COUNTER: &str = "rate_counter";
 
 /// The request item as stored: the record plus its keys.
 #[derive(Debug, Serialize, Deserialize)]
@@ -81,6 +86,84 @@ impl IdempotencyItem {
     }
 }
 
+/// The approval item as stored: the resource plus its keys. `by_time` and `by_principal` list approvals
+/// under their own partition keys (`A#<zone>`, `A#<principal>`: never mixed with requests); the
+/// `by_pending` keys exist only while the approval is pending (a sparse index).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ApprovalItem {
+    pub pk: String,
+    pub sk: String,
+    pub kind: String,
+    pub time_pk: String,
+    pub time_sk: String,
+    pub principal_pk: String,
+    pub principal_sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_sk: Option<String>,
+    #[serde(flatten)]
+    pub approval: ApprovalRecord,
+}
+
+impl ApprovalItem {
+    pub fn new(approval: ApprovalRecord) -> Self {
+        let pending = approval.state == ApprovalState::Pending;
+        Self {
+            pk: approval_pk(&approval.approval_id),
+            sk: "APR".into(),
+            kind: KIND_APPROVAL.into(),
+            time_pk: approvals_of_zone(&approval.zone),
+            time_sk: approval.approval_id.clone(),
+            principal_pk: approvals_of_principal(&approval.principal),
+            principal_sk: approval.approval_id.clone(),
+            pending_pk: pending.then(|| pending_in_zone(&approval.zone)),
+            pending_sk: pending.then(|| approval.approval_id.clone()),
+            approval,
+        }
+    }
+}
+
+/// The approval slot of a key as stored; `expires_at` is the table's TTL attribute.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SlotItem {
+    pub pk: String,
+    pub sk: String,
+    pub kind: String,
+    #[serde(flatten)]
+    pub slot: ApprovalSlot,
+}
+
+impl SlotItem {
+    pub fn new(key: &str, slot: ApprovalSlot) -> Self {
+        Self {
+            pk: slot_pk(key),
+            sk: "AKEY".into(),
+            kind: KIND_APPROVAL_SLOT.into(),
+            slot,
+        }
+    }
+}
+
+pub fn approval_pk(approval_id: &str) -> String {
+    format!("APR#{approval_id}")
+}
+pub fn slot_pk(key: &str) -> String {
+    format!("AKEY#{key}")
+}
+pub fn counter_pk(key: &str) -> String {
+    format!("RL#{key}")
+}
+pub fn approvals_of_zone(zone: &str) -> String {
+    format!("A#{zone}")
+}
+pub fn approvals_of_principal(principal: &str) -> String {
+    format!("A#{principal}")
+}
+pub fn pending_in_zone(zone: &str) -> String {
+    format!("PA#{zone}")
+}
+
 pub fn request_pk(request_id: &str) -> String {
     format!("REQ#{request_id}")
 }
@@ -101,26 +184,45 @@ pub fn shard_of(request_id: &str) -> u8 {
 /// The newest `limit` items at or above `frontier` (ids are unique, so the item at the frontier is the
 /// stopping shard's own, already read), and where the next page starts.
 /// What one shard's Query read: its matches, and how far down it got when it stopped before the end.
-pub(super) struct ShardRead {
-    pub items: Vec<RequestRecord>,
-    /// The index sort key (a request id) of the last item the Query evaluated, if the shard has more.
+pub(super) struct ShardRead<T = RequestRecord> {
+    pub items: Vec<T>,
+    /// The index sort key (an id) of the last item the Query evaluated, if the partition has more.
     pub stopped_at: Option<String>,
 }
 
-pub(super) fn merge_page(mut all: Vec<RequestRecord>, frontier: Option<String>, limit: usize) -> ListPage {
-    if let Some(f) = &frontier {
-        all.retain(|r| r.request_id.as_str() >= f.as_str());
+/// Something a page lists, newest first by its ULID.
+pub(super) trait Listed {
+    fn id(&self) -> &str;
+}
+
+impl Listed for RequestRecord {
+    fn id(&self) -> &str {
+        &self.request_id
     }
-    all.sort_by(|a, b| b.request_id.cmp(&a.request_id));
+}
+
+impl Listed for ApprovalRecord {
+    fn id(&self) -> &str {
+        &self.approval_id
+    }
+}
+
+pub(super) fn merge_page<T: Listed>(mut all: Vec<T>, frontier: Option<String>, limit: usize) -> Page<T> {
+    if let Some(f) = &frontier {
+        all.retain(|r| r.id() >= f.as_str());
+    }
+    all.sort_by(|a, b| b.id().cmp(a.id()));
+    // Partitions may overlap (an approver's zone and their own requests): each item once.
+    all.dedup_by(|a, b| a.id() == b.id());
     if all.len() > limit {
         all.truncate(limit);
-        let next_before = all.last().map(|r| r.request_id.clone());
-        return ListPage {
+        let next_before = all.last().map(|r| r.id().to_owned());
+        return Page {
             items: all,
             next_before,
         };
     }
-    ListPage {
+    Page {
         items: all,
         next_before: frontier,
     }
@@ -150,7 +252,7 @@ mod tests {
             .collect()
     }
 
-    fn ids(page: &ListPage) -> Vec<&str> {
+    fn ids(page: &super::super::ListPage) -> Vec<&str> {
         page.items.iter().map(|r| r.request_id.as_str()).collect()
     }
 
@@ -175,7 +277,7 @@ mod tests {
 
     #[test]
     fn a_filter_that_matched_nothing_still_moves_the_cursor() {
-        let page = merge_page(Vec::new(), Some("05".into()), 50);
+        let page = merge_page(Vec::<RequestRecord>::new(), Some("05".into()), 50);
         assert!(page.items.is_empty());
         assert_eq!(page.next_before.as_deref(), Some("05"));
     }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use egress_core::{CreateService, ListService, RequestStore};
+use egress_core::{CreateService, ListService, Store};
 use lambda_http::Body;
 use serde_json::{json, Value};
 
@@ -74,7 +74,7 @@ fn unique(tag: &str) -> String {
 }
 
 /// Every class of refused input answers problem+json with its status and writes nothing.
-pub async fn rejected_inputs_write_nothing(store: Arc<dyn RequestStore>) {
+pub async fn rejected_inputs_write_nothing(store: Arc<dyn Store>) {
     let policy = PolicyFile::new("rejected", OPEN);
     let (create, list) = services(store, &policy.0, Duration::from_secs(1));
     let principal = unique("reject");
@@ -104,7 +104,7 @@ pub async fn rejected_inputs_write_nothing(store: Arc<dyn RequestStore>) {
 
 /// Replays answer the original (whatever the body's formatting), keys are per principal, and a key reused
 /// with another body is a 422 that writes nothing.
-pub async fn idempotency_outcomes(store: Arc<dyn RequestStore>) {
+pub async fn idempotency_outcomes(store: Arc<dyn Store>) {
     let policy = PolicyFile::new("idempotency", OPEN);
     let (create, list) = services(store, &policy.0, Duration::from_secs(1));
     let principal = unique("idem");
@@ -132,7 +132,7 @@ pub async fn idempotency_outcomes(store: Arc<dyn RequestStore>) {
 
 /// A replay answers the original only while the current policy gives the same decision: after a kill switch
 /// (and after it is lifted again) the replay is a new, recorded request naming the one it replaces.
-pub async fn replays_are_re_decided(store: Arc<dyn RequestStore>) {
+pub async fn replays_are_re_decided(store: Arc<dyn Store>) {
     let ttl = Duration::from_millis(200);
     let policy = PolicyFile::new("redecide", OPEN);
     let (create, list) = services(store, &policy.0, ttl);

@@ -1,4 +1,4 @@
-//! Test suites that hold a [`RequestStore`] to the API's claims through the real handlers, on whichever
+//! Test suites that hold a [`Store`] to the API's claims through the real handlers, on whichever
 //! store they are given: the in-memory twin (the `logic` tests, no services) and DynamoDB Local (the
 //! end-to-end tests). The same assertions on both are what makes the twin trustworthy.
 
@@ -9,13 +9,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use egress_core::{CachedPolicySource, CreateService, CursorCodec, FileFetcher, ListService, RequestStore};
+use egress_core::{CachedPolicySource, CreateService, CursorCodec, FileFetcher, ListService, Store};
 
 pub use create::{idempotency_outcomes, rejected_inputs_write_nothing, replays_are_re_decided};
 pub use read_path::read_path;
 
 /// The two API services on `store`, in dev mode, with the policy file at `policy` re-read after `ttl`.
-pub fn services(store: Arc<dyn RequestStore>, policy: &Path, ttl: Duration) -> (CreateService, ListService) {
+pub fn services(store: Arc<dyn Store>, policy: &Path, ttl: Duration) -> (CreateService, ListService) {
     let policy = Arc::new(CachedPolicySource::new(FileFetcher::new(policy), ttl));
     let create = CreateService {
         store: store.clone(),

@@ -1,4 +1,4 @@
-//! The read path's claims, on any [`RequestStore`]: 1,000 requests recorded through the real create
+//! The read path's claims, on any [`Store`]: 1,000 requests recorded through the real create
 //! handler, then every filter combination, full pagination walks, bounded pages, cursor tampering and
 //! cross-principal isolation through the real list handler. Run on the in-memory store (`logic` tests)
 //! and on DynamoDB Local (`read_path`), so the twin is held to the same answers as the table.
@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use egress_core::{CachedPolicySource, CreateService, CursorCodec, FileFetcher, ListService, RequestStore};
+use egress_core::{CachedPolicySource, CreateService, CursorCodec, FileFetcher, ListService, Store};
 use lambda_http::{Body, RequestExt};
 use serde_json::{json, Value};
 
@@ -76,7 +76,7 @@ async fn walk(svc: &ListService, principal: &str, query: &[(&str, String)]) -> (
 
 /// Seeds through the create handler and checks the read path's claims; the store starts empty of this run's
 /// principals (a shared table is fine: every principal is unique to the run).
-pub async fn read_path(store: Arc<dyn RequestStore>) {
+pub async fn read_path(store: Arc<dyn Store>) {
     let run = ulid::Ulid::new().to_string();
     let principals: Vec<String> = (0..5)
         .map(|i| format!("arn:aws:iam::000000000000:role/reader-{i}-{run}"))

@@ -1,0 +1,106 @@
+//! The approval resource: what the approvals API answers, the table stores and approval events describe.
+//! Expiry is decided from `expires_at` (DynamoDB's TTL only cleans up), so the stored state of an
+//! approval that nobody decided in time stays `pending` and every reader sees `expired`.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use ulid::Ulid;
+
+use crate::{rfc3339_millis, ulid_time, Identity, RequestRecord, Target};
+
+crate::wire_enum::wire_enum! {
+    /// Where an approval is in its lifecycle. `expired` is never stored: it is a `pending` past `expires_at`.
+    pub enum ApprovalState in "snake_case" {
+        Pending,
+        Granted,
+        Denied,
+        Expired,
+    }
+}
+
+crate::wire_enum::wire_enum! {
+    /// What a grant covers: the next matching request (`once`), or every one until it expires (`window`).
+    pub enum GrantScope in "snake_case" {
+        Once,
+        Window,
+    }
+}
+
+/// What an approver granted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Grant {
+    pub scope: GrantScope,
+    /// When the grant stops applying (RFC 3339, milliseconds, UTC)
+    #[schemars(extend("format" = "date-time"))]
+    pub expires_at: String,
+    /// The request that used a `once` grant; null until then (and always for `window`)
+    pub used_by: Option<String>,
+}
+
+/// One approval. Opened by the request that got the first `require_approval` for its key (principal, zone,
+/// scheme, host, port); later requests for the key reference it while it is pending.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ApprovalRecord {
+    #[schemars(regex(pattern = crate::events::contract::ULID_PATTERN))]
+    pub approval_id: String,
+    pub state: ApprovalState,
+    /// The principal that asked (never decides it)
+    pub principal: String,
+    pub identity: Identity,
+    pub zone: String,
+    pub target: Target,
+    /// The request that opened the approval
+    #[schemars(regex(pattern = crate::events::contract::ULID_PATTERN))]
+    pub request_id: String,
+    #[schemars(extend("format" = "date-time"))]
+    pub created_at: String,
+    /// When a pending approval expires (RFC 3339, milliseconds, UTC)
+    #[schemars(extend("format" = "date-time"))]
+    pub expires_at: String,
+    /// The approver's principal, once decided
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+    /// The approver's note
+    pub note: Option<String>,
+    /// What was granted; null unless granted
+    pub grant: Option<Grant>,
+}
+
+impl ApprovalRecord {
+    /// The pending approval `request` opens, waiting `pending_ttl_seconds` for a decision.
+    pub fn open(id: Ulid, request: &RequestRecord, pending_ttl_seconds: u32) -> Self {
+        let created = ulid_time(id);
+        Self {
+            approval_id: id.to_string(),
+            state: ApprovalState::Pending,
+            principal: request.principal.clone(),
+            identity: request.identity.clone(),
+            zone: request.zone.clone(),
+            target: request.target.clone(),
+            request_id: request.request_id.clone(),
+            created_at: rfc3339_millis(created),
+            expires_at: rfc3339_millis(created + time::Duration::seconds(i64::from(pending_ttl_seconds))),
+            decided_by: None,
+            decided_at: None,
+            note: None,
+            grant: None,
+        }
+    }
+
+    /// The state as of `now`: a pending approval past its `expires_at` is expired.
+    pub fn state_at(&self, now: OffsetDateTime) -> ApprovalState {
+        match self.state {
+            ApprovalState::Pending if self.expires_at <= rfc3339_millis(now) => ApprovalState::Expired,
+            s => s,
+        }
+    }
+
+    /// The resource as a reader sees it at `now` (the derived state filled in).
+    pub fn as_of(mut self, now: OffsetDateTime) -> Self {
+        self.state = self.state_at(now);
+        self
+    }
+}

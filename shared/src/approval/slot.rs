@@ -1,0 +1,91 @@
+//! The approval slot of a key (principal, zone, scheme, host, port): the one item the request path reads to
+//! apply precedence step 7. It points at the key's current approval, pending or granted, and expires with
+//! it (its `expires_at` is the table's TTL, so the TTL deletion of a pending slot is the `expired` event).
+
+use serde::{Deserialize, Serialize};
+
+use super::{ApprovalRecord, GrantScope};
+use crate::{hex_sha256, Target};
+
+crate::wire_enum::wire_enum! {
+    /// A slot exists while its approval waits or its grant can be used; a denied approval frees it.
+    pub enum SlotState in "snake_case" {
+        Pending,
+        Granted,
+    }
+}
+
+/// The slot as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalSlot {
+    pub approval_id: String,
+    pub state: SlotState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<GrantScope>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_by: Option<String>,
+    /// Unix seconds: when the pending approval or the grant expires (the TTL attribute).
+    pub expires_at: i64,
+    /// The approval as of the slot's last write: the detail of the `expired` event when TTL deletes it.
+    pub approval: ApprovalRecord,
+}
+
+/// The key a grant applies to: a grant for one principal, zone and destination (scheme, host, port) is
+/// never another's. `basis` is what asked for the approval (a rule, the zone default, or a credential in
+/// one exact URL): an approver who granted one question has not answered another about the same host.
+pub fn approval_key(principal: &str, zone: &str, target: &Target, basis: &str) -> String {
+    hex_sha256(&[
+        principal.as_bytes(),
+        zone.as_bytes(),
+        target.scheme().as_str().as_bytes(),
+        target.host().to_string().as_bytes(),
+        &target.port().to_be_bytes(),
+        basis.as_bytes(),
+    ])
+}
+
+/// What asked for an approval, for [`approval_key`]: the rule, the zone default, or a secret in the URL
+/// (with a fingerprint of the whole URL tail, so a grant never covers a credential the approver never saw).
+pub fn approval_basis(decision: &crate::Decision, tail_fingerprint: Option<&str>) -> String {
+    match (decision.verdict(), decision.dlp()) {
+        (crate::Verdict::SecretInUrl(_), Some(d)) => format!("dlp/{d}/{}", tail_fingerprint.unwrap_or("")),
+        (crate::Verdict::Rule { rule_id, .. }, _) => format!("rule/{rule_id}"),
+        _ => "default".to_owned(),
+    }
+}
+
+/// What step 7 finds for a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyState {
+    /// A grant that can still be used: the request is allowed (`approval_granted`).
+    Granted { approval_id: String, scope: GrantScope },
+    /// An approval still waiting: the request references it.
+    Pending { approval_id: String },
+    /// Nothing usable: a new approval is opened. `replacing` is the slot's approval when there was one
+    /// (expired, or a used `once` grant), which the new slot may overwrite only if it is still that one.
+    Free { replacing: Option<String> },
+}
+
+/// The key's state at `now` (Unix seconds), from its slot.
+pub fn key_state(slot: Option<&ApprovalSlot>, now: i64) -> KeyState {
+    let Some(slot) = slot else {
+        return KeyState::Free { replacing: None };
+    };
+    let live = slot.expires_at > now;
+    match (slot.state, slot.scope, live) {
+        (SlotState::Pending, _, true) => KeyState::Pending {
+            approval_id: slot.approval_id.clone(),
+        },
+        (SlotState::Granted, Some(GrantScope::Window), true) => KeyState::Granted {
+            approval_id: slot.approval_id.clone(),
+            scope: GrantScope::Window,
+        },
+        (SlotState::Granted, Some(GrantScope::Once), true) if slot.used_by.is_none() => KeyState::Granted {
+            approval_id: slot.approval_id.clone(),
+            scope: GrantScope::Once,
+        },
+        _ => KeyState::Free {
+            replacing: Some(slot.approval_id.clone()),
+        },
+    }
+}
