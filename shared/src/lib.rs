@@ -38,8 +38,9 @@ pub use approval::{
 };
 pub use digest::hex_sha256;
 pub use events::{
-    detail_schema, entry_size, events_for, outcome_type, render_schema, Event, EventDetail, ALLOWED, BLOCKED,
-    DETAIL_TYPES, MAX_ENTRIES_PER_PUT, MAX_PUT_BYTES, REQUESTED, SOURCE,
+    approval_event, detail_schema, entry_size, events_for, outcome_type, render_schema, ApprovalEventDetail, Detail,
+    Event, EventDetail, ALLOWED, APPROVAL_DENIED, APPROVAL_EXPIRED, APPROVAL_GRANTED, BLOCKED, DETAIL_TYPES,
+    MAX_ENTRIES_PER_PUT, MAX_PUT_BYTES, REQUESTED, SOURCE,
 };
 pub use identity::{iam_principal, is_account_id, is_org_id, jwt_scopes, IamPrincipal, Identity, IdentityKind};
 pub use names::{valid_principal, valid_zone_name, MAX_PRINCIPAL_LEN};
@@ -58,9 +59,9 @@ pub use request::{
 pub use store::{
     principal_pk, request_pk, shard_of, time_pk, ApprovalPage, ApprovalPartition, ApprovalQuery, ApprovalStep,
     ApprovalStore, DecideOutcome, DecisionWrite, IdempotencyClaim, IdempotencyItem, LimitCharge, ListPage, ListQuery,
-    MemoryStore, Page, RecordOutcome, RequestItem, RequestStore, Store, StoreError, Write, INDEX_BY_PENDING,
-    INDEX_BY_PRINCIPAL, INDEX_BY_TIME, INDEX_SHARDS, KIND_APPROVAL, KIND_APPROVAL_SLOT, KIND_IDEMPOTENCY,
-    KIND_RATE_COUNTER, KIND_REQUEST,
+    MemoryStore, Page, RecordOutcome, RequestItem, RequestStore, Store, StoreError, StoredApproval, Write,
+    INDEX_BY_PENDING, INDEX_BY_PRINCIPAL, INDEX_BY_TIME, INDEX_SHARDS, KIND_APPROVAL, KIND_APPROVAL_SLOT,
+    KIND_IDEMPOTENCY, KIND_RATE_COUNTER, KIND_REQUEST,
 };
 pub use target::{
     any_reading_under, decoded_path, every_reading_under, fully_decoded, normalize_host, server_form, special_host,
@@ -70,9 +71,10 @@ pub use target::{
 
 #[cfg(feature = "aws")]
 pub use api::{
-    body_bytes, caller, idempotency_key, is_canonical_ulid, is_json_content_type, json_response, parse_params,
-    query_binding, respond, Caller, CreateService, CursorCodec, CursorError, ListParams, ListService, RequestsPage,
-    AUDIT_SCOPE, DEFAULT_LIMIT, IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY_LEN, MAX_LIMIT, MIN_KEY_LEN, PRINCIPAL_HEADER,
+    approver_zones, approves, body_bytes, caller, idempotency_key, is_auditor, is_canonical_ulid, is_json_content_type,
+    json_response, parse_params, query_binding, respond, ApprovalsPage, ApprovalsService, Caller, CreateService,
+    CursorCodec, CursorError, ListParams, ListService, RequestsPage, APPROVE_SCOPE, AUDIT_SCOPE, DEFAULT_LIMIT,
+    IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY_LEN, MAX_LIMIT, MIN_KEY_LEN, PRINCIPAL_HEADER,
 };
 #[cfg(feature = "aws")]
 pub use events::{
@@ -81,8 +83,8 @@ pub use events::{
 };
 #[cfg(feature = "aws")]
 pub use init::{
-    create_service, dev_mode, event_bus, init_telemetry, list_service, parse_u64, policy_source_from_env, required,
-    sdk_config, ConfigError, Timeouts, DEFAULT_IDEMPOTENCY_TTL_SECS,
+    approvals_service, create_service, dev_mode, event_bus, init_telemetry, list_service, parse_u64,
+    policy_source_from_env, required, sdk_config, ConfigError, Timeouts, DEFAULT_IDEMPOTENCY_TTL_SECS,
 };
 #[cfg(feature = "aws")]
 pub use policy_source::{

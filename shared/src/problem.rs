@@ -97,6 +97,10 @@ impl Problem {
             "the body must be JSON: Content-Type: application/json (charset utf-8, if given)",
         )
     }
+    /// The resource is not in a state that allows the change (an approval decided or expired).
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(409, "urn:egress:problem:conflict", "Conflict", detail)
+    }
     pub fn idempotency_mismatch() -> Self {
         Self::new(
             422,

@@ -25,3 +25,18 @@ async fn idempotency_outcomes_on_the_memory_store() {
 async fn replays_are_re_decided_on_the_memory_store() {
     suites::replays_are_re_decided(Arc::new(MemoryStore::new())).await;
 }
+
+#[tokio::test]
+async fn approvals_lifecycle_on_the_memory_store() {
+    suites::approvals_lifecycle(Arc::new(MemoryStore::new())).await;
+}
+
+#[tokio::test]
+async fn approvals_expire_on_the_memory_store() {
+    suites::approvals_expire(Arc::new(MemoryStore::new())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn approvals_under_concurrency_on_the_memory_store() {
+    suites::approvals_under_concurrency(Arc::new(MemoryStore::new())).await;
+}

@@ -82,6 +82,22 @@ impl CursorCodec {
     }
 }
 
+impl CursorCodec {
+    /// The position a list query's `cursor` parameter names (`None`: the first page), or a 400.
+    pub fn position(&self, cursor: Option<&str>, binding: &str) -> Result<Option<String>, crate::Problem> {
+        cursor
+            .map(|c| {
+                self.decode(c, binding).map_err(|e| {
+                    crate::Problem::invalid(
+                        format!("invalid cursor: {e}"),
+                        vec![crate::FieldError::new("cursor", "invalid", e.to_string())],
+                    )
+                })
+            })
+            .transpose()
+    }
+}
+
 /// Binds a cursor to the caller and the filters: length-prefixed parts, hashed.
 pub fn query_binding(parts: &[&str]) -> String {
     let bytes: Vec<&[u8]> = parts.iter().map(|p| p.as_bytes()).collect();

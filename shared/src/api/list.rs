@@ -12,14 +12,13 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use ulid::Ulid;
 
+use super::params::Params;
+use super::roles::is_auditor;
 use crate::{
-    caller, json_response, query_binding, respond, valid_principal, valid_zone_name, Caller, CursorCodec, Effect,
-    FieldError, ListQuery, PolicySource, Problem, RequestRecord, Store,
+    caller, json_response, query_binding, respond, ApprovalRecord, ApprovalState, Caller, CursorCodec, Effect,
+    FieldError, Grant, ListQuery, PolicySource, Problem, RequestRecord, Store,
 };
 
-pub const DEFAULT_LIMIT: usize = 50;
-pub const MAX_LIMIT: usize = 200;
-pub const AUDIT_SCOPE: &str = "egress:audit";
 const PARAMS: [&str; 7] = ["principal", "zone", "decision", "since", "until", "limit", "cursor"];
 
 pub struct ListService {
@@ -27,6 +26,37 @@ pub struct ListService {
     pub policy: Arc<dyn PolicySource>,
     pub cursors: CursorCodec,
     pub dev_mode: bool,
+}
+
+/// One request as `GET /v1/egress/requests/{request_id}` answers it.
+#[derive(Debug, Serialize)]
+struct RequestView {
+    #[serde(flatten)]
+    record: RequestRecord,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    approval: Option<ApprovalView>,
+}
+
+/// The state of the approval a request opened, joined or used, as of the answer.
+#[derive(Debug, Serialize)]
+struct ApprovalView {
+    approval_id: String,
+    state: ApprovalState,
+    expires_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grant: Option<Grant>,
+}
+
+impl ApprovalView {
+    fn of(a: ApprovalRecord) -> Self {
+        let now = OffsetDateTime::now_utc();
+        Self {
+            state: a.state_at(now),
+            approval_id: a.approval_id,
+            expires_at: a.expires_at,
+            grant: a.grant,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -65,71 +95,20 @@ impl ListParams {
 
 /// Parses the query string; each parameter at most once, unknown ones rejected.
 pub fn parse_params(req: &Request) -> Result<ListParams, Problem> {
-    let mut errors = Vec::new();
+    let mut q = Params::new(req, &PARAMS);
     let mut p = ListParams {
-        limit: DEFAULT_LIMIT,
+        principal: q.principal(),
+        zone: q.zone(),
+        decision: q.parsed("decision", "allow, deny, require_approval"),
+        limit: q.limit(),
+        cursor: q.cursor(),
         ..Default::default()
     };
-    let Some(q) = req.query_string_parameters_ref() else {
-        return Ok(p);
-    };
-    for (name, _) in q.iter() {
-        if !PARAMS.contains(&name) {
-            errors.push(FieldError::new(
-                name,
-                "unknown_parameter",
-                format!("known parameters: {}", PARAMS.join(", ")),
-            ));
-        }
-    }
-    let one = |name: &'static str, errors: &mut Vec<FieldError>| -> Option<String> {
-        let all = q.all(name)?;
-        if all.len() > 1 {
-            errors.push(FieldError::new(name, "repeated", "give this parameter at most once"));
-            return None;
-        }
-        Some(all[0].to_owned())
-    };
-    if let Some(v) = one("principal", &mut errors) {
-        if !valid_principal(&v) {
-            errors.push(FieldError::new(
-                "principal",
-                "invalid",
-                "1-1024 characters, no whitespace or control characters",
-            ));
-        } else {
-            p.principal = Some(v);
-        }
-    }
-    if let Some(v) = one("zone", &mut errors) {
-        if valid_zone_name(&v) {
-            p.zone = Some(v);
-        } else {
-            errors.push(FieldError::new(
-                "zone",
-                "invalid",
-                "1-64 characters of a-z, 0-9 and `-`",
-            ));
-        }
-    }
-    if let Some(v) = one("decision", &mut errors) {
-        p.decision = match v.parse::<Effect>() {
-            Ok(d) => Some(d),
-            Err(_) => {
-                errors.push(FieldError::new(
-                    "decision",
-                    "invalid",
-                    "one of allow, deny, require_approval",
-                ));
-                None
-            }
-        };
-    }
-    for (name, slot) in [("since", &mut p.since), ("until", &mut p.until)] {
-        if let Some(v) = one(name, &mut errors) {
+    for (name, slot) in [("since", &mut p.since), ("until", &mut p.until)] as [(&'static str, _); 2] {
+        if let Some(v) = q.one(name) {
             match OffsetDateTime::parse(&v, &Rfc3339) {
                 Ok(t) if t.unix_timestamp() >= 0 && t.year() < 10_000 => *slot = Some(t),
-                _ => errors.push(FieldError::new(
+                _ => q.errors.push(FieldError::new(
                     name,
                     "invalid",
                     "an RFC 3339 date-time, e.g. 2026-11-27T20:00:00Z",
@@ -139,35 +118,15 @@ pub fn parse_params(req: &Request) -> Result<ListParams, Problem> {
     }
     if let (Some(s), Some(u)) = (p.since, p.until) {
         if s > u {
-            errors.push(FieldError::new(
+            q.errors.push(FieldError::new(
                 "since",
                 "after_until",
                 "`since` must not be later than `until`",
             ));
         }
     }
-    if let Some(v) = one("limit", &mut errors) {
-        match v.parse::<usize>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => p.limit = n,
-            _ => errors.push(FieldError::new(
-                "limit",
-                "invalid",
-                format!("an integer from 1 to {MAX_LIMIT}"),
-            )),
-        }
-    }
-    if let Some(v) = one("cursor", &mut errors) {
-        if v.is_empty() || v.len() > 1024 {
-            errors.push(FieldError::new("cursor", "invalid", "not a cursor issued by this API"));
-        } else {
-            p.cursor = Some(v);
-        }
-    }
-    if errors.is_empty() {
-        Ok(p)
-    } else {
-        Err(Problem::invalid("the query has invalid parameters", errors))
-    }
+    q.finish()?;
+    Ok(p)
 }
 
 fn ulid_bound(t: Option<OffsetDateTime>, high: bool) -> String {
@@ -203,11 +162,7 @@ impl ListService {
     }
 
     async fn is_auditor(&self, c: &Caller) -> bool {
-        if c.scopes.iter().any(|s| s == AUDIT_SCOPE) {
-            return true;
-        }
-        // No policy: nobody is an auditor (fail closed), callers still see their own requests.
-        self.policy.current().await.is_some_and(|p| p.is_auditor(c.subject()))
+        is_auditor(c, self.policy.current().await.as_deref())
     }
 
     async fn try_handle(&self, req: Request) -> Result<Response<Body>, Problem> {
@@ -231,7 +186,12 @@ impl ListService {
         let record = self.store.get(id).await?;
         match record {
             Some(r) if r.principal == caller.principal || self.is_auditor(caller).await => {
-                Ok(json_response(StatusCode::OK, &r))
+                // With the approval it opened or used, as it stands now.
+                let approval = match &r.approval_id {
+                    Some(a) => self.store.get_approval(a).await?.map(|s| ApprovalView::of(s.approval)),
+                    None => None,
+                };
+                Ok(json_response(StatusCode::OK, &RequestView { record: r, approval }))
             }
             // Someone else's request answers exactly like a missing one.
             _ => Err(Problem::not_found(format!("no request {id}"))),
@@ -249,15 +209,7 @@ impl ListService {
             (_, false) => Some(caller.principal.clone()),
         };
         let binding = params.binding(&caller.principal);
-        let before = match &params.cursor {
-            None => None,
-            Some(c) => Some(self.cursors.decode(c, &binding).map_err(|e| {
-                Problem::invalid(
-                    format!("invalid cursor: {e}"),
-                    vec![FieldError::new("cursor", "invalid", e.to_string())],
-                )
-            })?),
-        };
+        let before = self.cursors.position(params.cursor.as_deref(), &binding)?;
         let query = ListQuery {
             principal,
             zone: params.zone.clone(),

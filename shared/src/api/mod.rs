@@ -1,17 +1,21 @@
 //! The HTTP API (API Gateway HTTP API, payload format 2.0): the services behind the routes, and their
 //! plumbing (caller, responses, cursors).
 
+mod approvals;
 mod caller;
 mod create;
 mod cursor;
 mod http;
 mod list;
+mod params;
+mod roles;
 mod steps;
 
+pub use approvals::{ApprovalsPage, ApprovalsService};
 pub use caller::{caller, Caller, PRINCIPAL_HEADER};
 pub use create::{idempotency_key, CreateService, IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY_LEN};
 pub use cursor::{query_binding, CursorCodec, CursorError, MIN_KEY_LEN};
 pub use http::{body_bytes, is_json_content_type, json_response, respond};
-pub use list::{
-    is_canonical_ulid, parse_params, ListParams, ListService, RequestsPage, AUDIT_SCOPE, DEFAULT_LIMIT, MAX_LIMIT,
-};
+pub use list::{is_canonical_ulid, parse_params, ListParams, ListService, RequestsPage};
+pub use params::{DEFAULT_LIMIT, MAX_LIMIT};
+pub use roles::{approver_zones, approves, is_auditor, APPROVE_SCOPE, AUDIT_SCOPE};

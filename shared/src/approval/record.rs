@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use ulid::Ulid;
 
-use crate::{rfc3339_millis, ulid_time, Identity, RequestRecord, Target};
+use crate::{rfc3339_millis, ulid_time, Detector, Identity, Reason, RequestRecord, Target};
 
 crate::wire_enum::wire_enum! {
     /// Where an approval is in its lifecycle. `expired` is never stored: it is a `pending` past `expires_at`.
@@ -55,6 +55,13 @@ pub struct ApprovalRecord {
     /// The request that opened the approval
     #[schemars(regex(pattern = crate::events::contract::ULID_PATTERN))]
     pub request_id: String,
+    /// Why that request needed an approval: `rule_require_approval`, `default_require_approval` or
+    /// `dlp_secret_in_url`
+    pub reason: Reason,
+    /// The rule that asked, if a rule did
+    pub rule: Option<String>,
+    /// The secrets-in-URL detector that asked, if one did (never the secret)
+    pub dlp: Option<Detector>,
     #[schemars(extend("format" = "date-time"))]
     pub created_at: String,
     /// When a pending approval expires (RFC 3339, milliseconds, UTC)
@@ -81,6 +88,9 @@ impl ApprovalRecord {
             zone: request.zone.clone(),
             target: request.target.clone(),
             request_id: request.request_id.clone(),
+            reason: request.reason,
+            rule: request.rule.clone(),
+            dlp: request.dlp,
             created_at: rfc3339_millis(created),
             expires_at: rfc3339_millis(created + time::Duration::seconds(i64::from(pending_ttl_seconds))),
             decided_by: None,

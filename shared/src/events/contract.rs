@@ -1,10 +1,11 @@
-//! The `egress.*` events of a recorded request: names and detail (the contract of infra/events/*.schema.json).
-//! `event_id` is deterministic (`<request_id>/<detail-type>`), so consumers dedupe retried deliveries.
+//! The `egress.*` events: those of a recorded request and those of an approval's decision or expiry, their
+//! names and details (the contract of infra/events/*.schema.json). `event_id` is deterministic
+//! (`<request_id>/<detail-type>`, `<approval_id>/<detail-type>`), so consumers dedupe retried deliveries.
 
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::{Detector, Effect, Identity, Mode, Reason, RequestRecord, Target};
+use crate::{ApprovalRecord, ApprovalState, Detector, Effect, Identity, Mode, Reason, RequestRecord, Target};
 
 /// A ULID as the API writes it (request and approval ids).
 pub(crate) const ULID_PATTERN: &str = "^[0-9A-HJKMNP-TV-Z]{26}$";
@@ -13,6 +14,9 @@ pub const SOURCE: &str = "egress.gateway";
 pub const REQUESTED: &str = "egress.requested";
 pub const ALLOWED: &str = "egress.allowed";
 pub const BLOCKED: &str = "egress.blocked";
+pub const APPROVAL_GRANTED: &str = "egress.approval.granted";
+pub const APPROVAL_DENIED: &str = "egress.approval.denied";
+pub const APPROVAL_EXPIRED: &str = "egress.approval.expired";
 
 /// The `detail` of `egress.requested`, `egress.allowed` and `egress.blocked`. Its JSON Schemas
 /// (infra/events/) are generated from this type (`egress-schemas`), so the contract cannot drift from it.
@@ -55,11 +59,45 @@ pub struct EventDetail {
     pub replaces: Option<String>,
 }
 
+/// The `detail` of `egress.approval.granted`, `.denied` and `.expired`: the approval as it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct ApprovalEventDetail {
+    /// `<approval_id>/<detail-type>`: unique per approval and type; dedupe on it
+    pub event_id: String,
+    #[serde(flatten)]
+    pub approval: ApprovalRecord,
+}
+
+/// An event's detail, serialized as the object itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Detail {
+    Request(EventDetail),
+    Approval(ApprovalEventDetail),
+}
+
+impl Detail {
+    pub fn event_id(&self) -> &str {
+        match self {
+            Detail::Request(d) => &d.event_id,
+            Detail::Approval(d) => &d.event_id,
+        }
+    }
+
+    /// The resource the event is about, as an EventBridge `resources` entry.
+    pub fn resource(&self) -> String {
+        match self {
+            Detail::Request(d) => format!("egress:request/{}", d.request_id),
+            Detail::Approval(d) => format!("egress:approval/{}", d.approval.approval_id),
+        }
+    }
+}
+
 /// One event ready to publish.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     pub detail_type: &'static str,
-    pub detail: EventDetail,
+    pub detail: Detail,
 }
 
 /// The outcome event of a decision: `egress.allowed` for allow, `egress.blocked` otherwise.
@@ -75,7 +113,7 @@ pub fn events_for(record: &RequestRecord) -> [Event; 2] {
     let outcome = outcome_type(record.decision);
     [REQUESTED, outcome].map(|detail_type| Event {
         detail_type,
-        detail: EventDetail {
+        detail: Detail::Request(EventDetail {
             event_id: format!("{}/{detail_type}", record.request_id),
             request_id: record.request_id.clone(),
             principal: record.principal.clone(),
@@ -92,6 +130,23 @@ pub fn events_for(record: &RequestRecord) -> [Event; 2] {
             requested_at: record.created_at.clone(),
             dlp: record.dlp,
             replaces: record.replaces.clone(),
-        },
+        }),
+    })
+}
+
+/// The event of an approval's transition, by its state: granted, denied or expired (`None` for pending).
+pub fn approval_event(approval: &ApprovalRecord) -> Option<Event> {
+    let detail_type = match approval.state {
+        ApprovalState::Granted => APPROVAL_GRANTED,
+        ApprovalState::Denied => APPROVAL_DENIED,
+        ApprovalState::Expired => APPROVAL_EXPIRED,
+        ApprovalState::Pending => return None,
+    };
+    Some(Event {
+        detail_type,
+        detail: Detail::Approval(ApprovalEventDetail {
+            event_id: format!("{}/{detail_type}", approval.approval_id),
+            approval: approval.clone(),
+        }),
     })
 }

@@ -24,9 +24,5 @@ pub fn entry_size(e: &Event) -> usize {
     let mut detail = Count(0);
     // Writing into a counter cannot fail; an unserializable detail would fail in `put_events_entry` too.
     let _ = serde_json::to_writer(&mut detail, &e.detail);
-    SOURCE.len() + e.detail_type.len() + detail.0 + resource(e).len()
-}
-
-pub(super) fn resource(e: &Event) -> String {
-    format!("egress:request/{}", e.detail.request_id)
+    SOURCE.len() + e.detail_type.len() + detail.0 + e.detail.resource().len()
 }

@@ -4,7 +4,6 @@ use async_trait::async_trait;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
 use super::contract::{Event, SOURCE};
-use super::entry::resource;
 use super::publisher::{EventBus, PublishError};
 
 pub struct EventBridgeBus {
@@ -28,7 +27,7 @@ pub fn put_events_entry(bus_name: &str, e: &Event) -> Result<PutEventsRequestEnt
         .source(SOURCE)
         .detail_type(e.detail_type)
         .detail(serde_json::to_string(&e.detail)?)
-        .resources(resource(e))
+        .resources(e.detail.resource())
         .build())
 }
 

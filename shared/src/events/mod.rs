@@ -11,7 +11,10 @@ mod outbox;
 mod publisher;
 mod schema;
 
-pub use contract::{events_for, outcome_type, Event, EventDetail, ALLOWED, BLOCKED, REQUESTED, SOURCE};
+pub use contract::{
+    approval_event, events_for, outcome_type, ApprovalEventDetail, Detail, Event, EventDetail, ALLOWED,
+    APPROVAL_DENIED, APPROVAL_EXPIRED, APPROVAL_GRANTED, BLOCKED, REQUESTED, SOURCE,
+};
 pub use entry::{entry_size, MAX_ENTRIES_PER_PUT, MAX_PUT_BYTES};
 #[cfg(feature = "aws")]
 pub use eventbridge::{put_events_entry, EventBridgeBus};

@@ -1,4 +1,4 @@
-//! The outbox publisher: DynamoDB stream records of request items -> `egress.*` events.
+//! The outbox publisher: DynamoDB stream records of requests and approvals -> `egress.*` events.
 //!
 //! Partial-batch reporting: a record is reported failed (by sequence number) unless every one of its
 //! events was accepted, so the event source retries only what is unpublished. A record that cannot be
@@ -8,28 +8,91 @@
 use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 
-use crate::{events_for, publish_records, Event, EventBus, RequestItem, RetryPolicy, KIND_REQUEST};
+use crate::store::keys::{ApprovalItem, SlotItem};
+use crate::{
+    approval_event, events_for, publish_records, ApprovalRecord, ApprovalSlot, ApprovalState, Event, EventBus,
+    RequestItem, RetryPolicy, SlotState, KIND_APPROVAL, KIND_APPROVAL_SLOT, KIND_REQUEST,
+};
 
 enum Decoded {
-    /// Not ours to publish (a MODIFY, an idempotency item, a TTL delete): acknowledged.
+    /// Not an outbox entry (an idempotency claim, a counter, a replay count, a grant being used, a slot a
+    /// decision freed): acknowledged.
     Skip,
     Publish(Vec<Event>),
     Corrupt(String),
 }
 
+/// The `kind` of a stream image.
+fn kind(image: &serde_dynamo::Item) -> Option<&str> {
+    match image.get("kind") {
+        Some(serde_dynamo::AttributeValue::S(k)) => Some(k),
+        _ => None,
+    }
+}
+
+/// A deletion DynamoDB's TTL made (not ours): the stream record names the service as its user.
+fn deleted_by_ttl(record: &EventRecord) -> bool {
+    record
+        .user_identity
+        .as_ref()
+        .is_some_and(|u| u.type_ == "Service" && u.principal_id == "dynamodb.amazonaws.com")
+}
+
+fn slot(image: &serde_dynamo::Item) -> Result<ApprovalSlot, String> {
+    serde_dynamo::from_item::<_, SlotItem>(image.clone())
+        .map(|i| i.slot)
+        .map_err(|e| e.to_string())
+}
+
+/// The events of one stream record, from the images the table's NEW_AND_OLD_IMAGES stream carries:
+/// - a request INSERT: `egress.requested` and its outcome;
+/// - an approval MODIFY from pending to granted or denied: `egress.approval.granted|denied`;
+/// - a pending approval's slot that TTL deleted, or that a new approval replaced after it expired:
+///   `egress.approval.expired` (a decision rewrites or deletes the slot itself, and emits no expiry).
 fn decode(record: &EventRecord) -> Decoded {
-    if record.event_name != "INSERT" {
-        return Decoded::Skip;
+    let (old, new) = (&record.change.old_image, &record.change.new_image);
+    let outcome = match (record.event_name.as_str(), kind(new).or(kind(old))) {
+        ("INSERT", Some(KIND_REQUEST)) => serde_dynamo::from_item::<_, RequestItem>(new.clone())
+            .map(|item| events_for(&item.record).to_vec())
+            .map_err(|e| e.to_string()),
+        ("MODIFY", Some(KIND_APPROVAL)) => {
+            let state = |image: &serde_dynamo::Item| match image.get("state") {
+                Some(serde_dynamo::AttributeValue::S(s)) => s.clone(),
+                _ => String::new(),
+            };
+            if state(old) != ApprovalState::Pending.as_str() || state(new) == ApprovalState::Pending.as_str() {
+                return Decoded::Skip;
+            }
+            serde_dynamo::from_item::<_, ApprovalItem>(new.clone())
+                .map(|item| approval_event(&item.approval).into_iter().collect())
+                .map_err(|e| e.to_string())
+        }
+        ("REMOVE", Some(KIND_APPROVAL_SLOT)) if deleted_by_ttl(record) => slot(old).map(expired),
+        ("MODIFY", Some(KIND_APPROVAL_SLOT)) => match (slot(old), slot(new)) {
+            (Ok(before), Ok(after)) if before.approval_id != after.approval_id => Ok(expired(before)),
+            (Ok(_), Ok(_)) => Ok(Vec::new()),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        },
+        _ => return Decoded::Skip,
+    };
+    match outcome {
+        Ok(events) if events.is_empty() => Decoded::Skip,
+        Ok(events) => Decoded::Publish(events),
+        Err(e) => Decoded::Corrupt(e),
     }
-    let image = &record.change.new_image;
-    let is_request = matches!(image.get("kind"), Some(serde_dynamo::AttributeValue::S(k)) if k == KIND_REQUEST);
-    if !is_request {
-        return Decoded::Skip;
+}
+
+/// The expiry event of the approval a slot held while pending (a granted slot expiring is a grant
+/// running out, not an approval transition: no event).
+fn expired(slot: ApprovalSlot) -> Vec<Event> {
+    if slot.state != SlotState::Pending {
+        return Vec::new();
     }
-    match serde_dynamo::from_item::<_, RequestItem>(image.clone()) {
-        Ok(item) => Decoded::Publish(events_for(&item.record).to_vec()),
-        Err(e) => Decoded::Corrupt(e.to_string()),
-    }
+    let approval = ApprovalRecord {
+        state: ApprovalState::Expired,
+        ..slot.approval
+    };
+    approval_event(&approval).into_iter().collect()
 }
 
 pub async fn handle_stream_event(bus: &dyn EventBus, event: &StreamEvent, retry: RetryPolicy) -> DynamoDbEventResponse {

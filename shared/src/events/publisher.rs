@@ -79,7 +79,7 @@ pub async fn publish_records(bus: &dyn EventBus, records: &[Vec<Event>], retry: 
     {
         match entry_size(e) {
             size if size > MAX_PUT_BYTES => {
-                tracing::error!(event_id = %e.detail.event_id, size, limit = MAX_PUT_BYTES, "event larger than PutEvents accepts; not published");
+                tracing::error!(event_id = %e.detail.event_id(), size, limit = MAX_PUT_BYTES, "event larger than PutEvents accepts; not published");
                 oversized.push(i);
             }
             size => pending.push((i, e, size)),
@@ -193,7 +193,7 @@ mod tests {
             let mut out = Vec::new();
             for e in events {
                 let mut reject = self.reject_once.lock().unwrap();
-                let ok = match reject.iter().position(|id| *id == e.detail.event_id) {
+                let ok = match reject.iter().position(|id| id == e.detail.event_id()) {
                     Some(p) => {
                         reject.remove(p);
                         false
@@ -201,7 +201,7 @@ mod tests {
                     None => true,
                 };
                 if ok {
-                    self.accepted.lock().unwrap().push(e.detail.event_id.clone());
+                    self.accepted.lock().unwrap().push(e.detail.event_id().to_owned());
                 }
                 out.push(ok);
             }
@@ -319,7 +319,9 @@ mod tests {
     #[tokio::test]
     async fn an_event_that_can_never_fit_is_reported_not_sent() {
         let mut records = records(3);
-        records[1][1].detail.principal = "p".repeat(MAX_PUT_BYTES);
+        if let crate::Detail::Request(d) = &mut records[1][1].detail {
+            d.principal = "p".repeat(MAX_PUT_BYTES);
+        }
         let bus = ScriptedBus::default();
         let ok = publish_records(&bus, &records, FAST).await;
         assert_eq!(ok, vec![true, false, true]);

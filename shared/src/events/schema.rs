@@ -7,11 +7,14 @@ use schemars::JsonSchema;
 use serde_json::{json, Value};
 use strum::VariantArray;
 
-use super::contract::{outcome_type, EventDetail, ALLOWED, BLOCKED, REQUESTED, SOURCE};
-use crate::Effect;
+use super::contract::{
+    outcome_type, ApprovalEventDetail, EventDetail, ALLOWED, APPROVAL_DENIED, APPROVAL_EXPIRED, APPROVAL_GRANTED,
+    BLOCKED, REQUESTED, SOURCE,
+};
+use crate::{ApprovalState, Effect};
 
 /// Every detail-type with a schema, and what its events say.
-pub const DETAIL_TYPES: [(&str, &str); 3] = [
+pub const DETAIL_TYPES: [(&str, &str); 6] = [
     (
         REQUESTED,
         "A request was recorded; always followed by egress.allowed or egress.blocked.",
@@ -21,6 +24,15 @@ pub const DETAIL_TYPES: [(&str, &str); 3] = [
         BLOCKED,
         "A recorded request was not allowed: decision deny, or require_approval (then approval_id names \
          the approval it opened or joined; this event is the approval request).",
+    ),
+    (
+        APPROVAL_GRANTED,
+        "An approver granted an approval (state granted, with the grant).",
+    ),
+    (APPROVAL_DENIED, "An approver denied an approval (state denied)."),
+    (
+        APPROVAL_EXPIRED,
+        "A pending approval expired without a decision (state expired).",
     ),
 ];
 
@@ -62,7 +74,16 @@ fn tidy(v: &mut Value) {
 /// The schema of the detail of `detail_type` (one of [`DETAIL_TYPES`]).
 pub fn detail_schema(detail_type: &str) -> Option<Value> {
     let (_, about) = DETAIL_TYPES.iter().find(|(t, _)| *t == detail_type)?;
-    let mut schema = draft04::<EventDetail>();
+    let approval_state = match detail_type {
+        APPROVAL_GRANTED => Some(ApprovalState::Granted),
+        APPROVAL_DENIED => Some(ApprovalState::Denied),
+        APPROVAL_EXPIRED => Some(ApprovalState::Expired),
+        _ => None,
+    };
+    let mut schema = match approval_state {
+        Some(_) => draft04::<ApprovalEventDetail>(),
+        None => draft04::<EventDetail>(),
+    };
     let obj = schema.as_object_mut()?;
     obj.remove("title");
     obj.remove("description");
@@ -74,8 +95,10 @@ pub fn detail_schema(detail_type: &str) -> Option<Value> {
         json!(format!("{about} Source `{SOURCE}`, detail-type `{detail_type}`.")),
     );
     out.extend(std::mem::take(obj));
-    // The outcome events carry only the decisions that lead to them.
-    if detail_type != REQUESTED {
+    // Each approval event carries one state; the outcome events only the decisions that lead to them.
+    if let Some(state) = approval_state {
+        out["properties"]["state"]["enum"] = json!([state.as_str()]);
+    } else if detail_type != REQUESTED {
         let decisions: Vec<&str> = Effect::VARIANTS
             .iter()
             .filter(|d| outcome_type(**d) == detail_type)

@@ -6,4 +6,6 @@ mod wiring;
 
 pub use config::{dev_mode, parse_u64, required, sdk_config, ConfigError, Timeouts};
 pub use telemetry::init as init_telemetry;
-pub use wiring::{create_service, event_bus, list_service, policy_source_from_env, DEFAULT_IDEMPOTENCY_TTL_SECS};
+pub use wiring::{
+    approvals_service, create_service, event_bus, list_service, policy_source_from_env, DEFAULT_IDEMPOTENCY_TTL_SECS,
+};

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use super::config::{self, ConfigError};
 use crate::{
-    CachedPolicySource, CreateService, CursorCodec, DynamoStore, EventBridgeBus, FileFetcher, ListService,
-    PolicyFetcher, PolicySource, SsmFetcher, MAX_POLICY_AGE, MIN_KEY_LEN,
+    ApprovalsService, CachedPolicySource, CreateService, CursorCodec, DynamoStore, EventBridgeBus, FileFetcher,
+    ListService, PolicyFetcher, PolicySource, SsmFetcher, MAX_POLICY_AGE, MIN_KEY_LEN,
 };
 
 /// Default lifetime of an idempotency key: 24 hours.
@@ -55,6 +55,19 @@ async fn cursor_key(sdk: &aws_config::SdkConfig) -> Result<Vec<u8>, ConfigError>
         });
     }
     Ok(key.into_bytes())
+}
+
+pub async fn approvals_service() -> Result<ApprovalsService, ConfigError> {
+    let sdk = config::sdk_config(config::Timeouts::RequestPath).await;
+    let table = config::required("EGRESS_TABLE")?;
+    let key = cursor_key(&sdk).await?;
+    let cursors = CursorCodec::new(&key).ok_or(ConfigError::Missing("EGRESS_CURSOR_KEY"))?;
+    Ok(ApprovalsService {
+        store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)),
+        policy: policy_source_from_env(&sdk).await?,
+        cursors,
+        dev_mode: config::dev_mode(),
+    })
 }
 
 pub async fn list_service() -> Result<ListService, ConfigError> {

@@ -194,9 +194,16 @@ pub struct ApprovalQuery {
     pub now: String,
 }
 
+/// An approval as stored: the resource and its key (the slot a decision updates).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredApproval {
+    pub approval: ApprovalRecord,
+    pub key: String,
+}
+
 #[async_trait]
 pub trait ApprovalStore: Send + Sync {
-    async fn get_approval(&self, approval_id: &str) -> Result<Option<ApprovalRecord>, StoreError>;
+    async fn get_approval(&self, approval_id: &str) -> Result<Option<StoredApproval>, StoreError>;
     async fn decide_approval(&self, decision: &DecisionWrite) -> Result<DecideOutcome, StoreError>;
     async fn list_approvals(&self, query: &ApprovalQuery) -> Result<ApprovalPage, StoreError>;
 }

@@ -102,12 +102,14 @@ pub struct ApprovalItem {
     pub pending_pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_sk: Option<String>,
+    /// The approval key (see `approval_key`): the slot a decision updates. Internal, never answered.
+    pub approval_key: String,
     #[serde(flatten)]
     pub approval: ApprovalRecord,
 }
 
 impl ApprovalItem {
-    pub fn new(approval: ApprovalRecord) -> Self {
+    pub fn new(approval: ApprovalRecord, approval_key: String) -> Self {
         let pending = approval.state == ApprovalState::Pending;
         Self {
             pk: approval_pk(&approval.approval_id),
@@ -119,6 +121,7 @@ impl ApprovalItem {
             principal_sk: approval.approval_id.clone(),
             pending_pk: pending.then(|| pending_in_zone(&approval.zone)),
             pending_sk: pending.then(|| approval.approval_id.clone()),
+            approval_key,
             approval,
         }
     }

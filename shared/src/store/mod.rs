@@ -5,12 +5,13 @@
 mod contract;
 #[cfg(feature = "aws")]
 mod dynamodb;
-mod keys;
+pub(crate) mod keys;
 mod memory;
 
 pub use contract::{
     ApprovalPage, ApprovalPartition, ApprovalQuery, ApprovalStep, ApprovalStore, DecideOutcome, DecisionWrite,
-    IdempotencyClaim, LimitCharge, ListPage, ListQuery, Page, RecordOutcome, RequestStore, Store, StoreError, Write,
+    IdempotencyClaim, LimitCharge, ListPage, ListQuery, Page, RecordOutcome, RequestStore, Store, StoreError,
+    StoredApproval, Write,
 };
 #[cfg(feature = "aws")]
 pub use dynamodb::DynamoStore;

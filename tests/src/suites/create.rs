@@ -6,67 +6,37 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use egress_core::{CreateService, ListService, Store};
-use lambda_http::Body;
 use serde_json::{json, Value};
 
-use super::{services, PolicyFile};
+use super::http::{self, Answer};
+use super::{services, PolicyFile, Services};
 use crate::cases::{long_idempotency_key, rejected_inputs, Rejected};
 
 const OPEN: &str = "auditors: ['auditor@example.com']\nzones:\n  default:\n    members: ['*']\n    rules:\n      - {id: gh, effect: allow, hosts: [api.github.com]}\n";
 const KILLED: &str = "kill_switch: {engaged: true, reason: drill}\nauditors: ['auditor@example.com']\nzones:\n  default:\n    members: ['*']\n    rules:\n      - {id: gh, effect: allow, hosts: [api.github.com]}\n";
 
 fn post(principal: Option<&str>, headers: &[(&str, &str)], body: Vec<u8>) -> lambda_http::Request {
-    let mut b = lambda_http::http::Request::builder()
-        .method("POST")
-        .uri("/v1/egress/requests");
-    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
-        b = b.header("content-type", "application/json");
-    }
-    if let Some(p) = principal {
-        b = b.header(egress_core::PRINCIPAL_HEADER, p);
-    }
-    for (k, v) in headers {
-        b = b.header(*k, *v);
-    }
-    b.body(Body::Binary(body)).expect("request")
+    http::post(principal, "/v1/egress/requests", headers, body)
 }
 
-/// Status, whether it was a replay, and the JSON body.
+/// Status, whether it was a replay, the JSON body and the content type.
 async fn send(svc: &CreateService, req: lambda_http::Request) -> (u16, bool, Value, String) {
-    let resp = svc.handle(req).await;
-    let replayed = resp.headers().get("idempotent-replayed").is_some();
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let body = match resp.body() {
-        Body::Text(t) => serde_json::from_str(t).unwrap_or(Value::Null),
-        _ => Value::Null,
-    };
-    (resp.status().as_u16(), replayed, body, ct)
+    let a = Answer::of(svc.handle(req).await);
+    let replayed = a.header("idempotent-replayed").is_some();
+    let ct = a.header("content-type").unwrap_or_default().to_owned();
+    (a.status, replayed, a.body, ct)
 }
 
 /// The requests of `principal` as the list route shows them to an auditor.
 async fn rows_of(list: &ListService, principal: &str) -> Vec<Value> {
-    let req = lambda_http::http::Request::builder()
-        .method("GET")
-        .uri("/v1/egress/requests")
-        .header(egress_core::PRINCIPAL_HEADER, "auditor@example.com")
-        .body(Body::Empty)
-        .expect("request");
-    let req = lambda_http::RequestExt::with_query_string_parameters(
-        req,
-        std::collections::HashMap::from([("principal".to_owned(), principal.to_owned())]),
+    let req = http::get(
+        "auditor@example.com",
+        "/v1/egress/requests",
+        &[("principal", principal.to_owned())],
     );
-    let resp = list.handle(req).await;
-    assert_eq!(resp.status(), 200);
-    let Body::Text(t) = resp.body() else {
-        panic!("list body")
-    };
-    let page: Value = serde_json::from_str(t).expect("page");
-    page["items"].as_array().cloned().unwrap_or_default()
+    let a = Answer::of(list.handle(req).await);
+    assert_eq!(a.status, 200);
+    a.body["items"].as_array().cloned().unwrap_or_default()
 }
 
 fn unique(tag: &str) -> String {
@@ -76,7 +46,7 @@ fn unique(tag: &str) -> String {
 /// Every class of refused input answers problem+json with its status and writes nothing.
 pub async fn rejected_inputs_write_nothing(store: Arc<dyn Store>) {
     let policy = PolicyFile::new("rejected", OPEN);
-    let (create, list) = services(store, &policy.0, Duration::from_secs(1));
+    let Services { create, list, .. } = services(store, &policy.0, Duration::from_secs(1));
     let principal = unique("reject");
     let long_key = long_idempotency_key();
     let mut cases = rejected_inputs(&principal, &long_key);
@@ -106,7 +76,7 @@ pub async fn rejected_inputs_write_nothing(store: Arc<dyn Store>) {
 /// with another body is a 422 that writes nothing.
 pub async fn idempotency_outcomes(store: Arc<dyn Store>) {
     let policy = PolicyFile::new("idempotency", OPEN);
-    let (create, list) = services(store, &policy.0, Duration::from_secs(1));
+    let Services { create, list, .. } = services(store, &policy.0, Duration::from_secs(1));
     let principal = unique("idem");
     let key = format!("key-{}", ulid::Ulid::new());
     let h = [("idempotency-key", key.as_str())];
@@ -135,7 +105,7 @@ pub async fn idempotency_outcomes(store: Arc<dyn Store>) {
 pub async fn replays_are_re_decided(store: Arc<dyn Store>) {
     let ttl = Duration::from_millis(200);
     let policy = PolicyFile::new("redecide", OPEN);
-    let (create, list) = services(store, &policy.0, ttl);
+    let Services { create, list, .. } = services(store, &policy.0, ttl);
     let principal = unique("redecide");
     let body = json!({"url": "https://api.github.com/repos", "zone": "default"}).to_string();
     let again = || {

@@ -2,34 +2,52 @@
 //! store they are given: the in-memory twin (the `logic` tests, no services) and DynamoDB Local (the
 //! end-to-end tests). The same assertions on both are what makes the twin trustworthy.
 
+mod approvals;
 mod create;
+pub mod http;
 mod read_path;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use egress_core::{CachedPolicySource, CreateService, CursorCodec, FileFetcher, ListService, Store};
+use egress_core::{ApprovalsService, CachedPolicySource, CreateService, CursorCodec, FileFetcher, ListService, Store};
 
+pub use approvals::{approvals_expire, approvals_lifecycle, approvals_under_concurrency};
 pub use create::{idempotency_outcomes, rejected_inputs_write_nothing, replays_are_re_decided};
 pub use read_path::read_path;
 
-/// The two API services on `store`, in dev mode, with the policy file at `policy` re-read after `ttl`.
-pub fn services(store: Arc<dyn Store>, policy: &Path, ttl: Duration) -> (CreateService, ListService) {
+/// The API services, on one store and one policy source.
+pub struct Services {
+    pub create: CreateService,
+    pub list: ListService,
+    pub approvals: ApprovalsService,
+}
+
+/// The API services on `store`, in dev mode, with the policy file at `policy` re-read after `ttl`.
+pub fn services(store: Arc<dyn Store>, policy: &Path, ttl: Duration) -> Services {
     let policy = Arc::new(CachedPolicySource::new(FileFetcher::new(policy), ttl));
-    let create = CreateService {
-        store: store.clone(),
-        policy: policy.clone(),
-        dev_mode: true,
-        idempotency_ttl: Duration::from_secs(3600),
-    };
-    let list = ListService {
-        store,
-        policy,
-        cursors: CursorCodec::new(&[42u8; 32]).expect("32-byte key"),
-        dev_mode: true,
-    };
-    (create, list)
+    let cursors = || CursorCodec::new(&[42u8; 32]).expect("32-byte key");
+    Services {
+        create: CreateService {
+            store: store.clone(),
+            policy: policy.clone(),
+            dev_mode: true,
+            idempotency_ttl: Duration::from_secs(3600),
+        },
+        list: ListService {
+            store: store.clone(),
+            policy: policy.clone(),
+            cursors: cursors(),
+            dev_mode: true,
+        },
+        approvals: ApprovalsService {
+            store,
+            policy,
+            cursors: cursors(),
+            dev_mode: true,
+        },
+    }
 }
 
 /// A policy file in the temp directory, removed when dropped.

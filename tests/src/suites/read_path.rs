@@ -3,12 +3,14 @@
 //! cross-principal isolation through the real list handler. Run on the in-memory store (`logic` tests)
 //! and on DynamoDB Local (`read_path`), so the twin is held to the same answers as the table.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use egress_core::{CachedPolicySource, CreateService, CursorCodec, FileFetcher, ListService, Store};
-use lambda_http::{Body, RequestExt};
+use lambda_http::Body;
+
+use super::http::{get, Answer};
 use serde_json::{json, Value};
 
 const ZONES: [&str; 3] = ["alpha", "beta", "gamma"];
@@ -26,28 +28,9 @@ fn policy_file(auditor: &str) -> std::path::PathBuf {
     path
 }
 
-fn get(principal: &str, path: &str, query: &[(&str, String)]) -> lambda_http::Request {
-    let q: HashMap<String, Vec<String>> = query.iter().fold(HashMap::new(), |mut m, (k, v)| {
-        m.entry((*k).to_owned()).or_default().push(v.clone());
-        m
-    });
-    lambda_http::http::Request::builder()
-        .method("GET")
-        .uri(path)
-        .header(egress_core::PRINCIPAL_HEADER, principal)
-        .body(Body::Empty)
-        .unwrap()
-        .with_query_string_parameters(q)
-}
-
 async fn call(svc: &ListService, principal: &str, path: &str, query: &[(&str, String)]) -> (u16, Value) {
-    let resp = svc.handle(get(principal, path, query)).await;
-    let status = resp.status().as_u16();
-    let body = match resp.body() {
-        Body::Text(t) => serde_json::from_str(t).unwrap(),
-        _ => Value::Null,
-    };
-    (status, body)
+    let a = Answer::of(svc.handle(get(principal, path, query)).await);
+    (a.status, a.body)
 }
 
 /// Walks every page; returns the ids in order and the number of pages.

@@ -13,6 +13,7 @@ use crate::store::keys::{
 };
 use crate::store::{
     ApprovalPage, ApprovalPartition, ApprovalQuery, ApprovalStore, DecideOutcome, DecisionWrite, StoreError,
+    StoredApproval,
 };
 use crate::{ApprovalRecord, ApprovalState};
 
@@ -112,7 +113,7 @@ impl DynamoStore {
 
 #[async_trait]
 impl ApprovalStore for DynamoStore {
-    async fn get_approval(&self, approval_id: &str) -> Result<Option<ApprovalRecord>, StoreError> {
+    async fn get_approval(&self, approval_id: &str) -> Result<Option<StoredApproval>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -124,7 +125,12 @@ impl ApprovalStore for DynamoStore {
             .await
             .map_err(unavailable)?;
         out.item
-            .map(|item| from_item::<ApprovalItem>(item).map(|i| i.approval))
+            .map(|item| {
+                from_item::<ApprovalItem>(item).map(|i| StoredApproval {
+                    approval: i.approval,
+                    key: i.approval_key,
+                })
+            })
             .transpose()
     }
 

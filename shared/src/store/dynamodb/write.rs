@@ -153,7 +153,7 @@ impl DynamoStore {
             } => {
                 let put_approval = Put::builder()
                     .table_name(&self.table)
-                    .set_item(Some(to_item(&ApprovalItem::new((**approval).clone()))?))
+                    .set_item(Some(to_item(&ApprovalItem::new((**approval).clone(), key.clone()))?))
                     .condition_expression("attribute_not_exists(pk)")
                     .build()
                     .map_err(corrupt)?;
@@ -202,9 +202,11 @@ impl DynamoStore {
                     .table_name(&self.table)
                     .key("pk", s(slot_pk(key)))
                     .key("sk", s("AKEY"))
-                    .update_expression("SET used_by = :rid, approval.grant.used_by = :rid")
+                    .update_expression("SET used_by = :rid, #approval.#grant.used_by = :rid")
                     .condition_expression(format!("{live_grant} AND attribute_not_exists(used_by)"))
                     .expression_attribute_names("#state", "state")
+                    .expression_attribute_names("#approval", "approval")
+                    .expression_attribute_names("#grant", "grant")
                     .expression_attribute_values(":a", s(approval_id))
                     .expression_attribute_values(":granted", s(SlotState::Granted.as_str()))
                     .expression_attribute_values(":now", n(now))
@@ -215,8 +217,9 @@ impl DynamoStore {
                     .table_name(&self.table)
                     .key("pk", s(approval_pk(approval_id)))
                     .key("sk", s("APR"))
-                    .update_expression("SET grant.used_by = :rid")
+                    .update_expression("SET #grant.used_by = :rid")
                     .condition_expression("attribute_exists(pk)")
+                    .expression_attribute_names("#grant", "grant")
                     .expression_attribute_values(":rid", s(request_id))
                     .build()
                     .map_err(corrupt)?;

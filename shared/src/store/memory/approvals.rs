@@ -6,6 +6,7 @@ use super::{budgeted, MemoryStore, Tables};
 use crate::store::keys::merge_page;
 use crate::store::{
     ApprovalPage, ApprovalPartition, ApprovalQuery, ApprovalStore, DecideOutcome, DecisionWrite, StoreError,
+    StoredApproval,
 };
 use crate::{ApprovalRecord, ApprovalState};
 
@@ -46,8 +47,12 @@ impl Tables {
 
 #[async_trait]
 impl ApprovalStore for MemoryStore {
-    async fn get_approval(&self, approval_id: &str) -> Result<Option<ApprovalRecord>, StoreError> {
-        Ok(self.lock().approvals.get(approval_id).cloned())
+    async fn get_approval(&self, approval_id: &str) -> Result<Option<StoredApproval>, StoreError> {
+        let t = self.lock();
+        Ok(t.approvals.get(approval_id).map(|a| StoredApproval {
+            approval: a.clone(),
+            key: t.approval_keys.get(approval_id).cloned().unwrap_or_default(),
+        }))
     }
 
     async fn decide_approval(&self, d: &DecisionWrite) -> Result<DecideOutcome, StoreError> {

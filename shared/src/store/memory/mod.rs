@@ -21,6 +21,8 @@ struct Tables {
     claims: HashMap<String, IdempotencyItem>,
     /// By approval id.
     approvals: BTreeMap<String, ApprovalRecord>,
+    /// The approval key of each approval id.
+    approval_keys: HashMap<String, String>,
     /// By approval key.
     slots: HashMap<String, ApprovalSlot>,
     /// By counter key.

@@ -79,6 +79,7 @@ impl Tables {
             }) => {
                 self.approvals
                     .insert(approval.approval_id.clone(), (**approval).clone());
+                self.approval_keys.insert(approval.approval_id.clone(), key.clone());
                 let slot = ApprovalSlot {
                     approval_id: approval.approval_id.clone(),
                     state: SlotState::Pending,
