@@ -63,6 +63,16 @@ seed_bodies=(
     '{"domain": "_service.example.com", "zone": "default", "purpose": ""}'
     '{"url": "https://gist.github.com/x", "zone": "default"}'
 )
+# The approval the approval routes are tested on: opened by the reader, decided by an approver.
+approval_body='{"domain": "contract.pastebin.com", "zone": "default"}'
+answer="$(curl -s --max-time 30 -X POST "$base/v1/egress/requests" -H 'Content-Type: application/json' \
+    -H "X-Egress-Principal: $CONTRACT_READER" --data-binary "$approval_body" || true)"
+CONTRACT_APPROVAL="$("$VENV/bin/python" -c 'import json, sys; print(json.loads(sys.argv[1])["approval_id"])' "$answer" 2>/dev/null || true)"
+if [[ -z "$CONTRACT_APPROVAL" ]]; then
+    log "contract: seeding the approval failed: $answer"
+    exit 1
+fi
+export CONTRACT_APPROVAL
 for body in "${seed_bodies[@]}"; do
     code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 30 -X POST "$base/v1/egress/requests" \
         -H 'Content-Type: application/json' -H "X-Egress-Principal: $CONTRACT_READER" --data-binary "$body" || true)"
@@ -107,7 +117,10 @@ if [[ -f "$CONTRACT_STATS" ]]; then
 import json, sys
 s = json.load(open(sys.argv[1]))
 documented = {"POST /v1/egress/requests": "POST", "GET /v1/egress/requests": "GET list",
-              "GET /v1/egress/requests/{request_id}": "GET by id"}
+              "GET /v1/egress/requests/{request_id}": "GET by id",
+              "GET /v1/egress/approvals": "GET approvals",
+              "GET /v1/egress/approvals/{approval_id}": "GET approval",
+              "POST /v1/egress/approvals/{approval_id}/decision": "POST decision"}
 ops = [f"{label} {s['by_operation'].get(key, 0)}" for key, label in documented.items()]
 other = sum(v for k, v in s["by_operation"].items() if k not in documented)
 if other:

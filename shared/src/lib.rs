@@ -22,6 +22,7 @@ mod events;
 mod identity;
 #[cfg(feature = "aws")]
 mod init;
+mod json;
 mod names;
 mod policy;
 #[cfg(feature = "aws")]

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use egress_core::{
-    authorize_egress, detail_schema, events_for, render_schema, CompiledPolicy, Decision, Identity, Reason,
-    RequestRecord, Target, DETAIL_TYPES,
+    approval_event, authorize_egress, detail_schema, events_for, render_schema, ApprovalRecord, ApprovalState,
+    CompiledPolicy, Decision, Grant, GrantScope, Identity, Reason, RequestRecord, Target, DETAIL_TYPES,
 };
 use serde_json::Value;
 use ulid::Ulid;
@@ -84,6 +84,12 @@ fn decisions() -> Vec<Decision> {
     let (target, tail) =
         Target::parse_url("https://api.example.com/x?access_token=ghp_0123456789abcdefghijABCDEFGHIJ012345").unwrap();
     out.push(authorize_egress(&policy, "alice", "open", (&target, &tail)));
+    // Steps 7 and 8, which the create path applies on top.
+    let asking = authorize_egress(&policy, "alice", "asking", &t("https://other.example.com/"));
+    out.push(asking.clone().awaiting(Ulid::new().to_string()));
+    out.push(asking.granted(Ulid::new().to_string()));
+    let allowed = authorize_egress(&policy, "alice", "open", &t("https://api.example.com/"));
+    out.push(allowed.rate_limited("per-agent".into(), 42));
     out
 }
 
@@ -135,5 +141,71 @@ fn every_emitted_event_validates_against_its_schema() {
         .map(|r| r.as_str())
         .collect();
     assert_eq!(reasons, every_reason, "every reason was emitted and validated");
-    assert_eq!(types.len(), DETAIL_TYPES.len());
+    assert_eq!(types.len(), 3, "the request events: requested, allowed, blocked");
+}
+
+#[test]
+fn every_approval_event_validates_against_its_schema() {
+    let policy = CompiledPolicy::from_yaml(POLICY).unwrap();
+    let target = Target::from_url("https://other.example.com/").unwrap();
+    let decision = authorize_egress(&policy, "alice", "asking", &target).awaiting(Ulid::new().to_string());
+    let request = RequestRecord::new(
+        Ulid::new(),
+        "alice".into(),
+        Identity::dev(),
+        "asking".into(),
+        target,
+        None,
+        &decision,
+    );
+    let pending = ApprovalRecord::open(Ulid::new(), &request, 3600);
+    let granted = ApprovalRecord {
+        state: ApprovalState::Granted,
+        decided_by: Some("approver".into()),
+        decided_at: Some(pending.created_at.clone()),
+        note: Some("ok".into()),
+        grant: Some(Grant {
+            scope: GrantScope::Once,
+            expires_at: pending.expires_at.clone(),
+            used_by: None,
+        }),
+        ..pending.clone()
+    };
+    let denied = ApprovalRecord {
+        state: ApprovalState::Denied,
+        decided_by: Some("approver".into()),
+        ..pending.clone()
+    };
+    let expired = ApprovalRecord {
+        state: ApprovalState::Expired,
+        ..pending.clone()
+    };
+    assert!(approval_event(&pending).is_none(), "pending is no transition");
+    for approval in [granted, denied, expired] {
+        let event = approval_event(&approval).unwrap();
+        let schema: Value =
+            serde_json::from_str(&std::fs::read_to_string(schema_file(event.detail_type)).unwrap()).unwrap();
+        let v = jsonschema::draft4::new(&schema).unwrap();
+        let detail = serde_json::to_value(&event.detail).unwrap();
+        let errors: Vec<String> = v.iter_errors(&detail).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{} {detail}: {errors:?}", event.detail_type);
+        assert_eq!(
+            detail["event_id"],
+            format!("{}/{}", approval.approval_id, event.detail_type)
+        );
+        for other in [
+            "egress.approval.granted",
+            "egress.approval.denied",
+            "egress.approval.expired",
+        ] {
+            if other != event.detail_type {
+                let s: Value = serde_json::from_str(&std::fs::read_to_string(schema_file(other)).unwrap()).unwrap();
+                assert!(
+                    !jsonschema::draft4::new(&s).unwrap().is_valid(&detail),
+                    "{other} accepted {}",
+                    event.detail_type
+                );
+            }
+        }
+    }
 }

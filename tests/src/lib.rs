@@ -191,7 +191,12 @@ pub async fn scan_items(filter: &str, values: &[(&str, &str)]) -> Result<Vec<Has
 
 /// Every request item of a principal.
 pub async fn rows_for(principal: &str) -> Vec<HashMap<String, AttributeValue>> {
-    scan_items("principal = :p", &[(":p", principal)]).await.expect("scan")
+    scan_items(
+        "kind = :k AND principal = :p",
+        &[(":k", egress_core::KIND_REQUEST), (":p", principal)],
+    )
+    .await
+    .expect("scan")
 }
 
 /// A fresh table with the request table's keys and indexes (read from DynamoDB Local, so it follows

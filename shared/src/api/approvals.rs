@@ -132,6 +132,16 @@ impl ApprovalsService {
         id: &str,
         req: &Request,
     ) -> Result<Response<Body>, Problem> {
+        // The body first: an invalid one is a 400 whatever the approval (nothing is looked up for it).
+        let bytes = body_bytes(req);
+        if bytes.len() > MAX_BODY_BYTES {
+            return Err(Problem::too_large());
+        }
+        if !is_json_content_type(req) {
+            return Err(Problem::unsupported_media_type());
+        }
+        let body =
+            parse_decision_body(bytes).map_err(|errors| Problem::invalid("the decision has invalid fields", errors))?;
         let StoredApproval { approval, key } = self.visible_approval(c, policy, id).await?;
         if approval.principal == c.principal {
             return Err(Problem::forbidden("the requester of an approval cannot decide it"));
@@ -142,16 +152,7 @@ impl ApprovalsService {
                 approval.zone
             )));
         }
-        let bytes = body_bytes(req);
-        if bytes.len() > MAX_BODY_BYTES {
-            return Err(Problem::too_large());
-        }
-        if !is_json_content_type(req) {
-            return Err(Problem::unsupported_media_type());
-        }
         let settings = policy.map(|p| p.approval_settings(&approval.zone)).unwrap_or_default();
-        let body = parse_decision_body(bytes, settings)
-            .map_err(|errors| Problem::invalid("the decision has invalid fields", errors))?;
         let now = OffsetDateTime::now_utc();
         let state = approval.state_at(now);
         if state != ApprovalState::Pending {
@@ -176,7 +177,9 @@ impl ApprovalsService {
                 ttl_seconds,
                 note,
             } => {
-                let until = now + time::Duration::seconds(i64::from(ttl_seconds));
+                let seconds = DecisionBody::grant_seconds(ttl_seconds, settings)
+                    .map_err(|e| Problem::invalid("the grant is longer than this zone allows", vec![e]))?;
+                let until = now + time::Duration::seconds(i64::from(seconds));
                 decided.state = ApprovalState::Granted;
                 decided.note = note;
                 decided.grant = Some(Grant {

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::GrantScope;
-use crate::{ApprovalSettings, FieldError};
+use crate::{ApprovalSettings, FieldError, MAX_APPROVAL_SECONDS};
 
 /// The longest note an approver may leave.
 pub const MAX_NOTE_CHARS: usize = 1024;
@@ -22,20 +22,21 @@ crate::wire_enum::wire_enum! {
 #[serde(deny_unknown_fields)]
 struct RawBody {
     decision: DecisionKind,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::present")]
     note: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::present")]
     scope: Option<GrantScope>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::present")]
     ttl_seconds: Option<u64>,
 }
 
-/// A valid decision: a grant carries its scope and lifetime; a deny carries neither.
+/// A valid decision: a grant carries its scope and lifetime (`None`: the default, capped by the zone);
+/// a deny carries neither.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecisionBody {
     Grant {
         scope: GrantScope,
-        ttl_seconds: u32,
+        ttl_seconds: Option<u32>,
         note: Option<String>,
     },
     Deny {
@@ -43,8 +44,26 @@ pub enum DecisionBody {
     },
 }
 
-/// Parses and validates a decision body against the zone's `approval.max_grant_seconds`.
-pub fn parse_decision_body(bytes: &[u8], settings: ApprovalSettings) -> Result<DecisionBody, Vec<FieldError>> {
+impl DecisionBody {
+    /// The grant's lifetime in `settings`' zone, or the field error when it is longer than the zone
+    /// allows (checked once the approval, and so its zone, is known).
+    pub fn grant_seconds(ttl: Option<u32>, settings: ApprovalSettings) -> Result<u32, FieldError> {
+        let max = settings.max_grant_seconds;
+        match ttl {
+            None => Ok(DEFAULT_GRANT_SECONDS.min(max)),
+            Some(t) if t <= max => Ok(t),
+            Some(_) => Err(FieldError::new(
+                "ttl_seconds",
+                "out_of_range",
+                format!("at most {max} (the zone's approval.max_grant_seconds)"),
+            )),
+        }
+    }
+}
+
+/// Parses and validates a decision body on its own (the zone's limit is checked with
+/// [`DecisionBody::grant_seconds`]), so an invalid body is a 400 before any approval is looked up.
+pub fn parse_decision_body(bytes: &[u8]) -> Result<DecisionBody, Vec<FieldError>> {
     let raw: RawBody = serde_json::from_slice(bytes)
         .map_err(|e| vec![FieldError::new("body", "invalid", format!("not a valid decision: {e}"))])?;
     let mut errors = Vec::new();
@@ -75,18 +94,17 @@ pub fn parse_decision_body(bytes: &[u8], settings: ApprovalSettings) -> Result<D
             DecisionBody::Deny { note: raw.note }
         }
         DecisionKind::Grant => {
-            let max = settings.max_grant_seconds;
-            let ttl = raw.ttl_seconds.unwrap_or(u64::from(DEFAULT_GRANT_SECONDS.min(max)));
-            if !(1..=u64::from(max)).contains(&ttl) {
+            let ttl = raw.ttl_seconds.map(|t| u32::try_from(t).unwrap_or(u32::MAX));
+            if ttl.is_some_and(|t| !(1..=MAX_APPROVAL_SECONDS).contains(&t)) {
                 errors.push(FieldError::new(
                     "ttl_seconds",
                     "out_of_range",
-                    format!("1 to {max} (the zone's approval.max_grant_seconds)"),
+                    format!("1 to {MAX_APPROVAL_SECONDS}, and at most the zone's approval.max_grant_seconds"),
                 ));
             }
             DecisionBody::Grant {
                 scope: raw.scope.unwrap_or(GrantScope::Once),
-                ttl_seconds: u32::try_from(ttl).unwrap_or(u32::MAX),
+                ttl_seconds: ttl,
                 note: raw.note,
             }
         }

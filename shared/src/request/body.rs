@@ -29,22 +29,16 @@ impl BodyError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
-    #[serde(default, deserialize_with = "present_string")]
+    #[serde(default, deserialize_with = "crate::json::present")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    #[serde(default, deserialize_with = "present_string")]
+    #[serde(default, deserialize_with = "crate::json::present")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     pub zone: String,
-    #[serde(default, deserialize_with = "present_string")]
+    #[serde(default, deserialize_with = "crate::json::present")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
-}
-
-/// An optional member that is present must be a string: `null` is refused like a number would be. (An
-/// absent member never gets here: `default` makes it `None`.)
-fn present_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    String::deserialize(d).map(Some)
 }
 
 /// A body that passed every check: the only input `authorize` and the store see.
