@@ -1,0 +1,93 @@
+//! The command line: global connection options, then a command.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "egress-admin", version, about = "Operate the egress gateway: approvals")]
+pub struct Cli {
+    #[command(flatten)]
+    pub api: ApiOptions,
+    /// Print the API's JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How to reach the API and who to be.
+#[derive(Debug, Args)]
+pub struct ApiOptions {
+    /// The API's base URL (the stack output ApiUrl; the local stack is http://127.0.0.1:9000).
+    #[arg(long, env = "EGRESS_API_URL", default_value = "http://127.0.0.1:9000", global = true)]
+    pub api_url: String,
+    /// How to authenticate. Default: bearer with --token, dev with --principal, else sigv4.
+    #[arg(long, value_enum, global = true)]
+    pub auth: Option<AuthMode>,
+    /// A bearer token (AuthMode=JWT stacks).
+    #[arg(long, env = "EGRESS_TOKEN", global = true, hide_env_values = true)]
+    pub token: Option<String>,
+    /// The principal to act as through the development header (local stacks in dev mode only).
+    #[arg(long, env = "EGRESS_PRINCIPAL", global = true)]
+    pub principal: Option<String>,
+    /// The region to sign for (SigV4); default: the AWS configuration's.
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthMode {
+    /// SigV4 with the default AWS credential chain (AuthMode=IAM stacks).
+    Sigv4,
+    /// `Authorization: Bearer <token>`.
+    Bearer,
+    /// `X-Egress-Principal: <principal>` (EGRESS_DEV_MODE=1 only).
+    Dev,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List, show, grant or deny approvals.
+    Approvals {
+        #[command(subcommand)]
+        command: ApprovalsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApprovalsCommand {
+    /// List approvals, newest first (every page with --all).
+    Ls {
+        /// pending, granted, denied or expired.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        zone: Option<String>,
+        /// Whose approvals (auditors; approvers within their zones).
+        #[arg(long)]
+        of: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Follow the cursors to the last page.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show one approval.
+    Show { approval_id: String },
+    /// Grant an approval: the next matching request (once) or every one until it expires (window).
+    Grant {
+        approval_id: String,
+        #[arg(long, value_parser = ["once", "window"], default_value = "once")]
+        scope: String,
+        /// How long the grant lasts, in seconds (default: an hour, at most the zone's limit).
+        #[arg(long)]
+        ttl: Option<u32>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Deny an approval.
+    Deny {
+        approval_id: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+}

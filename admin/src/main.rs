@@ -1,0 +1,24 @@
+//! egress-admin: the operators' command-line tool. `approvals ls|show|grant|deny` for approvers, against
+//! the API (SigV4 with the caller's AWS credentials, a bearer token, or the development header locally).
+//! Readable tables by default, `--json` for scripts.
+
+mod api;
+mod approvals;
+mod cli;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Approvals { command } => approvals::run(&cli.api, cli.json, command).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("egress-admin: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
