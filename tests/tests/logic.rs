@@ -40,3 +40,8 @@ async fn approvals_expire_on_the_memory_store() {
 async fn approvals_under_concurrency_on_the_memory_store() {
     suites::approvals_under_concurrency(Arc::new(MemoryStore::new())).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rate_limits_on_the_memory_store() {
+    suites::rate_limits(Arc::new(MemoryStore::new())).await;
+}

@@ -52,6 +52,14 @@ pub struct EventDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Detector")]
     pub dlp: Option<Detector>,
+    /// The zone rate limit that denied the request (reason `rate_limited`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub rate_limit: Option<String>,
+    /// With `rate_limit`: seconds until the limit's window ends
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "u32", range(min = 1))]
+    pub retry_after_seconds: Option<u32>,
     /// Present when this request re-decided an idempotent replay whose original decision no longer held:
     /// the original request_id
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -129,6 +137,8 @@ pub fn events_for(record: &RequestRecord) -> [Event; 2] {
             policy_version: record.policy_version.clone(),
             requested_at: record.created_at.clone(),
             dlp: record.dlp,
+            rate_limit: record.rate_limit.clone(),
+            retry_after_seconds: record.retry_after_seconds,
             replaces: record.replaces.clone(),
         }),
     })

@@ -5,6 +5,7 @@
 mod approvals;
 mod create;
 pub mod http;
+mod limits;
 mod read_path;
 
 use std::path::Path;
@@ -15,6 +16,7 @@ use egress_core::{ApprovalsService, CachedPolicySource, CreateService, CursorCod
 
 pub use approvals::{approvals_expire, approvals_lifecycle, approvals_under_concurrency};
 pub use create::{idempotency_outcomes, rejected_inputs_write_nothing, replays_are_re_decided};
+pub use limits::{ask as ask_in_zone, burst, not_near_a_window_end, rate_limits, LIMITS_POLICY};
 pub use read_path::read_path;
 
 /// The API services, on one store and one policy source.
