@@ -58,11 +58,11 @@ pub use request::{
     MAX_PURPOSE_CHARS,
 };
 pub use store::{
-    principal_pk, request_pk, shard_of, time_pk, ApprovalPage, ApprovalPartition, ApprovalQuery, ApprovalStep,
-    ApprovalStore, DecideOutcome, DecisionWrite, IdempotencyClaim, IdempotencyItem, LimitCharge, ListPage, ListQuery,
-    MemoryStore, Page, RecordOutcome, RequestItem, RequestStore, Store, StoreError, StoredApproval, Write,
-    INDEX_BY_PENDING, INDEX_BY_PRINCIPAL, INDEX_BY_TIME, INDEX_SHARDS, KIND_APPROVAL, KIND_APPROVAL_SLOT,
-    KIND_IDEMPOTENCY, KIND_RATE_COUNTER, KIND_REQUEST,
+    approval_pk, counter_pk, principal_pk, request_pk, shard_of, slot_pk, time_pk, ApprovalItem, ApprovalPage,
+    ApprovalPartition, ApprovalQuery, ApprovalStep, ApprovalStore, DecideOutcome, DecisionWrite, IdempotencyClaim,
+    IdempotencyItem, LimitCharge, ListPage, ListQuery, MemoryStore, Page, RecordOutcome, RequestItem, RequestStore,
+    SlotItem, Store, StoreError, StoredApproval, Write, INDEX_BY_PENDING, INDEX_BY_PRINCIPAL, INDEX_BY_TIME,
+    INDEX_SHARDS, KIND_APPROVAL, KIND_APPROVAL_SLOT, KIND_IDEMPOTENCY, KIND_RATE_COUNTER, KIND_REQUEST,
 };
 pub use target::{
     any_reading_under, decoded_path, every_reading_under, fully_decoded, normalize_host, server_form, special_host,

@@ -16,7 +16,8 @@ pub use contract::{
 #[cfg(feature = "aws")]
 pub use dynamodb::DynamoStore;
 pub use keys::{
-    principal_pk, request_pk, shard_of, time_pk, IdempotencyItem, RequestItem, INDEX_BY_PENDING, INDEX_BY_PRINCIPAL,
-    INDEX_BY_TIME, INDEX_SHARDS, KIND_APPROVAL, KIND_APPROVAL_SLOT, KIND_IDEMPOTENCY, KIND_RATE_COUNTER, KIND_REQUEST,
+    approval_pk, counter_pk, principal_pk, request_pk, shard_of, slot_pk, time_pk, ApprovalItem, IdempotencyItem,
+    RequestItem, SlotItem, INDEX_BY_PENDING, INDEX_BY_PRINCIPAL, INDEX_BY_TIME, INDEX_SHARDS, KIND_APPROVAL,
+    KIND_APPROVAL_SLOT, KIND_IDEMPOTENCY, KIND_RATE_COUNTER, KIND_REQUEST,
 };
 pub use memory::MemoryStore;
