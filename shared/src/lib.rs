@@ -18,16 +18,20 @@
 mod api;
 mod approval;
 mod digest;
+pub mod env;
 mod events;
 mod identity;
 #[cfg(feature = "aws")]
 mod init;
 mod json;
+mod metrics;
 mod names;
 mod policy;
 #[cfg(feature = "aws")]
 mod policy_source;
 mod problem;
+#[cfg(feature = "aws")]
+mod redrive;
 mod request;
 mod store;
 mod target;
@@ -44,6 +48,9 @@ pub use events::{
     MAX_ENTRIES_PER_PUT, MAX_PUT_BYTES, REQUESTED, SOURCE,
 };
 pub use identity::{iam_principal, is_account_id, is_org_id, jwt_scopes, IamPrincipal, Identity, IdentityKind};
+pub use metrics::{
+    capture as capture_metrics, take_captured as captured_metrics, Metric, NAMESPACE as METRICS_NAMESPACE,
+};
 pub use names::{valid_principal, valid_zone_name, MAX_PRINCIPAL_LEN};
 pub use policy::{
     authorize_egress, compile_detectors, policy_version, redact_path, requests_kill_switch, scan_for_secrets,
@@ -54,8 +61,8 @@ pub use policy::{
 };
 pub use problem::{FieldError, Problem};
 pub use request::{
-    parse_body, rfc3339_millis, ulid_time, BodyError, CreateBody, RequestRecord, ValidRequest, MAX_BODY_BYTES,
-    MAX_PURPOSE_CHARS,
+    parse_body, rfc3339_millis, ulid_bound, ulid_time, BodyError, CreateBody, RequestRecord, ValidRequest,
+    MAX_BODY_BYTES, MAX_PURPOSE_CHARS,
 };
 pub use store::{
     approval_pk, counter_pk, principal_pk, request_pk, shard_of, slot_pk, time_pk, ApprovalItem, ApprovalPage,
@@ -79,17 +86,20 @@ pub use api::{
 };
 #[cfg(feature = "aws")]
 pub use events::{
-    handle_stream_event, publish_records, put_events_entry, EventBridgeBus, EventBus, PublishError, RetryPolicy,
-    PUTS_IN_FLIGHT,
+    events_of_record, handle_stream_event, publish_records, put_events_entry, EventBridgeBus, EventBus, PublishError,
+    RetryPolicy, PUTS_IN_FLIGHT,
 };
 #[cfg(feature = "aws")]
 pub use init::{
-    approvals_service, create_service, dev_mode, event_bus, init_telemetry, list_service, parse_u64,
-    policy_source_from_env, required, sdk_config, ConfigError, Timeouts, DEFAULT_IDEMPOTENCY_TTL_SECS,
+    approvals_service, create_service, dev_mode, event_bus, guarded_policy_source, init_telemetry, list_service,
+    parse_u64, policy_source_from_env, required, sdk_config, ConfigError, Timeouts, DEFAULT_IDEMPOTENCY_TTL_SECS,
 };
 #[cfg(feature = "aws")]
 pub use policy_source::{
-    CachedPolicySource, FetchError, FileFetcher, PolicyFetcher, PolicySource, SsmFetcher, MAX_POLICY_AGE,
+    CachedPolicySource, FetchError, Fetched, FileFetcher, KillSwitchGuard, KillSwitchState, PolicyFetcher,
+    PolicySource, S3Fetcher, S3Location, SsmFetcher, KILL_SWITCH_AGE, MAX_POLICY_AGE, MAX_POLICY_BYTES,
 };
+#[cfg(feature = "aws")]
+pub use redrive::{republish, window_events, FailedBatch, RedriveError, StreamRead, WindowEvents};
 #[cfg(feature = "aws")]
 pub use store::DynamoStore;

@@ -15,7 +15,10 @@ use serde_json::Value;
 
 pub use cases::{long_idempotency_key, rejected_inputs, Rejected};
 
-pub const TABLE: &str = "sec_egress_requests";
+/// The requests table of the local stack (its name is scoped to the stack, as in AWS).
+pub fn table() -> String {
+    stack_setting("EGRESS_TABLE")
+}
 /// Local-only queue bound by a rule matching every `egress.gateway` event.
 pub const ALL_EVENTS_QUEUE: &str = "egress-all-events";
 /// The template's example queue: `egress.blocked` with decision `require_approval`.
@@ -67,6 +70,19 @@ pub async fn sqs() -> aws_sdk_sqs::Client {
 pub async fn ssm() -> aws_sdk_ssm::Client {
     aws_sdk_ssm::Client::new(&sdk_config(&moto_endpoint()).await)
 }
+pub async fn s3() -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::new(&sdk_config(&moto_endpoint()).await)
+}
+
+/// The EMF lines of `metric` captured in this process (`egress_core::capture_metrics`) whose properties
+/// include every pair of `with`, parsed.
+pub fn captured(lines: &[String], metric: egress_core::Metric, with: &[(&str, &str)]) -> Vec<Value> {
+    lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v[metric.as_str()].is_u64() && with.iter().all(|(k, want)| v[*k].as_str() == Some(*want)))
+        .collect()
+}
 
 /// A principal unique to one test, so tests running in parallel never see each other's rows or events.
 pub fn unique_principal(tag: &str) -> String {
@@ -115,6 +131,36 @@ pub async fn post(principal: Option<&str>, headers: &[(&str, &str)], body: impl 
     }
 }
 
+/// An approver's decision through the API served by `cargo lambda watch` (dev header).
+pub async fn decide_approval(approver: &str, approval_id: &str, body: &Value) -> Answer {
+    let resp = reqwest::Client::new()
+        .post(format!(
+            "{}/v1/egress/approvals/{approval_id}/decision",
+            lambda_endpoint()
+        ))
+        .timeout(Duration::from_secs(120))
+        .header(egress_core::PRINCIPAL_HEADER, approver)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("lambda watch reachable");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = resp.text().await.unwrap_or_default();
+    Answer {
+        status,
+        headers,
+        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        content_type,
+    }
+}
+
 /// Invokes a function served by `cargo lambda watch` through the Lambda Invoke API with a full event (an
 /// API Gateway payload 2.0 event for the API functions), and returns the API Gateway response it gives.
 pub async fn invoke(function: &str, event: &Value) -> Value {
@@ -147,7 +193,7 @@ pub fn create_service(
 ) -> egress_core::CreateService {
     use egress_core::{CachedPolicySource, FileFetcher};
     egress_core::CreateService {
-        store: std::sync::Arc::new(egress_core::DynamoStore::new(client, TABLE)),
+        store: std::sync::Arc::new(egress_core::DynamoStore::new(client, table())),
         policy: std::sync::Arc::new(CachedPolicySource::new(FileFetcher::new(policy_path), policy_ttl)),
         dev_mode,
         idempotency_ttl: Duration::from_secs(3600),
@@ -170,7 +216,7 @@ pub async fn scan_items(filter: &str, values: &[(&str, &str)]) -> Result<Vec<Has
     loop {
         let mut scan = ddb
             .scan()
-            .table_name(TABLE)
+            .table_name(table())
             .consistent_read(true)
             .filter_expression(filter);
         for (k, v) in values {
@@ -205,7 +251,7 @@ pub async fn scratch_table(tag: &str) -> String {
     let ddb = dynamodb().await;
     let main = ddb
         .describe_table()
-        .table_name(TABLE)
+        .table_name(table())
         .send()
         .await
         .expect("describe table");

@@ -12,7 +12,7 @@ use egress_e2e::*;
 use serde_json::{json, Value};
 
 async fn store() -> Arc<DynamoStore> {
-    Arc::new(DynamoStore::new(dynamodb().await, TABLE))
+    Arc::new(DynamoStore::new(dynamodb().await, table()))
 }
 
 #[tokio::test]

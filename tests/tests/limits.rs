@@ -10,7 +10,7 @@ use egress_e2e::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rate_limits_on_dynamodb_with_their_events() {
-    let store = Arc::new(DynamoStore::new(dynamodb().await, TABLE));
+    let store = Arc::new(DynamoStore::new(dynamodb().await, table()));
     let me = suites::rate_limits(store).await;
     let rows = rows_for(&me).await;
     let burst_rows = rows

@@ -116,9 +116,9 @@ async fn request_path_makes_exactly_one_dynamodb_call() {
 /// logic tests run on the memory store), here on DynamoDB Local.
 #[tokio::test]
 async fn replays_are_re_decided_under_the_current_policy() {
-    let store = Arc::new(egress_core::DynamoStore::new(dynamodb().await, TABLE));
+    let store = Arc::new(egress_core::DynamoStore::new(dynamodb().await, table()));
     suites::replays_are_re_decided(store).await;
-    suites::idempotency_outcomes(Arc::new(egress_core::DynamoStore::new(dynamodb().await, TABLE))).await;
+    suites::idempotency_outcomes(Arc::new(egress_core::DynamoStore::new(dynamodb().await, table()))).await;
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 
 use super::params::Params;
 use super::roles::{approver_zones, approves, is_auditor};
+use crate::metrics;
 use crate::{
     body_bytes, caller, is_canonical_ulid, is_json_content_type, json_response, parse_decision_body, query_binding,
     respond, rfc3339_millis, ApprovalPartition, ApprovalQuery, ApprovalRecord, ApprovalSlot, ApprovalState, Caller,
@@ -212,6 +213,7 @@ impl ApprovalsService {
                     decided_by = %c.principal,
                     "approval decided"
                 );
+                metrics::approval_decided(&decided);
                 Ok(json_response(StatusCode::OK, &decided))
             }
             DecideOutcome::NotPending(current) => Err(Problem::conflict(format!(

@@ -8,6 +8,7 @@ use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 
 use super::steps::{record_request, Asked, Recorded};
+use crate::metrics;
 use crate::{
     authorize_egress, body_bytes, caller, is_json_content_type, json_response, parse_body, respond, Decision,
     FieldError, IdempotencyClaim, PolicySource, Problem, Store, MAX_BODY_BYTES,
@@ -109,6 +110,7 @@ impl CreateService {
                     replaces = record.replaces.as_deref().unwrap_or(""),
                     "egress request recorded"
                 );
+                metrics::decision(&record);
                 let mut resp = json_response(StatusCode::CREATED, &record);
                 if let Ok(loc) = HeaderValue::from_str(&format!("/v1/egress/requests/{}", record.request_id)) {
                     resp.headers_mut().insert(header::LOCATION, loc);

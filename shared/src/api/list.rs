@@ -15,8 +15,8 @@ use ulid::Ulid;
 use super::params::Params;
 use super::roles::is_auditor;
 use crate::{
-    caller, json_response, query_binding, respond, ApprovalRecord, ApprovalState, Caller, CursorCodec, Effect,
-    FieldError, Grant, ListQuery, PolicySource, Problem, RequestRecord, Store,
+    caller, json_response, query_binding, respond, ulid_bound, ApprovalRecord, ApprovalState, Caller, CursorCodec,
+    Effect, FieldError, Grant, ListQuery, PolicySource, Problem, RequestRecord, Store,
 };
 
 const PARAMS: [&str; 7] = ["principal", "zone", "decision", "since", "until", "limit", "cursor"];
@@ -127,16 +127,6 @@ pub fn parse_params(req: &Request) -> Result<ListParams, Problem> {
     }
     q.finish()?;
     Ok(p)
-}
-
-fn ulid_bound(t: Option<OffsetDateTime>, high: bool) -> String {
-    let ms = t.map(|t| (t.unix_timestamp_nanos() / 1_000_000).clamp(0, (1 << 48) - 1) as u64);
-    match (ms, high) {
-        (None, false) => Ulid::nil().to_string(),
-        (None, true) => Ulid::from_parts((1 << 48) - 1, u128::MAX).to_string(),
-        (Some(ms), false) => Ulid::from_parts(ms, 0).to_string(),
-        (Some(ms), true) => Ulid::from_parts(ms, u128::MAX).to_string(),
-    }
 }
 
 /// A ULID in canonical form (26 characters, uppercase Crockford base32, at most 128 bits). Checked by

@@ -19,7 +19,7 @@ pub use entry::{entry_size, MAX_ENTRIES_PER_PUT, MAX_PUT_BYTES};
 #[cfg(feature = "aws")]
 pub use eventbridge::{put_events_entry, EventBridgeBus};
 #[cfg(feature = "aws")]
-pub use outbox::handle_stream_event;
+pub use outbox::{events_of_record, handle_stream_event};
 #[cfg(feature = "aws")]
 pub use publisher::{publish_records, EventBus, PublishError, RetryPolicy, PUTS_IN_FLIGHT};
 pub use schema::{detail_schema, render as render_schema, DETAIL_TYPES};

@@ -8,6 +8,7 @@
 use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 
+use crate::metrics;
 use crate::store::keys::{ApprovalItem, SlotItem};
 use crate::{
     approval_event, events_for, publish_records, ApprovalRecord, ApprovalSlot, ApprovalState, Event, EventBus,
@@ -82,6 +83,16 @@ fn decode(record: &EventRecord) -> Decoded {
     }
 }
 
+/// The events of one stream record (none for records that are not outbox entries); `Err` when the record
+/// cannot be decoded. What the publisher sends, for a redrive that re-reads the stream.
+pub fn events_of_record(record: &EventRecord) -> Result<Vec<Event>, String> {
+    match decode(record) {
+        Decoded::Skip => Ok(Vec::new()),
+        Decoded::Publish(events) => Ok(events),
+        Decoded::Corrupt(e) => Err(e),
+    }
+}
+
 /// The expiry event of the approval a slot held while pending (a granted slot expiring is a grant
 /// running out, not an approval transition: no event).
 fn expired(slot: ApprovalSlot) -> Vec<Event> {
@@ -122,6 +133,15 @@ pub async fn handle_stream_event(bus: &dyn EventBus, event: &StreamEvent, retry:
         }
     }
     let published_count = published.iter().filter(|ok| **ok).count();
+    let events = |ok: bool| -> u64 {
+        to_publish
+            .iter()
+            .zip(&published)
+            .filter(|(_, p)| **p == ok)
+            .map(|(evs, _)| evs.len() as u64)
+            .sum()
+    };
+    metrics::published(events(true), events(false));
     tracing::info!(
         records = event.records.len(),
         published = published_count,

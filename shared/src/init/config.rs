@@ -45,7 +45,7 @@ pub fn required(name: &'static str) -> Result<String, ConfigError> {
 
 /// `EGRESS_DEV_MODE=1` (exactly) enables the local principal header. Anything else is off.
 pub fn dev_mode() -> bool {
-    std::env::var("EGRESS_DEV_MODE").is_ok_and(|v| v == "1")
+    std::env::var(crate::env::DEV_MODE).is_ok_and(|v| v == "1")
 }
 
 pub fn parse_u64(name: &'static str, default: u64) -> Result<u64, ConfigError> {

@@ -7,5 +7,6 @@ mod wiring;
 pub use config::{dev_mode, parse_u64, required, sdk_config, ConfigError, Timeouts};
 pub use telemetry::init as init_telemetry;
 pub use wiring::{
-    approvals_service, create_service, event_bus, list_service, policy_source_from_env, DEFAULT_IDEMPOTENCY_TTL_SECS,
+    approvals_service, create_service, event_bus, guarded_policy_source, list_service, policy_source_from_env,
+    DEFAULT_IDEMPOTENCY_TTL_SECS,
 };

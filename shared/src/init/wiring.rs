@@ -4,9 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::config::{self, ConfigError};
+use crate::env;
 use crate::{
     ApprovalsService, CachedPolicySource, CreateService, CursorCodec, DynamoStore, EventBridgeBus, FileFetcher,
-    ListService, PolicyFetcher, PolicySource, SsmFetcher, MAX_POLICY_AGE, MIN_KEY_LEN,
+    KillSwitchGuard, ListService, PolicySource, S3Fetcher, S3Location, SsmFetcher, KILL_SWITCH_AGE, MAX_POLICY_AGE,
+    MIN_KEY_LEN,
 };
 
 /// Default lifetime of an idempotency key: 24 hours.
@@ -14,9 +16,9 @@ pub const DEFAULT_IDEMPOTENCY_TTL_SECS: u64 = 24 * 3600;
 
 pub async fn create_service() -> Result<CreateService, ConfigError> {
     let sdk = config::sdk_config(config::Timeouts::RequestPath).await;
-    let table = config::required("EGRESS_TABLE")?;
-    let ttl = config::parse_u64("EGRESS_IDEMPOTENCY_TTL_SECONDS", DEFAULT_IDEMPOTENCY_TTL_SECS)?;
-    let policy = policy_source_from_env(&sdk).await?;
+    let table = config::required(env::TABLE)?;
+    let ttl = config::parse_u64(env::IDEMPOTENCY_TTL_SECONDS, DEFAULT_IDEMPOTENCY_TTL_SECS)?;
+    let policy = guarded_policy_source(&sdk).await?;
     crate::compile_detectors();
     Ok(CreateService {
         store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)),
@@ -28,40 +30,45 @@ pub async fn create_service() -> Result<CreateService, ConfigError> {
 
 pub async fn event_bus() -> Result<EventBridgeBus, ConfigError> {
     let sdk = config::sdk_config(config::Timeouts::Publisher).await;
-    let bus = config::required("EGRESS_BUS_NAME")?;
+    let bus = config::required(env::BUS_NAME)?;
     Ok(EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&sdk), bus))
 }
 
-/// The cursor key: `EGRESS_CURSOR_KEY` (local), else the SSM SecureString named by
-/// `EGRESS_CURSOR_KEY_PARAMETER`, read once at init.
-async fn cursor_key(sdk: &aws_config::SdkConfig) -> Result<Vec<u8>, ConfigError> {
-    let key = match std::env::var("EGRESS_CURSOR_KEY") {
+/// The cursor codec: the key from `EGRESS_CURSOR_KEY` (local), else the Secrets Manager secret named by
+/// `EGRESS_CURSOR_KEY_SECRET`, read once at init. A rotated key takes effect as containers start; a cursor
+/// signed with the old key then gets a 400 and the client starts its listing again.
+async fn cursor_codec(sdk: &aws_config::SdkConfig) -> Result<CursorCodec, ConfigError> {
+    let key = match std::env::var(env::CURSOR_KEY) {
         Ok(k) => k,
         Err(_) => {
-            let name = config::required("EGRESS_CURSOR_KEY_PARAMETER")?;
-            SsmFetcher::new(aws_sdk_ssm::Client::new(sdk), name)
-                .fetch()
+            let id = config::required(env::CURSOR_KEY_SECRET)?;
+            let unreadable = |detail: String| ConfigError::Invalid {
+                name: env::CURSOR_KEY_SECRET,
+                detail,
+            };
+            aws_sdk_secretsmanager::Client::new(sdk)
+                .get_secret_value()
+                .secret_id(&id)
+                .send()
                 .await
-                .map_err(|e| ConfigError::Invalid {
-                    name: "EGRESS_CURSOR_KEY_PARAMETER",
-                    detail: e.to_string(),
-                })?
+                .map_err(|e| unreadable(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?
+                .secret_string
+                .ok_or_else(|| unreadable(format!("{id} has no string value")))?
         }
     };
     if key.len() < MIN_KEY_LEN {
         return Err(ConfigError::Invalid {
-            name: "EGRESS_CURSOR_KEY",
+            name: env::CURSOR_KEY,
             detail: format!("at least {MIN_KEY_LEN} bytes"),
         });
     }
-    Ok(key.into_bytes())
+    CursorCodec::new(key.as_bytes()).ok_or(ConfigError::Missing(env::CURSOR_KEY))
 }
 
 pub async fn approvals_service() -> Result<ApprovalsService, ConfigError> {
     let sdk = config::sdk_config(config::Timeouts::RequestPath).await;
-    let table = config::required("EGRESS_TABLE")?;
-    let key = cursor_key(&sdk).await?;
-    let cursors = CursorCodec::new(&key).ok_or(ConfigError::Missing("EGRESS_CURSOR_KEY"))?;
+    let table = config::required(env::TABLE)?;
+    let cursors = cursor_codec(&sdk).await?;
     Ok(ApprovalsService {
         store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)),
         policy: policy_source_from_env(&sdk).await?,
@@ -72,9 +79,8 @@ pub async fn approvals_service() -> Result<ApprovalsService, ConfigError> {
 
 pub async fn list_service() -> Result<ListService, ConfigError> {
     let sdk = config::sdk_config(config::Timeouts::RequestPath).await;
-    let table = config::required("EGRESS_TABLE")?;
-    let key = cursor_key(&sdk).await?;
-    let cursors = CursorCodec::new(&key).ok_or(ConfigError::Missing("EGRESS_CURSOR_KEY"))?;
+    let table = config::required(env::TABLE)?;
+    let cursors = cursor_codec(&sdk).await?;
     Ok(ListService {
         store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)),
         policy: policy_source_from_env(&sdk).await?,
@@ -82,18 +88,58 @@ pub async fn list_service() -> Result<ListService, ConfigError> {
         dev_mode: config::dev_mode(),
     })
 }
-/// A policy source built from the environment: `EGRESS_POLICY_FILE` wins locally, else
-/// `EGRESS_POLICY_PARAMETER` (SSM). Neither set is a configuration error: the caller fails closed.
+/// A policy source built from the environment: `EGRESS_POLICY_FILE` (local), else exactly one of
+/// `EGRESS_POLICY_S3_URI` and `EGRESS_POLICY_PARAMETER`. None set is a configuration error; a source that
+/// cannot be read answers `None` and the caller fails closed.
 pub async fn policy_source_from_env(sdk: &aws_config::SdkConfig) -> Result<Arc<dyn PolicySource>, ConfigError> {
-    if let Ok(path) = std::env::var("EGRESS_POLICY_FILE") {
+    let s3 = std::env::var(env::POLICY_S3_URI).ok();
+    let parameter = std::env::var(env::POLICY_PARAMETER).ok();
+    if let Ok(path) = std::env::var(env::POLICY_FILE) {
         let src = CachedPolicySource::new(FileFetcher::new(path), Duration::from_secs(1));
         src.refresh().await;
         return Ok(Arc::new(src));
     }
-    if let Ok(name) = std::env::var("EGRESS_POLICY_PARAMETER") {
-        let src = CachedPolicySource::new(SsmFetcher::new(aws_sdk_ssm::Client::new(sdk), name), MAX_POLICY_AGE);
-        src.refresh().await;
-        return Ok(Arc::new(src));
+    match (s3, parameter) {
+        (Some(uri), None) => {
+            let location: S3Location = uri.parse().map_err(|detail| ConfigError::Invalid {
+                name: env::POLICY_S3_URI,
+                detail,
+            })?;
+            let src = CachedPolicySource::new(S3Fetcher::new(aws_sdk_s3::Client::new(sdk), location), MAX_POLICY_AGE);
+            src.refresh().await;
+            Ok(Arc::new(src))
+        }
+        (None, Some(name)) => {
+            let src = CachedPolicySource::new(SsmFetcher::new(aws_sdk_ssm::Client::new(sdk), name), MAX_POLICY_AGE);
+            src.refresh().await;
+            Ok(Arc::new(src))
+        }
+        (Some(_), Some(_)) => Err(ConfigError::Invalid {
+            name: env::POLICY_S3_URI,
+            detail: format!("set {} or {}, not both", env::POLICY_S3_URI, env::POLICY_PARAMETER),
+        }),
+        (None, None) => Err(ConfigError::Missing(
+            "EGRESS_POLICY_FILE, EGRESS_POLICY_S3_URI or EGRESS_POLICY_PARAMETER",
+        )),
     }
-    Err(ConfigError::Missing("EGRESS_POLICY_FILE or EGRESS_POLICY_PARAMETER"))
+}
+
+/// The request path's policy: the policy source with the kill-switch parameter laid over it when
+/// `EGRESS_KILL_SWITCH_PARAMETER` is set (always, in the template).
+pub async fn guarded_policy_source(sdk: &aws_config::SdkConfig) -> Result<Arc<dyn PolicySource>, ConfigError> {
+    let policy = policy_source_from_env(sdk).await?;
+    let Ok(name) = std::env::var(env::KILL_SWITCH_PARAMETER) else {
+        tracing::warn!(
+            "{} not set: only the policy document's kill switch applies",
+            env::KILL_SWITCH_PARAMETER
+        );
+        return Ok(policy);
+    };
+    let guard = KillSwitchGuard::new(
+        policy,
+        SsmFetcher::new(aws_sdk_ssm::Client::new(sdk), name),
+        KILL_SWITCH_AGE,
+    );
+    guard.refresh().await;
+    Ok(Arc::new(guard))
 }

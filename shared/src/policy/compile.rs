@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use super::decision::{DefaultEffect, Effect, Mode};
 use super::dlp::DlpAction;
@@ -159,15 +160,16 @@ impl Default for ApprovalSettings {
     }
 }
 
-/// A validated, compiled policy, ready for `authorize_egress`.
-#[derive(Debug)]
+/// A validated, compiled policy, ready for `authorize_egress`. Cheap to clone (the compiled tables are
+/// shared), so the kill-switch parameter can be laid over a policy of a million hosts.
+#[derive(Debug, Clone)]
 pub struct CompiledPolicy {
     pub(super) version: String,
     pub(super) kill_switch: bool,
     pub(super) kill_switch_reason: Option<String>,
     pub(super) mode: Mode,
-    pub(super) auditors: PrincipalSet,
-    pub(super) zones: FastMap<String, CompiledZone>,
+    pub(super) auditors: Arc<PrincipalSet>,
+    pub(super) zones: Arc<FastMap<String, CompiledZone>>,
     pub(super) rule_count: usize,
 }
 
@@ -253,10 +255,19 @@ impl CompiledPolicy {
             kill_switch: doc.kill_switch.engaged,
             kill_switch_reason: doc.kill_switch.reason.clone(),
             mode: doc.mode,
-            auditors,
-            zones,
+            auditors: Arc::new(auditors),
+            zones: Arc::new(zones),
             rule_count,
         })
+    }
+
+    /// This policy with the kill switch engaged (the kill-switch parameter), whatever the document says.
+    pub fn with_kill_switch(&self, reason: &str) -> Self {
+        Self {
+            kill_switch: true,
+            kill_switch_reason: Some(reason.to_owned()),
+            ..self.clone()
+        }
     }
 
     pub fn version(&self) -> &str {

@@ -6,13 +6,19 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use tokio::sync::Mutex;
 
-use super::{FetchError, PolicyFetcher, PolicySource, MAX_POLICY_AGE};
+use super::{FetchError, Fetched, PolicyFetcher, PolicySource, MAX_POLICY_AGE};
+use crate::metrics;
 use crate::{requests_kill_switch, CompiledPolicy};
 
 struct CacheState {
     policy: Option<Arc<CompiledPolicy>>,
     /// Raw text of the last good policy: an unchanged document is not compiled again.
     raw: Option<String>,
+    /// The document the source holds now was rejected (it may be the text in `rejected_raw`, or one
+    /// that was never text): every refresh that still finds it counts again, so the alarm stays on
+    /// until the document is fixed.
+    rejected: bool,
+    rejected_raw: Option<String>,
     checked_at: Option<Instant>,
 }
 
@@ -31,6 +37,8 @@ impl<F: PolicyFetcher> CachedPolicySource<F> {
             state: Mutex::new(CacheState {
                 policy: None,
                 raw: None,
+                rejected: false,
+                rejected_raw: None,
                 checked_at: None,
             }),
         }
@@ -45,38 +53,67 @@ impl<F: PolicyFetcher> CachedPolicySource<F> {
 
     async fn refresh_locked(&self, st: &mut CacheState) {
         st.checked_at = Some(Instant::now());
-        match self.fetcher.fetch().await {
-            Ok(text) if st.raw.as_deref() == Some(text.as_str()) => {}
-            Ok(text) => match CompiledPolicy::from_yaml(&text) {
-                Ok(p) => {
-                    tracing::info!(source = %self.fetcher.describe(), version = p.version(), rules = p.rule_count(), "policy loaded");
-                    st.policy = Some(Arc::new(p));
-                    st.raw = Some(text);
+        let text = match self.fetcher.fetch().await {
+            Ok(Fetched::Unchanged) => {
+                if st.rejected {
+                    self.still_rejected(st);
                 }
-                Err(e) => {
-                    // Keep the last good policy (or stay closed): a bad edit must not open the gateway.
-                    tracing::error!(source = %self.fetcher.describe(), error = %e, kept_last_good = st.policy.is_some(), "invalid policy rejected");
-                    if requests_kill_switch(&text) {
-                        // No policy at all denies everything anyway (policy_unavailable).
-                        let in_force = st.policy.as_ref().is_none_or(|p| p.kill_switch_engaged());
-                        tracing::error!(
-                            source = %self.fetcher.describe(),
-                            kill_switch_in_force = in_force,
-                            "the rejected policy engages the kill switch: that engagement is NOT applied; fix the document or use the kill-switch parameter"
-                        );
-                    }
-                }
-            },
+                return;
+            }
+            Ok(Fetched::Document(text)) => text,
             Err(FetchError::NotFound(what)) => {
                 // A deleted policy is not a transient error: fail closed rather than serve a stale one.
                 tracing::error!(source = %what, "policy not found; failing closed");
-                st.policy = None;
-                st.raw = None;
+                (st.policy, st.raw, st.rejected, st.rejected_raw) = (None, None, false, None);
+                return;
+            }
+            Err(FetchError::Invalid(detail)) => {
+                tracing::error!(source = %self.fetcher.describe(), error = %detail, kept_last_good = st.policy.is_some(), "invalid policy rejected");
+                (st.rejected, st.rejected_raw) = (true, None);
+                metrics::policy_rejected(&self.fetcher.describe());
+                return;
             }
             Err(e) => {
                 tracing::warn!(source = %self.fetcher.describe(), error = %e, kept_last_good = st.policy.is_some(), "policy refresh failed");
+                return;
+            }
+        };
+        if st.raw.as_deref() == Some(text.as_str()) {
+            st.rejected = false;
+            return;
+        }
+        if st.rejected_raw.as_deref() == Some(text.as_str()) {
+            self.still_rejected(st);
+            return;
+        }
+        match CompiledPolicy::from_yaml(&text) {
+            Ok(p) => {
+                tracing::info!(source = %self.fetcher.describe(), version = p.version(), rules = p.rule_count(), "policy loaded");
+                st.policy = Some(Arc::new(p));
+                st.raw = Some(text);
+                (st.rejected, st.rejected_raw) = (false, None);
+            }
+            Err(e) => {
+                // Keep the last good policy (or stay closed): a bad edit must not open the gateway.
+                tracing::error!(source = %self.fetcher.describe(), error = %e, kept_last_good = st.policy.is_some(), "invalid policy rejected");
+                metrics::policy_rejected(&self.fetcher.describe());
+                if requests_kill_switch(&text) {
+                    // No policy at all denies everything anyway (policy_unavailable).
+                    let in_force = st.policy.as_ref().is_none_or(|p| p.kill_switch_engaged());
+                    tracing::error!(
+                        source = %self.fetcher.describe(),
+                        kill_switch_in_force = in_force,
+                        "the rejected policy engages the kill switch: that engagement is NOT applied; fix the document or use the kill-switch parameter"
+                    );
+                }
+                (st.rejected, st.rejected_raw) = (true, Some(text));
             }
         }
+    }
+
+    fn still_rejected(&self, st: &CacheState) {
+        tracing::error!(source = %self.fetcher.describe(), kept_last_good = st.policy.is_some(), "the policy in the source is still the rejected one");
+        metrics::policy_rejected(&self.fetcher.describe());
     }
 }
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 
-use super::{FetchError, PolicyFetcher};
+use super::{FetchError, Fetched, PolicyFetcher};
 
 pub struct FileFetcher {
     path: PathBuf,
@@ -18,11 +18,14 @@ impl FileFetcher {
 
 #[async_trait]
 impl PolicyFetcher for FileFetcher {
-    async fn fetch(&self) -> Result<String, FetchError> {
-        tokio::fs::read_to_string(&self.path).await.map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => FetchError::NotFound(self.path.display().to_string()),
-            _ => FetchError::Unavailable(format!("{}: {e}", self.path.display())),
-        })
+    async fn fetch(&self) -> Result<Fetched, FetchError> {
+        match tokio::fs::read_to_string(&self.path).await {
+            Ok(text) => Ok(Fetched::Document(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(FetchError::NotFound(self.path.display().to_string()))
+            }
+            Err(e) => Err(FetchError::Unavailable(format!("{}: {e}", self.path.display()))),
+        }
     }
     fn describe(&self) -> String {
         format!("file {}", self.path.display())

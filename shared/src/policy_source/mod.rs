@@ -1,9 +1,12 @@
-//! Where the policy comes from: a fetcher of raw text (a file locally; SSM in AWS) behind one cache that
-//! bounds its age, keeps the last good policy when a refresh fails or is invalid, and fails closed (`None`)
-//! when no good policy was ever loaded.
+//! Where the policy comes from: a fetcher of raw text (a file locally; SSM or S3 in AWS) behind one cache
+//! that bounds its age, keeps the last good policy when a refresh fails or is invalid, and fails closed
+//! (`None`) when no good policy was ever loaded; the kill-switch parameter laid over whatever the source
+//! serves.
 
 mod cache;
 mod file;
+mod kill_switch;
+mod s3;
 mod ssm;
 
 use std::sync::Arc;
@@ -15,6 +18,8 @@ use crate::CompiledPolicy;
 
 pub use cache::CachedPolicySource;
 pub use file::FileFetcher;
+pub use kill_switch::{KillSwitchGuard, KillSwitchState, KILL_SWITCH_AGE};
+pub use s3::{S3Fetcher, S3Location, MAX_POLICY_BYTES};
 pub use ssm::SsmFetcher;
 
 /// The cache lifetime DESIGN.md allows: a kill switch flips within 10 s without a deploy.
@@ -26,12 +31,24 @@ pub enum FetchError {
     Unavailable(String),
     #[error("policy not found: {0}")]
     NotFound(String),
+    /// The document is there but can never be a policy (too large, not text).
+    #[error("policy document refused: {0}")]
+    Invalid(String),
+}
+
+/// What a fetch found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetched {
+    /// The document's text.
+    Document(String),
+    /// The same document as the previous fetch returned (a conditional GET answered 304).
+    Unchanged,
 }
 
 /// Fetches the raw policy text from wherever it lives.
 #[async_trait]
 pub trait PolicyFetcher: Send + Sync {
-    async fn fetch(&self) -> Result<String, FetchError>;
+    async fn fetch(&self) -> Result<Fetched, FetchError>;
     fn describe(&self) -> String;
 }
 

@@ -1,8 +1,8 @@
-//! The policy as an SSM parameter (`EGRESS_POLICY_PARAMETER`); also reads the cursor key SecureString.
+//! A document in an SSM parameter: the policy (`EGRESS_POLICY_PARAMETER`) or the kill switch.
 
 use async_trait::async_trait;
 
-use super::{FetchError, PolicyFetcher};
+use super::{FetchError, Fetched, PolicyFetcher};
 
 pub struct SsmFetcher {
     client: aws_sdk_ssm::Client,
@@ -20,7 +20,7 @@ impl SsmFetcher {
 
 #[async_trait]
 impl PolicyFetcher for SsmFetcher {
-    async fn fetch(&self) -> Result<String, FetchError> {
+    async fn fetch(&self) -> Result<Fetched, FetchError> {
         let out = self
             .client
             .get_parameter()
@@ -38,6 +38,7 @@ impl PolicyFetcher for SsmFetcher {
             })?;
         out.parameter
             .and_then(|p| p.value)
+            .map(Fetched::Document)
             .ok_or_else(|| FetchError::NotFound(self.name.clone()))
     }
     fn describe(&self) -> String {

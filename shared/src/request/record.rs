@@ -92,6 +92,18 @@ impl RequestRecord {
     }
 }
 
+/// The lowest (or highest) ULID of a millisecond: inclusive bounds of a time range on an index of ids.
+/// `None` is the whole range.
+pub fn ulid_bound(t: Option<OffsetDateTime>, high: bool) -> String {
+    let ms = t.map(|t| (t.unix_timestamp_nanos() / 1_000_000).clamp(0, (1 << 48) - 1) as u64);
+    match (ms, high) {
+        (None, false) => Ulid::nil().to_string(),
+        (None, true) => Ulid::from_parts((1 << 48) - 1, u128::MAX).to_string(),
+        (Some(ms), false) => Ulid::from_parts(ms, 0).to_string(),
+        (Some(ms), true) => Ulid::from_parts(ms, u128::MAX).to_string(),
+    }
+}
+
 pub fn ulid_time(id: Ulid) -> OffsetDateTime {
     let ms = i128::from(id.timestamp_ms());
     OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)

@@ -1,0 +1,25 @@
+//! The environment variables the functions read: one name each (the template, the local stack and
+//! docs/DESIGN.md use the same).
+
+/// The table (every function but the publisher).
+pub const TABLE: &str = "EGRESS_TABLE";
+/// The event bus (publisher).
+pub const BUS_NAME: &str = "EGRESS_BUS_NAME";
+/// The policy as a local file; wins over the other sources (local stack, tests).
+pub const POLICY_FILE: &str = "EGRESS_POLICY_FILE";
+/// The policy as an SSM parameter (documents up to 8 KB).
+pub const POLICY_PARAMETER: &str = "EGRESS_POLICY_PARAMETER";
+/// The policy as an S3 object, `s3://bucket/key`.
+pub const POLICY_S3_URI: &str = "EGRESS_POLICY_S3_URI";
+/// The SSM parameter of the kill switch (create-request).
+pub const KILL_SWITCH_PARAMETER: &str = "EGRESS_KILL_SWITCH_PARAMETER";
+/// The cursor key itself (local only).
+pub const CURSOR_KEY: &str = "EGRESS_CURSOR_KEY";
+/// The Secrets Manager secret (id or ARN) holding the cursor key (the stack generates it).
+pub const CURSOR_KEY_SECRET: &str = "EGRESS_CURSOR_KEY_SECRET";
+/// Lifetime of idempotency keys in seconds.
+pub const IDEMPOTENCY_TTL_SECONDS: &str = "EGRESS_IDEMPOTENCY_TTL_SECONDS";
+/// `1` enables the local principal header; never set by the template.
+pub const DEV_MODE: &str = "EGRESS_DEV_MODE";
+/// The CloudWatch namespace of the functions' metrics (default `EgressGateway`).
+pub const METRICS_NAMESPACE: &str = "EGRESS_METRICS_NAMESPACE";

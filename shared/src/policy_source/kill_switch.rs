@@ -1,0 +1,163 @@
+//! The kill-switch parameter (`EGRESS_KILL_SWITCH_PARAMETER`), laid over the policy source: engaging it
+//! needs no valid document, so an incident responder's flip cannot be lost to a bad edit. Re-read at most
+//! every [`KILL_SWITCH_AGE`]; unreadable at cold start or deleted counts as engaged (fail closed).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use tokio::sync::Mutex;
+
+use super::{FetchError, Fetched, PolicyFetcher, PolicySource};
+use crate::CompiledPolicy;
+
+/// How old the switch's state may be. DESIGN.md promises engagement within 5 s of the flip; 4 s leaves
+/// room for the request that reads it (one SSM GetParameter per container every 4 s).
+pub const KILL_SWITCH_AGE: Duration = Duration::from_secs(4);
+
+/// The parameter's value that means "not engaged"; anything else engages, its text being the reason.
+const OFF: &str = "off";
+const MAX_REASON_CHARS: usize = 512;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KillSwitchState {
+    Off,
+    Engaged { reason: String },
+}
+
+impl KillSwitchState {
+    /// The state a parameter's text means.
+    pub fn from_value(text: &str) -> Self {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case(OFF) {
+            return Self::Off;
+        }
+        let reason: String = text.chars().take(MAX_REASON_CHARS).collect();
+        Self::Engaged {
+            reason: if reason.is_empty() {
+                "kill-switch parameter engaged".into()
+            } else {
+                reason
+            },
+        }
+    }
+}
+
+struct GuardState {
+    switch: Option<KillSwitchState>,
+    checked_at: Option<Instant>,
+    /// The last overlay made: (the source's policy, that policy with the switch engaged).
+    overlay: Option<(Arc<CompiledPolicy>, Arc<CompiledPolicy>)>,
+}
+
+/// A [`PolicySource`] that engages the kill switch of whatever `inner` serves while the parameter says so.
+pub struct KillSwitchGuard<F> {
+    inner: Arc<dyn PolicySource>,
+    fetcher: F,
+    ttl: Duration,
+    state: Mutex<GuardState>,
+}
+
+impl<F: PolicyFetcher> KillSwitchGuard<F> {
+    pub fn new(inner: Arc<dyn PolicySource>, fetcher: F, ttl: Duration) -> Self {
+        Self {
+            inner,
+            fetcher,
+            ttl: ttl.min(KILL_SWITCH_AGE),
+            state: Mutex::new(GuardState {
+                switch: None,
+                checked_at: None,
+                overlay: None,
+            }),
+        }
+    }
+
+    /// Reads the parameter now (at init, so the first request does not pay for it).
+    pub async fn refresh(&self) -> KillSwitchState {
+        let mut st = self.state.lock().await;
+        self.refresh_locked(&mut st).await;
+        st.switch.clone().unwrap_or(KillSwitchState::Off)
+    }
+
+    async fn refresh_locked(&self, st: &mut GuardState) {
+        st.checked_at = Some(Instant::now());
+        let next = match self.fetcher.fetch().await {
+            Ok(Fetched::Document(text)) => KillSwitchState::from_value(&text),
+            Ok(Fetched::Unchanged) => return,
+            Err(FetchError::NotFound(what)) => KillSwitchState::Engaged {
+                reason: format!("kill-switch parameter {what} not found"),
+            },
+            Err(e) if st.switch.is_none() => {
+                tracing::error!(source = %self.fetcher.describe(), error = %e, "kill-switch parameter unreadable at cold start: engaged");
+                KillSwitchState::Engaged {
+                    reason: "kill-switch parameter unreadable".into(),
+                }
+            }
+            Err(e) => {
+                tracing::warn!(source = %self.fetcher.describe(), error = %e, "kill-switch refresh failed; state kept");
+                return;
+            }
+        };
+        if st.switch.as_ref() != Some(&next) {
+            match &next {
+                KillSwitchState::Off => tracing::info!(source = %self.fetcher.describe(), "kill switch off"),
+                KillSwitchState::Engaged { reason } => {
+                    tracing::warn!(source = %self.fetcher.describe(), reason = %reason, "kill switch engaged")
+                }
+            }
+            st.overlay = None;
+            st.switch = Some(next);
+        }
+    }
+}
+
+#[async_trait]
+impl<F: PolicyFetcher> PolicySource for KillSwitchGuard<F> {
+    async fn current(&self) -> Option<Arc<CompiledPolicy>> {
+        let policy = self.inner.current().await?;
+        let mut st = self.state.lock().await;
+        if st.checked_at.is_none_or(|t| t.elapsed() >= self.ttl) {
+            self.refresh_locked(&mut st).await;
+        }
+        let reason = match &st.switch {
+            Some(KillSwitchState::Engaged { reason }) if !policy.kill_switch_engaged() => reason.clone(),
+            _ => return Some(policy),
+        };
+        if let Some((base, overlaid)) = &st.overlay {
+            if Arc::ptr_eq(base, &policy) {
+                return Some(Arc::clone(overlaid));
+            }
+        }
+        let overlaid = Arc::new(policy.with_kill_switch(&reason));
+        st.overlay = Some((policy, Arc::clone(&overlaid)));
+        Some(overlaid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values() {
+        assert_eq!(KillSwitchState::from_value("off"), KillSwitchState::Off);
+        assert_eq!(KillSwitchState::from_value(" OFF\n"), KillSwitchState::Off);
+        assert_eq!(
+            KillSwitchState::from_value("incident-42: exfiltration suspected"),
+            KillSwitchState::Engaged {
+                reason: "incident-42: exfiltration suspected".into()
+            }
+        );
+        // "on", "false", empty: anything but off engages (a typo must not leave the gateway open).
+        for v in ["on", "false", "0", "", "of", "off off"] {
+            assert!(
+                matches!(KillSwitchState::from_value(v), KillSwitchState::Engaged { .. }),
+                "{v:?}"
+            );
+        }
+        let KillSwitchState::Engaged { reason } = KillSwitchState::from_value(&"é".repeat(600)) else {
+            panic!("engaged")
+        };
+        assert_eq!(reason.chars().count(), 512);
+    }
+}
