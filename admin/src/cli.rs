@@ -3,7 +3,11 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "egress-admin", version, about = "Operate the egress gateway: approvals")]
+#[command(
+    name = "egress-admin",
+    version,
+    about = "Operate the egress gateway: approvals, redrive"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub api: ApiOptions,
@@ -51,6 +55,30 @@ pub enum Command {
         #[command(subcommand)]
         command: ApprovalsCommand,
     },
+    /// Re-publish the events of the stream batches in the publisher's on-failure queue.
+    Redrive(RedriveArgs),
+}
+
+/// Talks to AWS directly with the default credential chain (SQS, DynamoDB and its stream, EventBridge),
+/// not to the API: an operator's tool.
+#[derive(Debug, Args)]
+pub struct RedriveArgs {
+    /// The on-failure queue (stack output PublishEventsDlqUrl).
+    #[arg(long, env = "EGRESS_PUBLISH_EVENTS_DLQ_QUEUE_URL")]
+    pub queue_url: String,
+    /// The requests table (stack output TableName).
+    #[arg(long, env = "EGRESS_TABLE")]
+    pub table: String,
+    /// The event bus (stack output EventBusName).
+    #[arg(long, env = "EGRESS_BUS_NAME")]
+    pub bus: String,
+    /// Show what each message would re-publish; publish nothing, delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Redrive a message even when its stream records are gone (past the stream's 24 h): requests are
+    /// re-published from the table, approval decisions and expiries of that window are not.
+    #[arg(long)]
+    pub table_only: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,8 +9,12 @@ BatchSize records.
 
 Like ReportBatchItemFailures: the records before the first reported `itemIdentifier` are done, the
 batch is retried from it after a backoff (0.5 s doubling to 5 s). An invoke that fails (watch not up,
-connection refused, function error, bad response) retries the whole batch. Nothing is ever dropped:
-unlike AWS there is no MaximumRetryAttempts/DLQ locally, so a stuck record shows up in the log.
+connection refused, function error, bad response) retries the whole batch. After the mapping's
+MaximumRetryAttempts retries, the failing records are given up as in AWS: an on-failure message in the
+shape Lambda sends (requestContext, responseContext, DDBStreamBatchInfo with the shard, the sequence
+numbers and the arrival times, never the records) goes to DestinationConfig.OnFailure's queue in moto,
+and the shard moves on. BisectBatchOnFunctionError is not emulated (the publisher reports partial
+failures, so a bisection would only split what it already names).
 
 Configuration comes from template.yaml; the environment can override:
   DYNAMODB_PORT, LAMBDA_PORT (infra/local/local.env), POLLER_FUNCTION, POLLER_POLL_SECONDS (0.25),
@@ -29,6 +33,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from typing import Any, Callable
 
 import boto3
@@ -87,6 +92,15 @@ class MappingConfig:
         self.batch_size = int(props.get("BatchSize", 100))
         self.starting_position = props.get("StartingPosition", "TRIM_HORIZON")
         self.filters = load_filters(props.get("FilterCriteria"))
+        # -1: retry until the records expire (AWS's default); never given up locally then.
+        self.max_retry_attempts = int(props.get("MaximumRetryAttempts", -1))
+        self.function_arn = f"arn:aws:lambda:{REGION}:{PSEUDO['AWS::AccountId']}:function:{self.function}"
+        self.on_failure_queue: str | None = None
+        dest = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        if isinstance(dest, dict) and "Fn::GetAtt" in dest:
+            queue = resources[dest["Fn::GetAtt"][0]]
+            if queue["Type"] == "AWS::SQS::Queue":
+                self.on_failure_queue = r.resolve(queue["Properties"].get("QueueName") or dest["Fn::GetAtt"][0])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -252,18 +266,65 @@ def client(service: str):
                         aws_secret_access_key="test", aws_session_token="test", config=conf)
 
 
+def send_to_queue(queue: str) -> Callable[[dict[str, Any]], None]:
+    """Sends on-failure messages to `queue` in moto (looked up by name on each send: moto restarts)."""
+    moto_url = f"http://127.0.0.1:{int(local_env.setting('MOTO_PORT'))}"
+    sqs = boto3.client("sqs", endpoint_url=moto_url, region_name=REGION, aws_access_key_id="test",
+                       aws_secret_access_key="test", aws_session_token="test",
+                       config=Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=3))
+
+    def send(message: dict[str, Any]) -> None:
+        url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(message))
+    return send
+
+
+def iso_seconds(epoch_seconds: float) -> str:
+    return dt.datetime.fromtimestamp(epoch_seconds, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def on_failure_message(cfg: MappingConfig, stream_arn: str, shard_id: str, records: list[dict[str, Any]],
+                       invokes: int, invoke_failed: bool) -> dict[str, Any]:
+    """What Lambda sends to a stream mapping's on-failure destination: where the records are, not them."""
+    first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
+    response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
+    if invoke_failed:
+        response["functionError"] = "Unhandled"
+    return {
+        "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": cfg.function_arn,
+                           "condition": "RetryAttemptsExhausted", "approximateInvokeCount": invokes},
+        "responseContext": response,
+        "version": "1.0",
+        "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "DDBStreamBatchInfo": {
+            "shardId": shard_id,
+            "startSequenceNumber": first["SequenceNumber"],
+            "endSequenceNumber": last["SequenceNumber"],
+            "approximateArrivalOfFirstRecord": iso_seconds(first["ApproximateCreationDateTime"]),
+            "approximateArrivalOfLastRecord": iso_seconds(last["ApproximateCreationDateTime"]),
+            "batchSize": len(records),
+            "streamArn": stream_arn,
+        },
+    }
+
+
 class Poller:
     """`ddb` and `streams` are boto3 clients (or fakes, in the tests); `invoke(function, payload)`
-    returns the function's parsed response or raises InvokeError; `clock` is monotonic seconds."""
+    returns the function's parsed response or raises InvokeError; `send_failure(message)` delivers an
+    on-failure message; `clock` is monotonic seconds."""
 
     def __init__(self, cfg: MappingConfig, ddb: Any, streams: Any,
                  invoke: Callable[[str, dict[str, Any]], Any] = invoke,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic,
+                 send_failure: Callable[[dict[str, Any]], None] | None = None):
         self.cfg = cfg
         self.ddb = ddb
         self.streams = streams
         self.invoke = invoke
         self.clock = clock
+        if send_failure is None and cfg.on_failure_queue:
+            send_failure = send_to_queue(cfg.on_failure_queue)
+        self.send_failure = send_failure
         self.stream_arn: str | None = None
         self.shards: dict[str, Shard] = {}
         self.last_describe = 0.0
@@ -363,11 +424,12 @@ class Poller:
     def deliver(self, shard: Shard) -> None:
         batch = shard.buffer[: self.cfg.batch_size]
         seqs = f"{batch[0]['dynamodb']['SequenceNumber']}..{batch[-1]['dynamodb']['SequenceNumber']}"
+        invoke_failed = False
         try:
             result = self.invoke(self.cfg.function, {"Records": batch})
             first = first_failure(result, batch)
         except InvokeError as e:
-            first, result = 0, None
+            first, result, invoke_failed = 0, None, True
             reason = str(e)
         else:
             reason = f"response {json.dumps(result)[:300]}" if first is not None else ""
@@ -378,12 +440,35 @@ class Poller:
             log.info("%s: delivered %d record(s) %s", self.cfg.function, len(batch), seqs)
             return
         del shard.buffer[:first]
+        if 0 <= self.cfg.max_retry_attempts < shard.attempts + 1 and self.send_failure:
+            if self.give_up(shard, len(batch) - first, invoke_failed):
+                return
         delay = min(BACKOFF_MAX, BACKOFF_MIN * (2 ** shard.attempts))
         shard.attempts += 1
         shard.retry_at = self.clock() + delay
         log.warning("%s: batch %s (%d records): %d done, retrying from %s in %.1fs (attempt %d): %s",
                     self.cfg.function, seqs, len(batch), first,
                     shard.buffer[0]["dynamodb"]["SequenceNumber"], delay, shard.attempts, reason)
+
+    def give_up(self, shard: Shard, count: int, invoke_failed: bool) -> bool:
+        """Retries exhausted: the failing records go to the on-failure destination and the shard moves
+        on. False when the message could not be sent (the records stay and are retried)."""
+        failed = shard.buffer[:count]
+        message = on_failure_message(self.cfg, self.stream_arn or "", shard.id, failed, shard.attempts + 1,
+                                     invoke_failed)
+        try:
+            assert self.send_failure is not None
+            self.send_failure(message)
+        except (BotoCoreError, ClientError) as e:
+            log.warning("%s: on-failure destination unreachable (%s); keeping the records", self.cfg.function, e)
+            return False
+        del shard.buffer[:count]
+        shard.attempts = 0
+        shard.retry_at = 0.0
+        info = message["DDBStreamBatchInfo"]
+        log.error("%s: retries exhausted; %d record(s) %s..%s sent to %s", self.cfg.function, count,
+                  info["startSequenceNumber"], info["endSequenceNumber"], self.cfg.on_failure_queue)
+        return True
 
     # -- loop -----------------------------------------------------------------------------------
     def step(self) -> bool:

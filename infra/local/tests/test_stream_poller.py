@@ -168,7 +168,8 @@ class PollerTest(unittest.TestCase):
         self.streams = FakeStreams()
         self.invoke = FakeInvoke()
         self.clock = FakeClock()
-        self.poller = sp.Poller(self.cfg, FakeTable(), self.streams, self.invoke, self.clock)
+        self.sent: list[dict[str, Any]] = []
+        self.poller = sp.Poller(self.cfg, FakeTable(), self.streams, self.invoke, self.clock, self.sent.append)
 
     def steps(self, n: int = 5, seconds: float = 0.0) -> None:
         for _ in range(n):
@@ -308,6 +309,56 @@ class DeliveryTest(PollerTest):
         self.assertEqual(sp.first_failure(failures(3, 2), batch), 1)
 
 
+class OnFailureTest(PollerTest):
+    """MaximumRetryAttempts (10 in the template), then the on-failure destination."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.streams.add_shard("s1", records=[stream_record(n) for n in (1, 2, 3, 4)])
+
+    def run_out(self, responses: list[Any]) -> None:
+        self.invoke.responses = responses
+        with self.assertLogs("poller", "WARNING"):
+            for _ in range(self.cfg.max_retry_attempts + 1):
+                self.steps(2)
+                self.clock.advance(sp.BACKOFF_MAX)
+
+    def test_failing_records_go_to_the_queue_in_lambdas_shape_after_the_last_retry(self) -> None:
+        tries = self.cfg.max_retry_attempts + 1
+        self.run_out([failures(3, 4)] + [failures(3, 4)] * (tries - 1))
+        self.assertEqual(len(self.invoke.batches), tries)
+        self.assertEqual(self.invoke.batches[1:], [[seq(3), seq(4)]] * (tries - 1))
+        self.assertEqual(len(self.sent), 1)
+        msg = self.sent[0]
+        self.assertEqual(msg["requestContext"]["condition"], "RetryAttemptsExhausted")
+        self.assertEqual(msg["requestContext"]["approximateInvokeCount"], tries)
+        self.assertTrue(msg["requestContext"]["functionArn"].endswith(":function:publish-events"))
+        self.assertEqual(msg["responseContext"], {"statusCode": 200, "executedVersion": "$LATEST"})
+        self.assertEqual(msg["version"], "1.0")
+        self.assertEqual(msg["DDBStreamBatchInfo"], {
+            "shardId": "s1", "startSequenceNumber": seq(3), "endSequenceNumber": seq(4),
+            "approximateArrivalOfFirstRecord": "2026-05-01T12:00:00Z",
+            "approximateArrivalOfLastRecord": "2026-05-01T12:00:00Z", "batchSize": 2, "streamArn": ARN})
+        self.assertNotIn("Records", json.dumps(msg))
+        # The shard moved on: later records are delivered.
+        self.streams.put("s1", stream_record(5))
+        self.steps(3)
+        self.assertEqual(self.invoke.batches[-1], [seq(5)])
+        self.assertEqual(len(self.sent), 1)
+
+    def test_a_failing_invoke_is_reported_as_a_function_error(self) -> None:
+        self.run_out([sp.InvokeError("boom")] * (self.cfg.max_retry_attempts + 1))
+        self.assertEqual(self.sent[0]["responseContext"]["functionError"], "Unhandled")
+        self.assertEqual(self.sent[0]["DDBStreamBatchInfo"]["batchSize"], 4)
+
+    def test_records_stay_while_the_destination_is_unreachable(self) -> None:
+        def unreachable(_: dict[str, Any]) -> None:
+            raise client_error("ServiceUnavailable", "SendMessage")
+        self.poller.send_failure = unreachable
+        self.run_out([sp.InvokeError("boom")] * (self.cfg.max_retry_attempts + 3))
+        self.assertEqual(len(self.poller.shards["s1"].buffer), 4)
+
+
 class FilterTest(PollerTest):
     REQUEST = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"kind": {"S": ["request"]}}}}
     APPROVAL = {"eventName": ["MODIFY"], "dynamodb": {"NewImage": {"kind": {"S": ["approval"]}}}}
@@ -324,7 +375,8 @@ class FilterTest(PollerTest):
     def test_template_mapping(self) -> None:
         cfg = self.cfg
         self.assertEqual((cfg.function, cfg.table, cfg.batch_size, cfg.starting_position),
-                         ("publish-events", "sec_egress_requests", 100, "TRIM_HORIZON"))
+                         ("publish-events", "egress-sec_egress_requests", 100, "TRIM_HORIZON"))
+        self.assertEqual((cfg.max_retry_attempts, cfg.on_failure_queue), (10, "egress-publish-events-dlq"))
         self.assertTrue(sp.selected(cfg.filters, self.record(1)))
         for event, kind in (("INSERT", "idempotency"), ("MODIFY", "request"), ("REMOVE", "request")):
             rec = self.record(2, event, kind, old_kind=kind if event != "INSERT" else None)

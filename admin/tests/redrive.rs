@@ -1,0 +1,202 @@
+//! `egress-admin redrive` end to end on the local stack. The bus is deleted, so every PutEvents of the
+//! publisher fails; the poller (as Lambda's event source mapping) gives the batch up after the template's
+//! MaximumRetryAttempts and sends Lambda's on-failure message to the queue. The bus comes back (the
+//! bootstrap recreates it and its rules), the redrive re-publishes the window (requests from the time
+//! index, an approval decision from the stream), every event arrives with its original `event_id`, the
+//! queue is empty, and a second redrive finds nothing. Its own test binary: it takes the bus away.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use egress_e2e::*;
+use serde_json::{json, Value};
+
+const APPROVER: &str = "approver@example.com";
+
+fn local(path: &str) -> String {
+    format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Stops or continues the stream poller, as moto.sh does around a restart: records written meanwhile
+/// reach the publisher in one batch.
+fn poller(signal: &str) {
+    let pid = std::fs::read_to_string(local(".local/run/poller.pid")).expect("poller pid (make local-up)");
+    let ok = Command::new("kill")
+        .args([signal, pid.trim()])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok, "kill {signal} poller");
+}
+
+fn admin(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_egress-admin"))
+        .args(["--api-url", &lambda_endpoint(), "--principal", APPROVER])
+        .args(args)
+        .env("EGRESS_TABLE", table())
+        .env("EGRESS_BUS_NAME", stack_setting("EGRESS_BUS_NAME"))
+        .env("EGRESS_PUBLISH_EVENTS_DLQ_QUEUE_URL", dlq_url())
+        .output()
+        .expect("egress-admin runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn dlq_url() -> String {
+    stack_setting("EGRESS_PUBLISH_EVENTS_DLQ_QUEUE_URL")
+}
+
+async fn dlq_depth(sqs: &aws_sdk_sqs::Client) -> usize {
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(dlq_url())
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .expect("queue attributes");
+    attrs
+        .attributes()
+        .map(|a| a.values().filter_map(|v| v.parse::<usize>().ok()).sum())
+        .unwrap_or(0)
+}
+
+/// Deletes the bus and its rules (EventBridge refuses to delete a bus that has rules).
+async fn delete_bus() {
+    let events = aws_sdk_eventbridge::Client::new(&sdk_config(&moto_endpoint()).await);
+    let bus = stack_setting("EGRESS_BUS_NAME");
+    let rules = events
+        .list_rules()
+        .event_bus_name(&bus)
+        .send()
+        .await
+        .expect("list rules");
+    for rule in rules.rules() {
+        let name = rule.name().unwrap_or_default();
+        let targets = events
+            .list_targets_by_rule()
+            .rule(name)
+            .event_bus_name(&bus)
+            .send()
+            .await
+            .expect("targets");
+        let ids: Vec<String> = targets.targets().iter().map(|t| t.id().to_owned()).collect();
+        if !ids.is_empty() {
+            events
+                .remove_targets()
+                .rule(name)
+                .event_bus_name(&bus)
+                .set_ids(Some(ids))
+                .send()
+                .await
+                .expect("remove targets");
+        }
+        events
+            .delete_rule()
+            .name(name)
+            .event_bus_name(&bus)
+            .send()
+            .await
+            .expect("delete rule");
+    }
+    events.delete_event_bus().name(&bus).send().await.expect("delete bus");
+}
+
+fn bootstrap() {
+    let ok = Command::new(local(".local/venv/bin/python"))
+        .arg(local("infra/local/bootstrap.py"))
+        .status()
+        .expect("bootstrap runs")
+        .success();
+    assert!(ok, "bootstrap.py");
+}
+
+#[tokio::test]
+async fn events_of_exhausted_batches_are_redriven_once_each() {
+    let sqs = sqs().await;
+    assert_eq!(dlq_depth(&sqs).await, 0, "the on-failure queue is empty to begin with");
+    let agent = unique_principal("redrive");
+    delete_bus().await;
+    poller("-STOP");
+    let mut expected = BTreeSet::new();
+    let mut approval = None;
+    for (i, body) in [
+        json!({"url": "https://api.github.com/repos", "zone": "default"}),
+        json!({"url": "https://example.org/", "zone": "default"}),
+        json!({"domain": "redrive.pastebin.com", "zone": "default"}),
+        json!({"url": "http://169.254.169.254/latest/meta-data/", "zone": "default"}),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let ans = post_json(&agent, body).await;
+        assert_eq!(ans.status, 201, "POST {i}: {}", ans.body);
+        let id = ans.body["request_id"].as_str().unwrap();
+        let outcome = if ans.body["decision"] == "allow" {
+            "egress.allowed"
+        } else {
+            "egress.blocked"
+        };
+        expected.insert(format!("{id}/egress.requested"));
+        expected.insert(format!("{id}/{outcome}"));
+        if ans.body["decision"] == "require_approval" {
+            approval = ans.body["approval_id"].as_str().map(str::to_owned);
+        }
+    }
+    let approval = approval.expect("one request needs approval");
+    let (ok, _, err) = admin(&["approvals", "grant", &approval, "--scope", "once"]);
+    assert!(ok, "grant: {err}");
+    expected.insert(format!("{approval}/egress.approval.granted"));
+    poller("-CONT");
+
+    // The template's MaximumRetryAttempts (10) with the poller's backoff: about 40 s.
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while dlq_depth(&sqs).await == 0 {
+        assert!(Instant::now() < deadline, "no on-failure message within 240 s");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    bootstrap();
+
+    let (ok, out, err) = admin(&["--json", "redrive"]);
+    assert!(ok, "redrive: {out}\n{err}");
+    let report: Value = serde_json::from_str(&out).expect("json report");
+    let messages = report["messages"].as_array().unwrap();
+    assert!(!messages.is_empty(), "{report}");
+    for m in messages {
+        assert_eq!(
+            (m["ok"].as_bool(), m["deleted"].as_bool()),
+            (Some(true), Some(true)),
+            "{m}"
+        );
+        assert!(m["stream_records"].as_u64().unwrap() >= 1, "{m}");
+    }
+    assert_eq!(dlq_depth(&sqs).await, 0, "every redriven message deleted");
+
+    let mine = |e: &Value| {
+        detail_field(e, "principal") == Some(agent.as_str())
+            || detail_field(e, "approval_id") == Some(approval.as_str())
+    };
+    wait_events(ALL_EVENTS_QUEUE, expected.len(), Duration::from_secs(60), mine).await;
+    settle(Duration::from_secs(3)).await;
+    let ids = |got: Vec<Value>| -> BTreeSet<String> {
+        got.iter()
+            .filter_map(|e| detail_field(e, "event_id").map(str::to_owned))
+            .collect()
+    };
+    let first = ids(seen(ALL_EVENTS_QUEUE, mine));
+    assert_eq!(
+        first, expected,
+        "every event of the window, under its original event_id, nothing else"
+    );
+
+    // Idempotent: nothing left, nothing published again.
+    let (ok, out, err) = admin(&["redrive"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("0 message(s)"), "{out}");
+    settle(Duration::from_secs(3)).await;
+    assert_eq!(ids(seen(ALL_EVENTS_QUEUE, mine)), expected);
+}
