@@ -3,8 +3,10 @@
 
 - DynamoDB Local: every AWS::DynamoDB::Table (keys, attributes, GSIs, stream, TTL);
 - moto: every AWS::Events::EventBus, every AWS::SQS::Queue, every AWS::Events::Rule with its event
-  pattern and its SQS targets; the SSM parameter PolicyParameterName holding infra/policy/default.yaml
-  (and CursorKeyParameterName holding the local cursor key);
+  pattern and its SQS targets; every AWS::SSM::Parameter (the kill switch, off); every
+  AWS::SecretsManager::Secret (the cursor key: LOCAL_CURSOR_KEY of local.env); every AWS::S3::Bucket
+  (the policy bucket, versioned, holding infra/policy/default.yaml in JSON form at PolicyObjectKey);
+  resources whose Condition is false are skipped, as CloudFormation does;
 - local only: queue `egress-all-events` bound by rule `egress-all-events` ({"source":["egress.gateway"]})
   so tests can see every event.
 
@@ -22,6 +24,7 @@ import time
 from typing import Any
 
 import boto3
+import yaml
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -41,7 +44,7 @@ MOTO_PORT = int(local_env.setting("MOTO_PORT"))
 LAMBDA_PORT = int(local_env.setting("LAMBDA_PORT"))
 DYNAMODB_URL = f"http://127.0.0.1:{DYNAMODB_PORT}"
 MOTO_URL = f"http://127.0.0.1:{MOTO_PORT}"
-LOCAL_CURSOR_KEY = local_env.setting("EGRESS_CURSOR_KEY")
+LOCAL_CURSOR_KEY = local_env.setting("LOCAL_CURSOR_KEY")
 
 ALL_EVENTS = "egress-all-events"
 ALL_EVENTS_PATTERN = {"source": ["egress.gateway"]}
@@ -63,11 +66,15 @@ def client(service: str, endpoint: str):
     )
 
 
+RESOLVER: Resolver | None = None
+
+
 def resources_of(template: dict[str, Any], rtype: str) -> list[tuple[str, dict[str, Any]]]:
+    """The resources of a type that the stack would create (their Condition, if any, holds)."""
     return [
         (lid, res.get("Properties") or {})
         for lid, res in (template.get("Resources") or {}).items()
-        if res.get("Type") == rtype
+        if res.get("Type") == rtype and (RESOLVER is None or "Condition" not in res or RESOLVER.condition(res["Condition"]))
     ]
 
 
@@ -165,6 +172,25 @@ def put_rule(events, name: str, bus: str, pattern: dict[str, Any], targets: list
     return arn
 
 
+def put_secret(sm, name: str, value: str) -> str:
+    try:
+        return sm.create_secret(Name=name, SecretString=value)["ARN"]
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "ResourceExistsException":
+            raise
+        return sm.put_secret_value(SecretId=name, SecretString=value)["ARN"]
+
+
+def create_bucket(s3, name: str, p: dict[str, Any]) -> None:
+    try:
+        s3.create_bucket(Bucket=name)
+    except ClientError as e:
+        if e.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
+    if (p.get("VersioningConfiguration") or {}).get("Status") == "Enabled":
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+
+
 def put_parameter(ssm, name: str, value: str, secure: bool = False) -> None:
     args: dict[str, Any] = {
         "Name": name,
@@ -178,12 +204,16 @@ def put_parameter(ssm, name: str, value: str, secure: bool = False) -> None:
 
 
 def main() -> int:
+    global RESOLVER
     template = load_template(TEMPLATE)
-    r = Resolver(template)
+    r = RESOLVER = Resolver(template)
     ddb = client("dynamodb", DYNAMODB_URL)
     sqs = client("sqs", MOTO_URL)
     events = client("events", MOTO_URL)
     ssm = client("ssm", MOTO_URL)
+    s3 = client("s3", MOTO_URL)
+    secrets = client("secretsmanager", MOTO_URL)
+    stack = PSEUDO["AWS::StackName"]
 
     env: dict[str, str] = {}
 
@@ -243,18 +273,36 @@ def main() -> int:
     queue_urls[ALL_EVENTS] = all_url
     log(f"rule {ALL_EVENTS} on {main_bus} -> {ALL_EVENTS}")
 
-    # SSM parameters
-    policy_param = r.params.get("PolicyParameterName") or "/egress/policy"
-    if os.path.isfile(POLICY_FILE):
+    # SSM parameters (the kill switch)
+    for lid, props in resources_of(template, "AWS::SSM::Parameter"):
+        p = r.resolve(props)
+        put_parameter(ssm, p["Name"], p["Value"], secure=p.get("Type") == "SecureString")
+        r.resources[lid] = {"Ref": p["Name"]}
+        log(f"ssm {p['Name']} <- {p['Value']!r} ({lid})")
+
+    # Secrets (the cursor key): a fixed local value where AWS generates one
+    for lid, props in resources_of(template, "AWS::SecretsManager::Secret"):
+        name = props.get("Name") or f"{stack}/{lid}"
+        arn = put_secret(secrets, name, LOCAL_CURSOR_KEY)
+        r.resources[lid] = {"Ref": arn, "Id": arn}
+        log(f"secret {name} ({lid}) <- LOCAL_CURSOR_KEY")
+
+    # Buckets (the policy bucket, when the stack creates it): the example policy in JSON form
+    for lid, props in resources_of(template, "AWS::S3::Bucket"):
+        p = r.resolve(props)
+        name = p.get("BucketName") or f"{stack}-{lid.lower()}"
+        create_bucket(s3, name, p)
+        r.resources[lid] = {"Ref": name, "Arn": f"arn:aws:s3:::{name}"}
+        log(f"bucket {name} ({lid}) ready")
+    policy_uri = ""
+    if r.condition("PolicyInS3"):
+        bucket = r.resolve({"Fn::If": ["CreatePolicyBucket", {"Ref": "PolicyBucket"}, {"Ref": "PolicyBucketName"}]})
+        key = r.params["PolicyObjectKey"]
         with open(POLICY_FILE, encoding="utf-8") as f:
-            put_parameter(ssm, policy_param, f.read())
-        log(f"ssm {policy_param} <- infra/policy/default.yaml")
-    else:
-        log(f"warning: {os.path.relpath(POLICY_FILE, ROOT)} missing; ssm {policy_param} not set")
-    cursor_param = r.params.get("CursorKeyParameterName")
-    if cursor_param:
-        put_parameter(ssm, cursor_param, LOCAL_CURSOR_KEY, secure=True)
-        log(f"ssm {cursor_param} <- local cursor key (SecureString)")
+            document = yaml.safe_load(f)
+        s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(document).encode(), ContentType="application/json")
+        policy_uri = f"s3://{bucket}/{key}"
+        log(f"{policy_uri} <- infra/policy/default.yaml (JSON form)")
 
     # Environment files
     table_lid, table_props = tables[0]
@@ -265,6 +313,8 @@ def main() -> int:
         "AWS_ENDPOINT_URL_EVENTBRIDGE": MOTO_URL,
         "AWS_ENDPOINT_URL_SQS": MOTO_URL,
         "AWS_ENDPOINT_URL_SSM": MOTO_URL,
+        "AWS_ENDPOINT_URL_S3": MOTO_URL,
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": MOTO_URL,
     }
     # Everything local.env names (ports, region, dummy credentials, cursor key, log level), as exported.
     creds = {key: local_env.setting(key) for key in local_env.keys()}
@@ -275,7 +325,10 @@ def main() -> int:
             "EGRESS_TABLE": table["Ref"],
             "EGRESS_TABLE_STREAM_ARN": table["StreamArn"],
             "EGRESS_BUS_NAME": main_bus,
-            "EGRESS_POLICY_PARAMETER": policy_param,
+            "EGRESS_POLICY_S3_URI": policy_uri,
+            "EGRESS_KILL_SWITCH_PARAMETER": r.resources["KillSwitchParameter"]["Ref"],
+            "EGRESS_CURSOR_KEY_SECRET": r.resources["CursorKeySecret"]["Ref"],
+            "EGRESS_METRICS_NAMESPACE": r.sub("EgressGateway/${AWS::StackName}"),
             "EGRESS_POLICY_FILE": POLICY_FILE,
             "EGRESS_LAMBDA_URL": f"http://127.0.0.1:{LAMBDA_PORT}",
             "EGRESS_API_URL": f"http://127.0.0.1:{LAMBDA_PORT}",
@@ -285,8 +338,6 @@ def main() -> int:
     for lid, props in resources_of(template, "AWS::SQS::Queue"):
         key = "EGRESS_" + r.resources[lid]["QueueName"].upper().replace("-", "_").removeprefix("EGRESS_") + "_QUEUE_URL"
         env[key] = r.resources[lid]["Ref"]
-    if cursor_param:
-        env["EGRESS_CURSOR_KEY_PARAMETER"] = cursor_param
     os.makedirs(RUN_DIR, exist_ok=True)
     write_env(os.path.join(RUN_DIR, "stack.env"), env,
               "Local stack (infra/local/bootstrap.py). Source with: set -a; . .local/run/stack.env; set +a")
@@ -297,7 +348,11 @@ def main() -> int:
         {
             "EGRESS_TABLE": table["Ref"],
             "EGRESS_BUS_NAME": main_bus,
+            # The file wins over S3 locally: `make dev` reloads edits of infra/policy/default.yaml.
             "EGRESS_POLICY_FILE": POLICY_FILE,
+            "EGRESS_KILL_SWITCH_PARAMETER": r.resources["KillSwitchParameter"]["Ref"],
+            "EGRESS_CURSOR_KEY_SECRET": r.resources["CursorKeySecret"]["Ref"],
+            "EGRESS_METRICS_NAMESPACE": r.sub("EgressGateway/${AWS::StackName}"),
             "EGRESS_DEV_MODE": "1",
         }
     )

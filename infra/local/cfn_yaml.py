@@ -16,7 +16,7 @@ PSEUDO = {
     "AWS::AccountId": "123456789012",
     "AWS::Partition": "aws",
     "AWS::URLSuffix": "amazonaws.com",
-    "AWS::StackName": "egress-local",
+    "AWS::StackName": "egress",
     "AWS::NoValue": None,
 }
 

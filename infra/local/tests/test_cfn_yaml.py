@@ -21,7 +21,7 @@ class LoadTemplateTest(unittest.TestCase):
 
     def test_short_forms_become_the_long_json_form(self) -> None:
         res = self.template["Resources"]
-        self.assertEqual(res["EgressEventBus"]["Properties"]["Name"], {"Ref": "EventBusName"})
+        self.assertEqual(res["EgressEventBus"]["Properties"]["Name"], {"Ref": "AWS::StackName"})
         stream = res["PublishEventsFunction"]["Properties"]["Events"]["RequestStream"]["Properties"]["Stream"]
         self.assertEqual(stream, {"Fn::GetAtt": ["EgressTable", "StreamArn"]})
         self.assertIsInstance(stream["Fn::GetAtt"], list)
@@ -34,14 +34,20 @@ class LoadTemplateTest(unittest.TestCase):
         r = cfn_yaml.Resolver(self.template)
         r.resources["ApprovalsQueue"] = {"Ref": "http://q/egress-approvals", "Arn": "arn:q"}
         r.resources["ApprovalsRule"] = {"Ref": "egress-require-approval", "Arn": "arn:rule"}
+        r.resources["ApprovalOutcomesRule"] = {"Ref": "egress-approval-outcomes", "Arn": "arn:outcomes"}
         policy = r.resolve(self.template["Resources"]["ApprovalsQueuePolicy"]["Properties"])
         self.assertEqual(policy["Queues"], ["http://q/egress-approvals"])
         statement = policy["PolicyDocument"]["Statement"][0]
         self.assertEqual((statement["Resource"], statement["Condition"]["ArnEquals"]["aws:SourceArn"]),
-                         ("arn:q", "arn:rule"))
+                         ("arn:q", ["arn:rule", "arn:outcomes"]))
         registry = r.resolve(self.template["Resources"]["EgressSchemaRegistry"]["Properties"])
         self.assertEqual(registry["RegistryName"], "egress-events")
         self.assertFalse(r.condition("UseJwt"))
+        # Names are scoped to the stack; the local stack is named "egress".
+        table = r.resolve(self.template["Resources"]["EgressTable"]["Properties"]["TableName"])
+        self.assertEqual(table, "egress-sec_egress_requests")
+        self.assertTrue(r.condition("PolicyInS3") and r.condition("CreatePolicyBucket"))
+        self.assertFalse(r.condition("UsePolicyParameter"))
 
     def test_invalid_template_names_file_and_line(self) -> None:
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
