@@ -73,7 +73,7 @@ else
     touch "$whatwg_marker"
 fi
 
-# --- apt packages: Java (DynamoDB Local needs 17+), Go and libcurl (differential URL oracles) -----
+# --- apt packages: Java (DynamoDB Local needs 17+), Go and libcurl (differential URL oracles), jq ---
 SUDO=""
 if [[ "$(id -u)" != 0 ]]; then SUDO="sudo"; fi
 apt_updated=""
@@ -107,6 +107,14 @@ if [[ "$("$ldconfig_bin" -p 2>/dev/null || true)" == *"libcurl.so.4 "* ]]; then
 else
     log "libcurl.so.4 missing: apt-get installing libcurl4"
     apt_install libcurl4
+fi
+
+# jq: the README's and docs/OPERATIONS.md's examples pick fields out of answers with it (and a test runs them).
+if command -v jq >/dev/null 2>&1; then
+    log "jq present ($(jq --version))"
+else
+    log "jq missing: apt-get installing jq"
+    apt_install jq
 fi
 
 command -v curl >/dev/null 2>&1 || log "warning: curl missing (up.sh uses it to wait for services)"
