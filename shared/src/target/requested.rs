@@ -1,0 +1,100 @@
+//! What a caller asked for: the normalized target and, for a `url` input, the rest of the URL as written
+//! (path, query, fragment). The decision reads the tail for path rules and secrets-in-URL detection; it is
+//! never stored, only a fingerprint of it.
+
+use super::path::PathReadings;
+use super::Target;
+
+/// What follows the authority of a URL, exactly as the caller wrote it. The path is empty when the URL has
+/// none (`https://host?q`); a client then sends `/`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UrlTail {
+    path: String,
+    query: Option<String>,
+    fragment: Option<String>,
+}
+
+impl UrlTail {
+    /// Splits `rest` (the text after the authority: empty or starting with `/`, `?` or `#`) the way every
+    /// URL parser does: the fragment from the first `#`, the query from the first `?` before it.
+    pub(super) fn parse(rest: &str) -> Self {
+        let (before_fragment, fragment) = match rest.split_once('#') {
+            Some((b, f)) => (b, Some(f.to_owned())),
+            None => (rest, None),
+        };
+        let (path, query) = match before_fragment.split_once('?') {
+            Some((p, q)) => (p, Some(q.to_owned())),
+            None => (before_fragment, None),
+        };
+        Self {
+            path: path.to_owned(),
+            query,
+            fragment,
+        }
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+    pub fn query(&self) -> Option<&str> {
+        self.query.as_deref()
+    }
+    pub fn fragment(&self) -> Option<&str> {
+        self.fragment.as_deref()
+    }
+}
+
+/// The input of a decision: a target, with the tail of its URL when the caller gave one.
+#[derive(Debug, Clone, Copy)]
+pub struct Requested<'r> {
+    pub target: &'r Target,
+    pub tail: Option<&'r UrlTail>,
+}
+
+impl Requested<'_> {
+    /// Every reading of the path a client or server may make (see [`PathReadings`]).
+    pub fn path_readings(&self) -> PathReadings {
+        let written = self.tail.map(UrlTail::path).filter(|p| !p.is_empty());
+        PathReadings::new(self.target.path(), written)
+    }
+}
+
+impl<'r> From<&'r Target> for Requested<'r> {
+    fn from(target: &'r Target) -> Self {
+        Self { target, tail: None }
+    }
+}
+
+impl<'r> From<(&'r Target, &'r UrlTail)> for Requested<'r> {
+    fn from((target, tail): (&'r Target, &'r UrlTail)) -> Self {
+        Self {
+            target,
+            tail: Some(tail),
+        }
+    }
+}
+
+impl<'r> From<(&'r Target, Option<&'r UrlTail>)> for Requested<'r> {
+    fn from((target, tail): (&'r Target, Option<&'r UrlTail>)) -> Self {
+        Self { target, tail }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tail_splits_like_a_url_parser() {
+        let t = UrlTail::parse("/a/b?x=1?y#f?g#h");
+        assert_eq!(
+            (t.path(), t.query(), t.fragment()),
+            ("/a/b", Some("x=1?y"), Some("f?g#h"))
+        );
+        let t = UrlTail::parse("#f?q");
+        assert_eq!((t.path(), t.query(), t.fragment()), ("", None, Some("f?q")));
+        let t = UrlTail::parse("?");
+        assert_eq!((t.path(), t.query(), t.fragment()), ("", Some(""), None));
+        assert_eq!(UrlTail::parse(""), UrlTail::default());
+    }
+}
