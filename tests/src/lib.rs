@@ -113,21 +113,37 @@ pub async fn post(principal: Option<&str>, headers: &[(&str, &str)], body: impl 
     if !has_ct {
         req = req.header("content-type", "application/json");
     }
-    let resp = req.send().await.expect("lambda watch reachable");
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let content_type = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let text = resp.text().await.unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    Answer {
-        status,
-        headers,
-        body,
-        content_type,
+    Answer::of(req.send().await.expect("lambda watch reachable")).await
+}
+
+impl Answer {
+    /// The status, headers and body (JSON, else the text as a JSON string) of an HTTP answer.
+    pub async fn of(resp: reqwest::Response) -> Self {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let content_type = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let text = resp.text().await.unwrap_or_default();
+        Answer {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            content_type,
+        }
+    }
+
+    /// The two event ids a recorded request produces (`egress.requested` and its outcome).
+    pub fn event_ids(&self) -> [String; 2] {
+        let id = self.body["request_id"].as_str().unwrap_or_default();
+        let outcome = if self.body["decision"] == "allow" {
+            "egress.allowed"
+        } else {
+            "egress.blocked"
+        };
+        [format!("{id}/egress.requested"), format!("{id}/{outcome}")]
     }
 }
 
@@ -145,20 +161,7 @@ pub async fn decide_approval(approver: &str, approval_id: &str, body: &Value) ->
         .send()
         .await
         .expect("lambda watch reachable");
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let content_type = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let text = resp.text().await.unwrap_or_default();
-    Answer {
-        status,
-        headers,
-        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        content_type,
-    }
+    Answer::of(resp).await
 }
 
 /// Invokes a function served by `cargo lambda watch` through the Lambda Invoke API with a full event (an

@@ -156,6 +156,10 @@ async fn put_object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &str
         .expect("put object");
 }
 
+async fn delete_object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) {
+    s3.delete_object().bucket(bucket).key(key).send().await.expect("delete");
+}
+
 fn location(bucket: &str, key: &str) -> S3Location {
     format!("s3://{bucket}/{key}").parse().unwrap()
 }
@@ -172,12 +176,7 @@ async fn s3_fetcher_gets_conditionally_and_reports_deletion() {
     put_object(&s3, &bucket, key, KILLED).await;
     assert_eq!(fetcher.fetch().await.unwrap(), Fetched::Document(KILLED.into()));
     // Deleted in a versioned bucket (a delete marker): not found, not an outage.
-    s3.delete_object()
-        .bucket(&bucket)
-        .key(key)
-        .send()
-        .await
-        .expect("delete");
+    delete_object(&s3, &bucket, key).await;
     assert!(matches!(fetcher.fetch().await, Err(FetchError::NotFound(_))));
     // Put back with the same bytes as before the deletion: read again, not "unchanged".
     put_object(&s3, &bucket, key, KILLED).await;
@@ -224,12 +223,7 @@ async fn s3_source_keeps_last_good_through_an_outage_and_fails_closed_when_delet
     tokio::time::sleep(TTL).await;
     assert_eq!(decide(&src).await.reason(), Reason::KillSwitch);
     // Deleted: closed.
-    s3.delete_object()
-        .bucket(&bucket)
-        .key(key)
-        .send()
-        .await
-        .expect("delete");
+    delete_object(&s3, &bucket, key).await;
     tokio::time::sleep(TTL).await;
     assert_eq!(decide(&src).await.reason(), Reason::PolicyUnavailable);
     // Restored: open again.

@@ -1,6 +1,7 @@
 //! The policy: the document as written, its validation and compilation, `authorize_egress` (the precedence
 //! of DESIGN.md), and the [`Decision`] it returns.
 
+mod approvals;
 mod authorize;
 mod compile;
 mod decision;
@@ -10,8 +11,9 @@ mod hosts;
 mod limits;
 mod principals;
 
+pub use approvals::{ApprovalSettings, DEFAULT_APPROVAL_SECONDS, MAX_APPROVAL_SECONDS};
 pub use authorize::authorize_egress;
-pub use compile::{ApprovalSettings, CompiledPolicy, DEFAULT_APPROVAL_SECONDS, MAX_APPROVAL_SECONDS};
+pub use compile::CompiledPolicy;
 pub use decision::{Decision, DefaultEffect, Effect, Mode, Reason, Restriction, Verdict};
 pub use dlp::{compile_detectors, redact_path, scan as scan_for_secrets, Detector, DlpAction};
 pub use document::{
