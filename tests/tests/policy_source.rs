@@ -263,9 +263,12 @@ async fn an_invalid_document_is_counted_on_every_refresh_until_fixed() {
     let lines = egress_core::captured_metrics();
     let rejected = captured(&lines, Metric::PolicyRejected, &[("source", source.as_str())]);
     assert_eq!(rejected.len(), 3, "one per refresh: {rejected:?}");
+    // The process's namespace: the stack's when the environment names one (as the local stack's does).
+    let namespace = std::env::var(egress_core::env::METRICS_NAMESPACE)
+        .unwrap_or_else(|_| egress_core::METRICS_NAMESPACE.to_owned());
     assert_eq!(
         rejected[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],
-        "EgressGateway"
+        namespace.as_str()
     );
     put_object(&s3, &bucket, key, GOOD).await;
     for _ in 0..2 {
