@@ -163,7 +163,11 @@ mod tests {
         );
         let v: Value = serde_json::from_str(&l).unwrap();
         let m = &v["_aws"]["CloudWatchMetrics"][0];
-        assert_eq!(m["Namespace"], "EgressGateway");
+        assert_eq!(
+            m["Namespace"],
+            namespace(),
+            "the environment's namespace, else the default"
+        );
         assert_eq!(m["Dimensions"], json!([["decision", "reason"], ["mode"]]));
         assert_eq!(m["Metrics"], json!([{"Name": "Decisions", "Unit": "Count"}]));
         assert!(v["_aws"]["Timestamp"].as_i64().unwrap() > 1_700_000_000_000);
