@@ -56,11 +56,11 @@ impl PathPrefix {
     pub fn new(prefix: &str) -> Self {
         Self {
             written: prefix.to_owned(),
-            server: SERVER_VIEWS.map(|v| server_form(prefix, v)),
+            server: {
+                let decoded = server_decoded(prefix);
+                SERVER_VIEWS.map(|v| server_view(&decoded, v))
+            },
         }
-    }
-    pub fn as_str(&self) -> &str {
-        &self.written
     }
     fn form(&self, view: Option<usize>) -> &str {
         match view {
@@ -90,8 +90,9 @@ impl PathReadings {
         }
         let mut readings: Vec<(Option<usize>, String)> = spellings.iter().map(|s| (None, s.clone())).collect();
         for spelling in &spellings {
+            let decoded = server_decoded(spelling);
             for (i, view) in SERVER_VIEWS.iter().enumerate() {
-                let form = server_form(spelling, *view);
+                let form = server_view(&decoded, *view);
                 if !readings.iter().any(|(v, s)| *v == Some(i) && *s == form) {
                     readings.push((Some(i), form));
                 }
@@ -140,16 +141,20 @@ pub fn fully_decoded(text: &str) -> String {
     current
 }
 
-/// What a server routes on for `path` under `view`.
-fn server_form(path: &str, view: ServerView) -> String {
-    let decoded = fully_decoded(path).replace('\\', "/");
+/// What every server view starts from: `path` fully decoded, `\` as `/` (computed once per spelling).
+fn server_decoded(path: &str) -> String {
+    fully_decoded(path).replace('\\', "/")
+}
+
+/// What a server routes on under `view`, from the [`server_decoded`] text.
+fn server_view(decoded: &str, view: ServerView) -> String {
     let mut text = match view.cut_params {
         true => decoded
             .split('/')
             .map(|segment| segment.split(';').next().unwrap_or_default())
             .collect::<Vec<_>>()
             .join("/"),
-        false => decoded,
+        false => decoded.to_owned(),
     };
     if view.merge_slashes {
         while text.contains("//") {

@@ -74,12 +74,6 @@ impl<'r> From<(&'r Target, &'r UrlTail)> for Requested<'r> {
     }
 }
 
-impl<'r> From<(&'r Target, Option<&'r UrlTail>)> for Requested<'r> {
-    fn from((target, tail): (&'r Target, Option<&'r UrlTail>)) -> Self {
-        Self { target, tail }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
