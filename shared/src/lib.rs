@@ -49,7 +49,8 @@ pub use events::{
 };
 pub use identity::{iam_principal, is_account_id, is_org_id, jwt_scopes, IamPrincipal, Identity, IdentityKind};
 pub use metrics::{
-    capture as capture_metrics, take_captured as captured_metrics, Metric, NAMESPACE as METRICS_NAMESPACE,
+    capture as capture_metrics, namespace as metrics_namespace, take_captured as captured_metrics, Metric,
+    NAMESPACE as METRICS_NAMESPACE,
 };
 pub use names::{valid_principal, valid_zone_name, MAX_PRINCIPAL_LEN};
 pub use policy::{

@@ -12,7 +12,8 @@ use crate::{ApprovalRecord, RequestRecord};
 
 pub const NAMESPACE: &str = "EgressGateway";
 
-fn namespace() -> &'static str {
+/// The namespace this process writes: `EGRESS_METRICS_NAMESPACE`, else [`NAMESPACE`].
+pub fn namespace() -> &'static str {
     static NS: OnceLock<String> = OnceLock::new();
     NS.get_or_init(|| {
         std::env::var(crate::env::METRICS_NAMESPACE)

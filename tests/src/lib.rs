@@ -137,7 +137,9 @@ impl Answer {
 
     /// The two event ids a recorded request produces (`egress.requested` and its outcome).
     pub fn event_ids(&self) -> [String; 2] {
-        let id = self.body["request_id"].as_str().unwrap_or_default();
+        let id = self.body["request_id"]
+            .as_str()
+            .expect("a recorded request has a request_id");
         let outcome = if self.body["decision"] == "allow" {
             "egress.allowed"
         } else {

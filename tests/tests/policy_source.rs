@@ -264,11 +264,9 @@ async fn an_invalid_document_is_counted_on_every_refresh_until_fixed() {
     let rejected = captured(&lines, Metric::PolicyRejected, &[("source", source.as_str())]);
     assert_eq!(rejected.len(), 3, "one per refresh: {rejected:?}");
     // The process's namespace: the stack's when the environment names one (as the local stack's does).
-    let namespace = std::env::var(egress_core::env::METRICS_NAMESPACE)
-        .unwrap_or_else(|_| egress_core::METRICS_NAMESPACE.to_owned());
     assert_eq!(
         rejected[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],
-        namespace.as_str()
+        egress_core::metrics_namespace()
     );
     put_object(&s3, &bucket, key, GOOD).await;
     for _ in 0..2 {
