@@ -18,18 +18,32 @@ log "infra/local unit tests"
 "$VENV/bin/python" -m unittest discover -s "$here/tests" -t "$here"
 unit=$?
 
-# --no-fail-fast: one failing test binary must not hide the others' results
+# --no-fail-fast: one failing test binary must not hide the others' results. The cargo output is kept
+# in .local/logs/cargo-test.log so that the verdict printed last (after with-stack.sh's log tails, which
+# is what a CI log's tail shows) can name the failing tests.
+cargo_log="$LOG_DIR/cargo-test.log"
+mkdir -p "$LOG_DIR"
+: > "$cargo_log"
 # shellcheck disable=SC2016 # expanded by the inner shell
-exec bash "$here/with-stack.sh" --watch bash -c '
-    cargo test --workspace --no-fail-fast
-    tests=$?
-    bash "$1"
-    contract=$?
-    if [[ $tests -ne 0 || $contract -ne 0 || $2 -ne 0 ]]; then
-        echo "make test: cargo test exit $tests, contract test exit $contract, infra/local unit tests exit $2" >&2
-    fi
+bash "$here/with-stack.sh" --watch bash -c '
+    cargo test --workspace --no-fail-fast 2>&1 | tee "$3"
+    tests=${PIPESTATUS[0]}
+    bash "$1" 2>&1 | tee -a "$3"
+    contract=${PIPESTATUS[0]}
+    echo "make test: cargo test exit $tests, contract test exit $contract, infra/local unit tests exit $2" \
+        | tee -a "$3" >&2
     for status in "$tests" "$contract" "$2"; do
         [[ $status -ne 0 ]] && exit "$status"
     done
     exit 0
-' test.sh "$here/contract.sh" "$unit"
+' test.sh "$here/contract.sh" "$unit" "$cargo_log"
+status=$?
+if [[ $status -ne 0 ]]; then
+    {
+        echo "=== make test failed (exit $status); the failing tests (full output: ${cargo_log#"$ROOT"/}):"
+        grep -E -A 3 -e "panicked at" "$cargo_log" | tail -n 80 || true
+        grep -E -e "^test .* FAILED$" -e "^error: [0-9]+ targets? failed" -e "^    \`-p " "$cargo_log" || true
+        grep -E "^(contract|make test): " "$cargo_log" 2>/dev/null || true
+    } >&2
+fi
+exit "$status"
