@@ -30,6 +30,20 @@ pub struct ApprovalSlot {
     pub approval: ApprovalRecord,
 }
 
+impl ApprovalSlot {
+    /// The slot a newly opened approval takes: pending, unused, expiring with the approval.
+    pub fn pending(approval: ApprovalRecord, expires_at: i64) -> Self {
+        Self {
+            approval_id: approval.approval_id.clone(),
+            state: SlotState::Pending,
+            scope: None,
+            used_by: None,
+            expires_at,
+            approval,
+        }
+    }
+}
+
 /// The key a grant applies to: a grant for one principal, zone and destination (scheme, host, port) is
 /// never another's. `basis` is what asked for the approval (a rule, the zone default, or a credential in
 /// one exact URL): an approver who granted one question has not answered another about the same host.

@@ -157,17 +157,7 @@ impl DynamoStore {
                     .condition_expression("attribute_not_exists(pk)")
                     .build()
                     .map_err(corrupt)?;
-                let slot = SlotItem::new(
-                    key,
-                    ApprovalSlot {
-                        approval_id: approval.approval_id.clone(),
-                        state: SlotState::Pending,
-                        scope: None,
-                        used_by: None,
-                        expires_at: *expires_at,
-                        approval: (**approval).clone(),
-                    },
-                );
+                let slot = SlotItem::new(key, ApprovalSlot::pending((**approval).clone(), *expires_at));
                 let put_slot = Put::builder().table_name(&self.table).set_item(Some(to_item(&slot)?));
                 let put_slot = match replacing {
                     None => put_slot.condition_expression("attribute_not_exists(pk)"),

@@ -80,14 +80,7 @@ impl Tables {
                 self.approvals
                     .insert(approval.approval_id.clone(), (**approval).clone());
                 self.approval_keys.insert(approval.approval_id.clone(), key.clone());
-                let slot = ApprovalSlot {
-                    approval_id: approval.approval_id.clone(),
-                    state: SlotState::Pending,
-                    scope: None,
-                    used_by: None,
-                    expires_at: *expires_at,
-                    approval: (**approval).clone(),
-                };
+                let slot = ApprovalSlot::pending((**approval).clone(), *expires_at);
                 self.slots.insert(key.clone(), slot);
             }
             Some(ApprovalStep::ConsumeOnce { key, approval_id }) => {
