@@ -19,9 +19,10 @@ pub const KIND_APPROVAL: &str = "approval";
 pub const KIND_APPROVAL_SLOT: &str = "approval_slot";
 pub const KIND_RATE_COUNTER: &str = "rate_counter";
 
-/// The request item as stored: the record plus its keys.
+/// The keys of an item that the `by_time` and `by_principal` indexes list: its own key and kind, and the
+/// two index keys, both sorted by the item's id (a ULID, so newest last).
 #[derive(Debug, Serialize, Deserialize)]
-pub struct RequestItem {
+pub struct ListedKeys {
     pub pk: String,
     pub sk: String,
     pub kind: String,
@@ -29,21 +30,44 @@ pub struct RequestItem {
     pub time_sk: String,
     pub principal_pk: String,
     pub principal_sk: String,
+}
+
+impl ListedKeys {
+    fn new(pk: String, sk: &str, kind: &str, id: &str, time_pk: String, principal_pk: String) -> Self {
+        Self {
+            pk,
+            sk: sk.into(),
+            kind: kind.into(),
+            time_pk,
+            time_sk: id.into(),
+            principal_pk,
+            principal_sk: id.into(),
+        }
+    }
+}
+
+/// The request item as stored: the record plus its keys.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RequestItem {
+    #[serde(flatten)]
+    pub keys: ListedKeys,
     #[serde(flatten)]
     pub record: RequestRecord,
 }
 
 impl RequestItem {
     pub fn new(record: RequestRecord) -> Self {
-        let shard = shard_of(&record.request_id);
+        let id = &record.request_id;
+        let shard = shard_of(id);
         Self {
-            pk: request_pk(&record.request_id),
-            sk: "REQ".into(),
-            kind: KIND_REQUEST.into(),
-            time_pk: time_pk(shard),
-            time_sk: record.request_id.clone(),
-            principal_pk: principal_pk(shard, &record.principal),
-            principal_sk: record.request_id.clone(),
+            keys: ListedKeys::new(
+                request_pk(id),
+                "REQ",
+                KIND_REQUEST,
+                id,
+                time_pk(shard),
+                principal_pk(shard, &record.principal),
+            ),
             record,
         }
     }
@@ -91,13 +115,8 @@ impl IdempotencyItem {
 /// `by_pending` keys exist only while the approval is pending (a sparse index).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ApprovalItem {
-    pub pk: String,
-    pub sk: String,
-    pub kind: String,
-    pub time_pk: String,
-    pub time_sk: String,
-    pub principal_pk: String,
-    pub principal_sk: String,
+    #[serde(flatten)]
+    pub keys: ListedKeys,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -111,14 +130,16 @@ pub struct ApprovalItem {
 impl ApprovalItem {
     pub fn new(approval: ApprovalRecord, approval_key: String) -> Self {
         let pending = approval.state == ApprovalState::Pending;
+        let id = &approval.approval_id;
         Self {
-            pk: approval_pk(&approval.approval_id),
-            sk: "APR".into(),
-            kind: KIND_APPROVAL.into(),
-            time_pk: approvals_of_zone(&approval.zone),
-            time_sk: approval.approval_id.clone(),
-            principal_pk: approvals_of_principal(&approval.principal),
-            principal_sk: approval.approval_id.clone(),
+            keys: ListedKeys::new(
+                approval_pk(id),
+                "APR",
+                KIND_APPROVAL,
+                id,
+                approvals_of_zone(&approval.zone),
+                approvals_of_principal(&approval.principal),
+            ),
             pending_pk: pending.then(|| pending_in_zone(&approval.zone)),
             pending_sk: pending.then(|| approval.approval_id.clone()),
             approval_key,
