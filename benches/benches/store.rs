@@ -5,6 +5,8 @@
 //!
 //! Each measurement uses its own scratch table cloned from the real table's definition, without a stream.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,27 +14,18 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, PutRequest, TransactWriteItem
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use egress_core::CreateService;
 use egress_core::CursorCodec;
+use egress_core::DynamoStore;
 use egress_core::ListService;
-use egress_core::RequestRecord;
-use egress_core::{authorize_egress, CompiledPolicy, Target};
 use egress_core::{CachedPolicySource, FileFetcher};
-use egress_core::{DynamoStore, RequestItem};
 use egress_e2e::percentile;
 use egress_e2e::{drop_table, dynamodb, scratch_table};
 use lambda_http::Body;
-use tokio::runtime::Runtime;
 
-const POLICY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/policy/default.yaml");
+use common::{item, policy, rt, POLICY};
+
 const AUDITOR: &str = "auditor@example.com";
 /// More items than criterion's iterations in warm-up plus measurement at DynamoDB Local's speed.
 const PREBUILT: usize = 40_000;
-
-fn rt() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
 
 fn policy_source() -> Arc<CachedPolicySource<FileFetcher>> {
     Arc::new(CachedPolicySource::new(
@@ -41,30 +34,9 @@ fn policy_source() -> Arc<CachedPolicySource<FileFetcher>> {
     ))
 }
 
-/// A realistic request item, decided by the real policy.
-fn item(policy: &CompiledPolicy, i: usize) -> RequestItem {
-    let principal = format!("arn:aws:iam::000000000000:role/agent-{}", i % 50);
-    let url = match i % 3 {
-        0 => format!("https://api.github.com/repos/{i}"),
-        1 => format!("https://pastebin.com/{i}"),
-        _ => format!("https://example.org/{i}"),
-    };
-    let target = Target::from_url(&url).expect("target");
-    let decision = authorize_egress(policy, &principal, "default", &target);
-    RequestItem::new(RequestRecord::new(
-        ulid::Ulid::new(),
-        principal,
-        egress_core::Identity::dev(),
-        "default".into(),
-        target,
-        None,
-        &decision,
-    ))
-}
-
 async fn seed(table: &str, n: usize) {
     let ddb = dynamodb().await;
-    let policy = CompiledPolicy::from_yaml(&std::fs::read_to_string(POLICY).expect("policy")).expect("compiles");
+    let policy = policy();
     let mut batch = Vec::with_capacity(25);
     for i in 0..n {
         let av = serde_dynamo::to_item(item(&policy, i)).expect("item");
@@ -144,7 +116,7 @@ fn request_path(c: &mut Criterion) {
             dev_mode: true,
             idempotency_ttl: Duration::from_secs(3600),
         };
-        let policy = CompiledPolicy::from_yaml(&std::fs::read_to_string(POLICY).expect("policy")).expect("compiles");
+        let policy = policy();
         (svc, ddb, policy)
     });
     let body = r#"{"url":"https://api.github.com/repos/rust-lang/rust","zone":"default","purpose":"bench"}"#;
@@ -321,120 +293,5 @@ fn criterion_filter_allows(name: &str) -> bool {
     filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()) || f.contains(name))
 }
 
-/// Stream records per second through the publisher into moto's EventBridge (two events per record), against
-/// bare PutEvents calls of the same, prebuilt entries in the same run: sequential (what a plain loop does)
-/// and in waves of `PUTS_IN_FLIGHT` calls (what the publisher does). The bus is a scratch bus without rules:
-/// moto delivers to rule targets inside PutEvents (EventBridge does it after answering), and its SQS queues
-/// slow it down as they fill, which would measure moto, not the publisher.
-fn publisher(c: &mut Criterion) {
-    use aws_lambda_events::event::dynamodb::{Event, EventRecord};
-    use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-    use egress_core::{events_for, put_events_entry, EventBridgeBus, MAX_ENTRIES_PER_PUT, PUTS_IN_FLIGHT};
-    let rt = rt();
-    let policy = CompiledPolicy::from_yaml(&std::fs::read_to_string(POLICY).expect("policy")).expect("compiles");
-    let moto = egress_e2e::moto_endpoint();
-    let bus_name = format!("egress-bench-{}", ulid::Ulid::new());
-    let client = rt.block_on(async {
-        let client = aws_sdk_eventbridge::Client::new(&egress_e2e::sdk_config(&moto).await);
-        client
-            .create_event_bus()
-            .name(&bus_name)
-            .send()
-            .await
-            .expect("scratch bus");
-        client
-    });
-    let bus = EventBridgeBus::new(client.clone(), bus_name.clone());
-    // Bare PutEvents of prebuilt entries, `in_flight` calls at a time.
-    let put_all = |client: &aws_sdk_eventbridge::Client, entries: Vec<PutEventsRequestEntry>, in_flight: usize| {
-        let client = client.clone();
-        async move {
-            let chunks: Vec<Vec<PutEventsRequestEntry>> =
-                entries.chunks(MAX_ENTRIES_PER_PUT).map(<[_]>::to_vec).collect();
-            for wave in chunks.chunks(in_flight) {
-                let calls = wave
-                    .iter()
-                    .map(|chunk| client.put_events().set_entries(Some(chunk.clone())).send());
-                for out in futures_util::future::join_all(calls).await {
-                    assert_eq!(out.expect("put_events").failed_entry_count(), 0);
-                }
-            }
-        }
-    };
-    // A stream batch of n new request items, and the PutEvents entries of their events.
-    let batch = |n: usize| {
-        let items: Vec<RequestItem> = (0..n).map(|i| item(&policy, i)).collect();
-        let mut event = Event::default();
-        event.records = items
-            .iter()
-            .enumerate()
-            .map(|(i, it)| {
-                let mut r = EventRecord::default();
-                r.event_name = "INSERT".into();
-                r.event_id = format!("e{i}");
-                r.change.new_image = serde_dynamo::to_item(it).expect("image");
-                r.change.sequence_number = Some(format!("{i:021}"));
-                r
-            })
-            .collect();
-        let entries: Vec<PutEventsRequestEntry> = items
-            .iter()
-            .flat_map(|it| events_for(&it.record))
-            .map(|e| put_events_entry(&bus_name, &e).expect("entry"))
-            .collect();
-        (event, entries)
-    };
-    let mut g = c.benchmark_group("publisher");
-    g.sample_size(10).measurement_time(Duration::from_secs(10));
-    for n in [1usize, 10, 100] {
-        let (event, entries) = batch(n);
-        g.throughput(criterion::Throughput::Elements(n as u64));
-        g.bench_with_input(BenchmarkId::new("bare_put_events_sequential", n), &n, |b, _| {
-            b.to_async(&rt).iter(|| put_all(&client, entries.clone(), 1))
-        });
-        g.bench_with_input(BenchmarkId::new("bare_put_events_waves", n), &n, |b, _| {
-            b.to_async(&rt)
-                .iter(|| put_all(&client, entries.clone(), PUTS_IN_FLIGHT))
-        });
-        g.bench_with_input(BenchmarkId::new("publisher", n), &n, |b, _| {
-            b.to_async(&rt).iter(|| async {
-                let out = egress_core::handle_stream_event(&bus, &event, Default::default()).await;
-                assert!(out.batch_item_failures.is_empty());
-            })
-        });
-    }
-    g.finish();
-
-    // What the waves are for: moto serializes PutEvents calls,
-    // so waves cannot beat a plain loop. Over a link with AWS-like latency they do: the same 100 records
-    // through a proxy that holds each request for LINK, one call at a time vs the publisher.
-    const LINK: Duration = Duration::from_millis(10);
-    let (far_client, _proxy) = rt.block_on(async {
-        let proxy = egress_e2e::Outage::proxy_with_latency(&moto, LINK).await;
-        (
-            aws_sdk_eventbridge::Client::new(&egress_e2e::sdk_config(&proxy.endpoint).await),
-            proxy,
-        )
-    });
-    let far_bus = EventBridgeBus::new(far_client.clone(), bus_name.clone());
-    let mut g = c.benchmark_group("publisher_10ms_link");
-    g.sample_size(10).measurement_time(Duration::from_secs(10));
-    let (event, entries) = batch(100);
-    g.throughput(criterion::Throughput::Elements(100));
-    g.bench_function("bare_put_events_sequential/100", |b| {
-        b.to_async(&rt).iter(|| put_all(&far_client, entries.clone(), 1))
-    });
-    g.bench_function("publisher/100", |b| {
-        b.to_async(&rt).iter(|| async {
-            let out = egress_core::handle_stream_event(&far_bus, &event, Default::default()).await;
-            assert!(out.batch_item_failures.is_empty());
-        })
-    });
-    g.finish();
-    rt.block_on(async {
-        let _ = client.delete_event_bus().name(&bus_name).send().await;
-    });
-}
-
-criterion_group!(benches, request_path, list_page, publisher);
+criterion_group!(benches, request_path, list_page);
 criterion_main!(benches);

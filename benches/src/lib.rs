@@ -48,25 +48,23 @@ pub fn policy_json(rules: &[GenRule]) -> String {
         .iter()
         .map(|r| format!(r#"{{"id":"{}","effect":"{}","hosts":["{}"]}}"#, r.id, r.effect, r.host))
         .collect();
-    format!(
-        r#"{{"zones":{{"default":{{"members":["*"],"default":"deny","rules":[{}]}}}}}}"#,
-        list.join(",")
-    )
+    one_zone_json("default", "deny", &list)
 }
 
 /// 1024 target hosts spread over the whole rule range: exact hits, wildcard hits at depth 1 and 2, and misses.
 pub fn target_hosts(n: usize) -> Vec<String> {
-    (0..1024)
-        .map(|k| {
-            let i = (k * 7919) % n.max(1);
-            match (k % 4, i.is_multiple_of(4)) {
-                (0 | 1, true) => format!("a.svc{i}.example{}.com", i % 1000),
-                (2, true) => format!("b.c.svc{i}.example{}.com", i % 1000),
-                (0..=2, false) => format!("api{i}.example{}.com", i % 1000),
-                _ => format!("miss{k}.example{}.org", i % 1000),
-            }
-        })
-        .collect()
+    spread_1024(n, |k, i| match (k % 4, i.is_multiple_of(4)) {
+        (0 | 1, true) => format!("a.svc{i}.example{}.com", i % 1000),
+        (2, true) => format!("b.c.svc{i}.example{}.com", i % 1000),
+        (0..=2, false) => format!("api{i}.example{}.com", i % 1000),
+        _ => format!("miss{k}.example{}.org", i % 1000),
+    })
+}
+
+/// `host(k, i)` for k in 0..1024, where i strides through 0..n by a prime (7919), so the 1024 picks cover
+/// the whole range rather than its start.
+fn spread_1024(n: usize, host: impl Fn(usize, usize) -> String) -> Vec<String> {
+    (0..1024).map(|k| host(k, (k * 7919) % n.max(1))).collect()
 }
 
 /// A threat-feed deny list of `n` hosts (a quarter of them `*.` wildcards, the rest exact) in a denylist
@@ -82,8 +80,13 @@ pub fn denylist_json(n: usize) -> String {
             format!(r#"{{"id":"feed-{r}","effect":"deny","hosts":[{}]}}"#, hosts.join(","))
         })
         .collect();
+    one_zone_json("research", "allow", &rules)
+}
+
+/// A policy document in JSON form with one zone open to every principal.
+fn one_zone_json(zone: &str, default: &str, rules: &[String]) -> String {
     format!(
-        r#"{{"zones":{{"research":{{"members":["*"],"default":"allow","rules":[{}]}}}}}}"#,
+        r#"{{"zones":{{"{zone}":{{"members":["*"],"default":"{default}","rules":[{}]}}}}}}"#,
         rules.join(",")
     )
 }
@@ -91,15 +94,10 @@ pub fn denylist_json(n: usize) -> String {
 /// 1024 targets against [`denylist_json`]`(n)`: mostly hosts off the list (what a deny-list zone mostly
 /// sees), some exact hits and some wildcard hits at depth 1 and 2.
 pub fn denylist_targets(n: usize) -> Vec<String> {
-    (0..1024)
-        .map(|k| {
-            let i = (k * 7919) % n.max(1);
-            match (k % 8, i % 4) {
-                (0, 0) => format!("x.feed{i}.bad{}.net", i % 997),
-                (1, 0) => format!("y.z.feed{i}.bad{}.net", i % 997),
-                (0 | 1, _) => format!("h{i}.bad{}.net", i % 997),
-                _ => format!("api{k}.good{}.org", k % 997),
-            }
-        })
-        .collect()
+    spread_1024(n, |k, i| match (k % 8, i % 4) {
+        (0, 0) => format!("x.feed{i}.bad{}.net", i % 997),
+        (1, 0) => format!("y.z.feed{i}.bad{}.net", i % 997),
+        (0 | 1, _) => format!("h{i}.bad{}.net", i % 997),
+        _ => format!("api{k}.good{}.org", k % 997),
+    })
 }
