@@ -320,16 +320,21 @@ def main() -> int:
     creds = {key: local_env.setting(key) for key in local_env.keys()}
     env.update(creds)
     env.update(endpoints)
+    # What the functions read (the tests read it too): the same values in stack.env and watch.env.
+    functions = {
+        "EGRESS_TABLE": table["Ref"],
+        "EGRESS_BUS_NAME": main_bus,
+        "EGRESS_KILL_SWITCH_PARAMETER": r.resources["KillSwitchParameter"]["Ref"],
+        "EGRESS_CURSOR_KEY_SECRET": r.resources["CursorKeySecret"]["Ref"],
+        "EGRESS_METRICS_NAMESPACE": r.sub("EgressGateway/${AWS::StackName}"),
+        # The file wins over S3 locally: `make dev` reloads edits of infra/policy/default.yaml.
+        "EGRESS_POLICY_FILE": POLICY_FILE,
+    }
+    env.update(functions)
     env.update(
         {
-            "EGRESS_TABLE": table["Ref"],
             "EGRESS_TABLE_STREAM_ARN": table["StreamArn"],
-            "EGRESS_BUS_NAME": main_bus,
             "EGRESS_POLICY_S3_URI": policy_uri,
-            "EGRESS_KILL_SWITCH_PARAMETER": r.resources["KillSwitchParameter"]["Ref"],
-            "EGRESS_CURSOR_KEY_SECRET": r.resources["CursorKeySecret"]["Ref"],
-            "EGRESS_METRICS_NAMESPACE": r.sub("EgressGateway/${AWS::StackName}"),
-            "EGRESS_POLICY_FILE": POLICY_FILE,
             "EGRESS_LAMBDA_URL": f"http://127.0.0.1:{LAMBDA_PORT}",
             "EGRESS_API_URL": f"http://127.0.0.1:{LAMBDA_PORT}",
             "EGRESS_ALL_EVENTS_QUEUE_URL": queue_urls[ALL_EVENTS],
@@ -344,18 +349,8 @@ def main() -> int:
 
     watch_env = dict(creds)
     watch_env.update(endpoints)
-    watch_env.update(
-        {
-            "EGRESS_TABLE": table["Ref"],
-            "EGRESS_BUS_NAME": main_bus,
-            # The file wins over S3 locally: `make dev` reloads edits of infra/policy/default.yaml.
-            "EGRESS_POLICY_FILE": POLICY_FILE,
-            "EGRESS_KILL_SWITCH_PARAMETER": r.resources["KillSwitchParameter"]["Ref"],
-            "EGRESS_CURSOR_KEY_SECRET": r.resources["CursorKeySecret"]["Ref"],
-            "EGRESS_METRICS_NAMESPACE": r.sub("EgressGateway/${AWS::StackName}"),
-            "EGRESS_DEV_MODE": "1",
-        }
-    )
+    watch_env.update(functions)
+    watch_env["EGRESS_DEV_MODE"] = "1"
     write_env(os.path.join(RUN_DIR, "watch.env"), watch_env,
               "cargo lambda watch --env-file (and Cargo.toml's [workspace.metadata.lambda.watch] env_file)")
     log(f"wrote .local/run/stack.env and .local/run/watch.env (stream {table['StreamArn']})")
