@@ -43,7 +43,9 @@ if [[ $status -ne 0 ]]; then
         echo "=== make test failed (exit $status); the failing tests (full output: ${cargo_log#"$ROOT"/}):"
         grep -E -A 3 -e "panicked at" "$cargo_log" | tail -n 80 || true
         grep -E -e "^test .* FAILED$" -e "^error: [0-9]+ targets? failed" -e "^    \`-p " "$cargo_log" || true
-        grep -E "^(contract|make test): " "$cargo_log" 2>/dev/null || true
+        # Schemathesis heads each failure or error with "___ METHOD /path ___" and the kind on the next lines.
+        grep -E -A 3 "^_{3,} [A-Z]+ /.* _{3,}$" "$cargo_log" | cut -c1-300 | tail -n 40 || true
+        grep -E "^(contract|make test): " "$cargo_log" || true
     } >&2
 fi
 exit "$status"
