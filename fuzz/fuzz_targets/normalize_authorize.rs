@@ -13,6 +13,9 @@
 
 #![no_main]
 
+#[path = "../../shared/tests/oracle/shadow.rs"]
+mod oracle;
+
 use std::net::Ipv6Addr;
 use std::sync::OnceLock;
 
@@ -110,16 +113,7 @@ fn check_target(input: &str, t: &Target) {
                 assert_eq!(d.reason(), Reason::InternalTarget, "{display}: {d:?}");
                 assert_eq!(d.rule(), None);
             }
-            let softened = d.mode() == Mode::Shadow
-                && matches!(
-                    d.reason(),
-                    Reason::RuleAllow
-                        | Reason::RuleDeny
-                        | Reason::RuleRequireApproval
-                        | Reason::DefaultDeny
-                        | Reason::DefaultRequireApproval
-                        | Reason::DefaultAllow
-                );
+            let softened = d.mode() == Mode::Shadow && oracle::softened_in_shadow(d.reason());
             let expected = if softened { Effect::Allow } else { d.policy_decision() };
             assert_eq!(d.effective(), expected, "{display}: {d:?}");
         }

@@ -11,6 +11,9 @@
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+#[path = "oracle/shadow.rs"]
+mod oracle;
+
 use egress_core::{authorize_egress, CompiledPolicy};
 use egress_core::{special_target, special_v4};
 use egress_core::{Effect, Reason};
@@ -794,15 +797,7 @@ proptest! {
             prop_assert_eq!(d.policy_decision(), base.policy_decision(), "{:?}", v);
             prop_assert_eq!(d.reason(), base.reason());
             prop_assert_eq!(d.rule(), base.rule());
-            let softened = matches!(
-                d.reason(),
-                Reason::RuleAllow
-                    | Reason::RuleDeny
-                    | Reason::RuleRequireApproval
-                    | Reason::DefaultDeny
-                    | Reason::DefaultRequireApproval
-                    | Reason::DefaultAllow
-            );
+            let softened = oracle::softened_in_shadow(d.reason());
             let shadow = d.mode() == egress_core::Mode::Shadow;
             let expected = if shadow && softened { Effect::Allow } else { d.policy_decision() };
             prop_assert_eq!(d.effective(), expected, "{:?} in {:?}", d.reason(), d.mode());
