@@ -1,80 +1,111 @@
 //! The readings of a path. The gateway authorizes a path, but the caller's client and the remote server
-//! each read it their own way, so a path rule is held against every reading they may make:
+//! each read it their own way, so a path rule is held against every reading they may make.
 //!
-//! - the normalized WHATWG path (what the target records, and what browsers and `fetch` send);
-//! - the path as written (what RFC 3986 clients such as curl with `--path-as-is`, or Go, send);
-//! - from each of those, what a server routes on: percent-decoded (repeatedly, as servers that decode
-//!   twice do), `\` as `/`, with and without `;parameters` cut from each segment (Tomcat, Spring), with and
-//!   without `//` merged (nginx), dot segments removed, and case-folded or not (case-insensitive routers).
+//! From each spelling (the normalized WHATWG path, what browsers and `fetch` send; the path as written,
+//! what RFC 3986 clients such as Go or curl `--path-as-is` send) come texts at every decoding depth: as
+//! sent (routers that match the raw path: Express, ASP.NET), decoded once, twice, ... until nothing changes
+//! (servers that decode once, or twice), each also with `%2F` and `%5C` kept encoded (servers that decode
+//! per segment: Go's ServeMux, Kestrel, Tomcat) and with IIS's `%uXXXX`. Each text is then read with
+//! every combination of what servers do on top: cut at a decoded `?`, `#` or NUL, `\` as `/`, `;params`
+//! cut from segments (Tomcat, Spring), `//` merged (nginx), dot segments removed, trailing dots and spaces
+//! dropped from segments (Windows), and case folded (none, full lowercase, or Java's per-character fold).
 //!
-//! A restricting rule (deny, require_approval) applies when any reading is under one of its prefixes, an
-//! allow only when every reading is: so no reading can take an allowed request outside its prefixes, and
-//! no reading can slip a restricted path past its rule.
+//! A restricting rule (deny, require_approval) applies when any reading is under one of its prefixes, also
+//! at a format suffix (`/admin.json` under `/admin`: Rails, older Spring); an allow only when every reading
+//! is, at a segment boundary. So no reading can take an allowed request outside its prefixes, and none can
+//! slip a restricted path past its rule. A path with more readings than [`MAX_READINGS`] is treated as
+//! read every way: restrictions apply, allows do not.
 
-use percent_encoding::{percent_decode_str, utf8_percent_encode, CONTROLS};
+use percent_encoding::{utf8_percent_encode, CONTROLS};
 
 /// Enough rounds for any encoding a server undoes; each round shortens the text, so this only bounds work.
 const MAX_DECODE_ROUNDS: usize = 16;
+/// More distinct readings than a path written in good faith has; past it the path counts as read every way.
+const MAX_READINGS: usize = 512;
 
-/// One way a server may read a decoded path.
-#[derive(Debug, Clone, Copy)]
-struct ServerView {
-    cut_params: bool,
-    merge_slashes: bool,
-    fold_case: bool,
+/// How a reading's case was folded; a prefix is compared in the same fold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fold {
+    None,
+    /// Unicode lowercase, as `str::to_lowercase` (case-insensitive routers in most languages).
+    Lower,
+    /// Per character: the lowercase of the uppercase, one character each (Java's `equalsIgnoreCase`,
+    /// .NET's ordinal ignore-case), so `ſ` reads as `s` and `İ` as `i`.
+    PerChar,
 }
 
-/// Every combination, so a reading never depends on which server sits behind the host.
-const SERVER_VIEWS: [ServerView; 8] = {
-    let mut views = [ServerView {
-        cut_params: false,
-        merge_slashes: false,
-        fold_case: false,
-    }; 8];
-    let mut i = 0;
-    while i < 8 {
-        views[i] = ServerView {
-            cut_params: i & 1 != 0,
-            merge_slashes: i & 2 != 0,
-            fold_case: i & 4 != 0,
-        };
-        i += 1;
-    }
-    views
-};
+const FOLDS: [Fold; 3] = [Fold::None, Fold::Lower, Fold::PerChar];
 
-/// A rule's path prefix, with its own server readings precomputed (a prefix is compared with a reading of
-/// the same kind: a decoded, folded path against the decoded, folded prefix).
+fn fold(text: &str, how: Fold) -> String {
+    match how {
+        Fold::None => text.to_owned(),
+        Fold::Lower => text.to_lowercase(),
+        Fold::PerChar => text
+            .chars()
+            .map(|c| {
+                let mut up = c.to_uppercase();
+                let u = match (up.next(), up.next()) {
+                    (Some(u), None) => u,
+                    _ => c,
+                };
+                u.to_lowercase().next().unwrap_or(u)
+            })
+            .collect(),
+    }
+}
+
+/// A rule's path prefix in the forms a reading is compared with: as written or decoded, in each fold.
+/// The policy admits only prefixes that every server step leaves alone (see [`PathPrefix::check`]), so
+/// those two texts and their folds are all the forms there are.
 #[derive(Debug, Clone)]
 pub struct PathPrefix {
-    written: String,
-    server: [String; SERVER_VIEWS.len()],
+    forms: [[String; FOLDS.len()]; 2],
 }
 
 impl PathPrefix {
-    /// `prefix` is in normalized form (checked when the policy is compiled).
+    /// `prefix` is in normalized form and passed [`PathPrefix::check`] (both checked when the policy is
+    /// compiled).
     pub fn new(prefix: &str) -> Self {
+        let decoded = decode_round(prefix, Decoder::Standard);
         Self {
-            written: prefix.to_owned(),
-            server: {
-                let decoded = server_decoded(prefix);
-                SERVER_VIEWS.map(|v| server_view(&decoded, v))
-            },
+            forms: [prefix, decoded.as_str()].map(|text| FOLDS.map(|f| fold(text, f))),
         }
     }
-    fn form(&self, view: Option<usize>) -> &str {
-        match view {
-            None => &self.written,
-            Some(i) => &self.server[i],
+
+    /// Why a normalized prefix cannot be compared with server readings, if it cannot: it must name the same
+    /// segments however a server reads it (no `;`, `\`, `//`, dot segment, encoded `/`, `%`, `?`, `#` or
+    /// control character once decoded).
+    pub fn check(prefix: &str) -> Result<(), &'static str> {
+        let decoded = decode_round(prefix, Decoder::Standard);
+        let same_segments = decoded.matches('/').count() == prefix.matches('/').count();
+        let plain = !decoded.contains([';', '\\', '%', '?', '#']) && !decoded.chars().any(char::is_control);
+        let dots = decoded.split('/').any(|s| s == "." || s == "..");
+        if !same_segments || !plain || dots || decoded.contains("//") {
+            return Err("a path prefix names plain segments: no `;`, `\\`, `//`, dot segment, `%2F`, `%25` or control character");
         }
+        Ok(())
+    }
+
+    fn form(&self, decoded: bool, how: Fold) -> &str {
+        let i = FOLDS.iter().position(|f| *f == how).unwrap_or(0);
+        &self.forms[usize::from(decoded)][i]
     }
 }
 
-/// The readings of one request's path. `None` marks a reading compared as written (WHATWG or raw),
-/// `Some(i)` one made with server view `i`.
+/// One reading: its text, whether it was decoded (then it is compared with the decoded prefix), its fold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Reading {
+    decoded: bool,
+    fold: Fold,
+    text: String,
+}
+
+/// The readings of one request's path.
 #[derive(Debug, Clone)]
 pub struct PathReadings {
-    readings: Vec<(Option<usize>, String)>,
+    readings: Vec<Reading>,
+    /// More readings than [`MAX_READINGS`]: the path counts as under every prefix and under none.
+    every_way: bool,
 }
 
 impl PathReadings {
@@ -88,43 +119,91 @@ impl PathReadings {
                 spellings.push(raw);
             }
         }
-        let mut readings: Vec<(Option<usize>, String)> = spellings.iter().map(|s| (None, s.clone())).collect();
+        let mut out = Self {
+            readings: Vec::new(),
+            every_way: false,
+        };
         for spelling in &spellings {
-            let decoded = server_decoded(spelling);
-            for (i, view) in SERVER_VIEWS.iter().enumerate() {
-                let form = server_view(&decoded, *view);
-                if !readings.iter().any(|(v, s)| *v == Some(i) && *s == form) {
-                    readings.push((Some(i), form));
+            for (decoded, text) in decodings(spelling) {
+                for variant in server_variants(&text, decoded) {
+                    for how in FOLDS {
+                        out.push(Reading {
+                            decoded,
+                            fold: how,
+                            text: fold(&variant, how),
+                        });
+                    }
+                }
+                if out.every_way {
+                    return out;
                 }
             }
         }
-        Self { readings }
+        out
+    }
+
+    fn push(&mut self, reading: Reading) {
+        if self.every_way || self.readings.contains(&reading) {
+            return;
+        }
+        if self.readings.len() == MAX_READINGS {
+            self.every_way = true;
+            return;
+        }
+        self.readings.push(reading);
     }
 }
 
-/// Whether some reading of the path is under one of the prefixes (restricting rules).
+/// Whether some reading of the path is under one of the prefixes (restricting rules); a format suffix
+/// (`.json`) counts as a boundary.
 pub fn any_reading_under(prefixes: &[PathPrefix], readings: &PathReadings) -> bool {
-    readings
-        .readings
-        .iter()
-        .any(|(view, path)| prefixes.iter().any(|p| under(p.form(*view), path)))
+    readings.every_way
+        || readings.readings.iter().any(|r| {
+            prefixes
+                .iter()
+                .any(|p| under(p.form(r.decoded, r.fold), &r.text, Boundary::SegmentOrSuffix))
+        })
 }
 
-/// Whether every reading of the path is under one of the prefixes (allow rules).
+/// Whether every reading of the path is under one of the prefixes (allow rules), at a segment boundary.
 pub fn every_reading_under(prefixes: &[PathPrefix], readings: &PathReadings) -> bool {
-    readings
-        .readings
-        .iter()
-        .all(|(view, path)| prefixes.iter().any(|p| under(p.form(*view), path)))
+    !readings.every_way
+        && readings.readings.iter().all(|r| {
+            prefixes
+                .iter()
+                .any(|p| under(p.form(r.decoded, r.fold), &r.text, Boundary::Segment))
+        })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Boundary {
+    Segment,
+    SegmentOrSuffix,
 }
 
 /// Prefix match at a segment boundary: `/v1/chat` covers `/v1/chat` and `/v1/chat/x`, not `/v1/chatter`;
-/// a prefix ending in `/` covers everything below it.
-fn under(prefix: &str, path: &str) -> bool {
+/// a prefix ending in `/` covers everything below it. With `SegmentOrSuffix`, `/v1/chat.json` too.
+fn under(prefix: &str, path: &str, boundary: Boundary) -> bool {
     match path.strip_prefix(prefix) {
         None => false,
-        Some(rest) => prefix.ends_with('/') || rest.is_empty() || rest.starts_with('/'),
+        Some(rest) => {
+            prefix.ends_with('/')
+                || rest.is_empty()
+                || rest.starts_with('/')
+                || (boundary == Boundary::SegmentOrSuffix && rest.starts_with('.'))
+        }
     }
+}
+
+/// How one decoding round treats escapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decoder {
+    /// Every `%XX` (what a server that decodes the whole path does).
+    Standard,
+    /// Every `%XX` but `%2F` and `%5C`, which stay in their segment (servers that decode per segment).
+    KeepSeparators,
+    /// `%XX` and IIS's `%uXXXX`.
+    Iis,
 }
 
 /// `text` percent-decoded until nothing changes (bounded), invalid UTF-8 replaced: what a server that
@@ -132,43 +211,147 @@ fn under(prefix: &str, path: &str) -> bool {
 pub fn fully_decoded(text: &str) -> String {
     let mut current = text.to_owned();
     for _ in 0..MAX_DECODE_ROUNDS {
-        let next = percent_decode_str(&current).decode_utf8_lossy();
+        let next = decode_round(&current, Decoder::Standard);
         if next == current {
             break;
         }
-        current = next.into_owned();
+        current = next;
     }
     current
 }
 
-/// What every server view starts from: `path` fully decoded, `\` as `/` (computed once per spelling).
-fn server_decoded(path: &str) -> String {
-    fully_decoded(path).replace('\\', "/")
-}
-
-/// What a server routes on under `view`, from the [`server_decoded`] text.
-fn server_view(decoded: &str, view: ServerView) -> String {
-    let mut text = match view.cut_params {
-        true => decoded
-            .split('/')
-            .map(|segment| segment.split(';').next().unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join("/"),
-        false => decoded.to_owned(),
-    };
-    if view.merge_slashes {
-        while text.contains("//") {
-            text = text.replace("//", "/");
+/// Every text a server may route on before its own steps: the spelling as sent (`false`: compared with the
+/// prefix as written), then each decoding depth of each decoder (`true`).
+fn decodings(spelling: &str) -> Vec<(bool, String)> {
+    let mut out = vec![(false, spelling.to_owned())];
+    if !spelling.contains('%') {
+        return out;
+    }
+    for decoder in [Decoder::Standard, Decoder::KeepSeparators, Decoder::Iis] {
+        let mut current = spelling.to_owned();
+        for _ in 0..MAX_DECODE_ROUNDS {
+            let next = decode_round(&current, decoder);
+            if next == current {
+                break;
+            }
+            if !out.iter().any(|(d, t)| *d && *t == next) {
+                out.push((true, next.clone()));
+            }
+            current = next;
         }
     }
-    let resolved = remove_dot_segments(&text);
-    match view.fold_case {
-        true => resolved.to_lowercase(),
-        false => resolved,
-    }
+    out
 }
 
-/// RFC 3986 §5.2.4 on an absolute path, with `/` the only separator (the text is already decoded).
+/// One round of `decoder` over `text`; invalid UTF-8 replaced.
+fn decode_round(text: &str, decoder: Decoder) -> String {
+    let bytes = text.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            if let Some(b) = hex_byte(bytes.get(i + 1..i + 3)) {
+                if decoder == Decoder::KeepSeparators && (b == b'/' || b == b'\\') {
+                    out.extend_from_slice(&bytes[i..i + 3]);
+                } else {
+                    out.push(b);
+                }
+                i += 3;
+                continue;
+            }
+            if decoder == Decoder::Iis && matches!(bytes.get(i + 1), Some(b'u' | b'U')) {
+                let unit = bytes
+                    .get(i + 2..i + 6)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    .and_then(char::from_u32);
+                if let Some(c) = unit {
+                    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                    i += 6;
+                    continue;
+                }
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex_byte(pair: Option<&[u8]>) -> Option<u8> {
+    let pair = pair?;
+    let digit = |b: u8| (b as char).to_digit(16);
+    Some((digit(pair[0])? * 16 + digit(pair[1])?) as u8)
+}
+
+/// The server steps, in the order servers take them; each may be taken or not.
+const STEPS: [fn(&str) -> String; 6] = [
+    cut_at_delimiter,
+    |t| t.replace('\\', "/"),
+    cut_params,
+    merge_slashes,
+    remove_dot_segments,
+    trim_segment_ends,
+];
+
+/// Every distinct text the steps make of `text` (each step taken or not, in order). The cut at a decoded
+/// delimiter applies to decoded texts only: as sent, `?` and `#` are not part of the path.
+fn server_variants(text: &str, decoded: bool) -> Vec<String> {
+    let mut variants = vec![text.to_owned()];
+    for (i, step) in STEPS.iter().enumerate() {
+        if i == 0 && !decoded {
+            continue;
+        }
+        let made: Vec<String> = variants.iter().map(|v| step(v)).collect();
+        for v in made {
+            if !variants.contains(&v) {
+                variants.push(v);
+            }
+        }
+        if variants.len() > MAX_READINGS {
+            break;
+        }
+    }
+    variants
+}
+
+/// A decoded `?`, `#` or NUL ends the path for servers that split or terminate after decoding.
+fn cut_at_delimiter(text: &str) -> String {
+    text.split(['?', '#', '\0']).next().unwrap_or_default().to_owned()
+}
+
+fn cut_params(text: &str) -> String {
+    text.split('/')
+        .map(|segment| segment.split(';').next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn merge_slashes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if !(c == '/' && out.ends_with('/')) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Windows drops trailing dots and spaces from a name (`/admin./` is `/admin/`); dot segments stay.
+fn trim_segment_ends(text: &str) -> String {
+    text.split('/')
+        .map(|segment| match segment {
+            "." | ".." => segment,
+            other => match other.trim_end_matches(['.', ' ']) {
+                "" => other,
+                trimmed => trimmed,
+            },
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// RFC 3986 §5.2.4 on an absolute path, with `/` the only separator.
 fn remove_dot_segments(path: &str) -> String {
     let path = path.strip_prefix('/').unwrap_or(path);
     let segments: Vec<&str> = path.split('/').collect();
@@ -219,6 +402,74 @@ mod tests {
         assert_eq!(fully_decoded("%25252F"), "/");
         assert_eq!(fully_decoded("%ff"), "\u{FFFD}");
         assert_eq!(fully_decoded("%"), "%");
+    }
+
+    /// Paths that a decode-everything-then-resolve reading alone misses (found in review): each is routed
+    /// under the prefix by some server, so a restriction must apply and an allow must not.
+    #[test]
+    fn raw_once_decoded_and_per_segment_readings_are_held_too() {
+        let restricted: &[(&str, &str)] = &[
+            // Express/ASP.NET: case-insensitive match on the raw path, `..%2F` a plain segment.
+            ("/ADMIN/..%2F", "/admin"),
+            // A server decoding once sees `/admin/%2e%2e`; decoding until done would pop `admin`.
+            ("/%61dmin/%252e%252e", "/admin"),
+            // Go's ServeMux and Kestrel decode per segment: `%2F` stays inside the segment.
+            ("/%61dmin/..%2F", "/admin"),
+            // Rails and older Spring route a format suffix to the resource.
+            ("/admin.json", "/admin"),
+            // Windows drops trailing dots; IIS decodes %u; a decoded NUL or `?` ends the path.
+            ("/admin./x", "/admin/x"),
+            ("/%u0061dmin/x", "/admin"),
+            ("/admin%3Fx", "/admin"),
+            // Java's per-character fold reads the long s as `s`.
+            ("/%C5%BFecrets", "/secrets"),
+        ];
+        for (path, prefix) in restricted {
+            let r = PathReadings::new(path, Some(path));
+            assert!(!r.every_way, "{path}: {} readings", r.readings.len());
+            assert!(
+                any_reading_under(&[PathPrefix::new(prefix)], &r),
+                "{path} under {prefix}"
+            );
+        }
+        // nginx decodes once: `%252F` becomes `%2F`, a real separator for it, and `..` climbs out.
+        let path = "/repos/acme/a%252Fb%252Fc/..%2F..%2F..%2Fother";
+        let r = PathReadings::new(path, Some(path));
+        assert!(!r.every_way);
+        assert!(!every_reading_under(&[PathPrefix::new("/repos/acme/")], &r));
+        // An allow is still an allow for a plain path, and a suffix is no boundary for it.
+        let r = PathReadings::new("/repos/acme/web", None);
+        assert!(every_reading_under(&[PathPrefix::new("/repos/acme/")], &r));
+        let r = PathReadings::new("/v1/chat.json", None);
+        assert!(!every_reading_under(&[PathPrefix::new("/v1/chat")], &r));
+    }
+
+    #[test]
+    fn a_path_with_too_many_readings_is_read_every_way() {
+        let path = "/a;b/.//%2e%2e/c./%252e%252e;x/%u002e%u002e/%25252e%25252e/d%3F/%C5%BF/İ/".repeat(8);
+        let r = PathReadings::new(&path, Some(&path));
+        assert!(r.every_way);
+        assert!(any_reading_under(&[PathPrefix::new("/elsewhere")], &r));
+        assert!(!every_reading_under(&[PathPrefix::new("/")], &r));
+    }
+
+    #[test]
+    fn prefixes_must_read_the_same_everywhere() {
+        for ok in ["/repos/acme/", "/v1/chat", "/caf%C3%A9"] {
+            assert_eq!(PathPrefix::check(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "/a;v=1/",
+            "/a//b",
+            "/a/..%2Fb",
+            "/a%2Fb",
+            "/a%252e",
+            "/a/%2e%2e/b",
+            "/a%5Cb",
+            "/a%00",
+        ] {
+            assert!(PathPrefix::check(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
