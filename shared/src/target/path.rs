@@ -14,7 +14,9 @@
 //! at a format suffix (`/admin.json` under `/admin`: Rails, older Spring); an allow only when every reading
 //! is, at a segment boundary. So no reading can take an allowed request outside its prefixes, and none can
 //! slip a restricted path past its rule. A path with more readings than [`MAX_READINGS`] is treated as
-//! read every way: restrictions apply, allows do not.
+//! read every way: restrictions apply, allows do not (also past [`MAX_READING_BYTES`] of readings).
+
+use std::collections::HashSet;
 
 use percent_encoding::{utf8_percent_encode, CONTROLS};
 
@@ -22,9 +24,12 @@ use percent_encoding::{utf8_percent_encode, CONTROLS};
 const MAX_DECODE_ROUNDS: usize = 16;
 /// More distinct readings than a path written in good faith has; past it the path counts as read every way.
 const MAX_READINGS: usize = 512;
+/// The text all readings together may hold (and the variants of one text), so a long hostile path costs a
+/// bounded amount of work before it counts as read every way; a path in good faith stays far below.
+const MAX_READING_BYTES: usize = 64 * 1024;
 
 /// How a reading's case was folded; a prefix is compared in the same fold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Fold {
     None,
     /// Unicode lowercase, as `str::to_lowercase` (case-insensitive routers in most languages).
@@ -93,7 +98,7 @@ impl PathPrefix {
 }
 
 /// One reading: its text, whether it was decoded (then it is compared with the decoded prefix), its fold.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Reading {
     decoded: bool,
     fold: Fold,
@@ -103,9 +108,12 @@ struct Reading {
 /// The readings of one request's path.
 #[derive(Debug, Clone)]
 pub struct PathReadings {
-    readings: Vec<Reading>,
-    /// More readings than [`MAX_READINGS`]: the path counts as under every prefix and under none.
+    /// A set: a hostile path repeats the same reading many ways, and a list would compare them pairwise.
+    readings: HashSet<Reading>,
+    /// More readings than [`MAX_READINGS`] or [`MAX_READING_BYTES`]: the path counts as under every prefix
+    /// and under none.
     every_way: bool,
+    bytes: usize,
 }
 
 impl PathReadings {
@@ -120,12 +128,17 @@ impl PathReadings {
             }
         }
         let mut out = Self {
-            readings: Vec::new(),
+            readings: HashSet::new(),
             every_way: false,
+            bytes: 0,
         };
         for spelling in &spellings {
             for (decoded, text) in decodings(spelling) {
-                for variant in server_variants(&text, decoded) {
+                let Some(variants) = server_variants(&text, decoded) else {
+                    out.every_way = true;
+                    return out;
+                };
+                for variant in variants {
                     for how in FOLDS {
                         out.push(Reading {
                             decoded,
@@ -146,11 +159,12 @@ impl PathReadings {
         if self.every_way || self.readings.contains(&reading) {
             return;
         }
-        if self.readings.len() == MAX_READINGS {
+        self.bytes += reading.text.len();
+        if self.readings.len() == MAX_READINGS || self.bytes > MAX_READING_BYTES {
             self.every_way = true;
             return;
         }
-        self.readings.push(reading);
+        self.readings.insert(reading);
     }
 }
 
@@ -294,25 +308,22 @@ const STEPS: [fn(&str) -> String; 6] = [
     trim_segment_ends,
 ];
 
-/// Every distinct text the steps make of `text` (each step taken or not, in order). The cut at a decoded
-/// delimiter applies to decoded texts only: as sent, `?` and `#` are not part of the path.
-fn server_variants(text: &str, decoded: bool) -> Vec<String> {
-    let mut variants = vec![text.to_owned()];
+/// Every distinct text the steps make of `text` (each step taken or not, in order), or `None` past
+/// [`MAX_READING_BYTES`]. The cut at a decoded delimiter applies to decoded texts only: as sent, `?` and `#`
+/// are not part of the path.
+fn server_variants(text: &str, decoded: bool) -> Option<HashSet<String>> {
+    let mut variants = HashSet::from([text.to_owned()]);
     for (i, step) in STEPS.iter().enumerate() {
         if i == 0 && !decoded {
             continue;
         }
+        if variants.len() * 2 * text.len() > MAX_READING_BYTES {
+            return None;
+        }
         let made: Vec<String> = variants.iter().map(|v| step(v)).collect();
-        for v in made {
-            if !variants.contains(&v) {
-                variants.push(v);
-            }
-        }
-        if variants.len() > MAX_READINGS {
-            break;
-        }
+        variants.extend(made);
     }
-    variants
+    Some(variants)
 }
 
 /// A decoded `?`, `#` or NUL ends the path for servers that split or terminate after decoding.
