@@ -44,6 +44,54 @@ fn decide_each(g: &mut BenchmarkGroup<'_, WallTime>, n: usize, policy: &str, hos
     });
 }
 
+/// Path rules: a decision that consults a path-constrained rule computes the path's readings. Against the
+/// same host without a path rule (no readings), in the same run: a plain path, one with a few encodings,
+/// and a hostile 8 KB path built to multiply readings until the cap (where it counts as read every way).
+fn bench_path_readings(c: &mut Criterion) {
+    let policy = CompiledPolicy::from_yaml(
+        r#"
+zones:
+  default:
+    members: ["*"]
+    default: deny
+    rules:
+      - {id: repos, effect: allow, hosts: [api.github.com], paths: ["/repos/acme/"]}
+      - {id: admin, effect: deny, hosts: [api.github.com], paths: ["/admin"]}
+      - {id: plain, effect: allow, hosts: [plain.example.com]}
+"#,
+    )
+    .expect("policy compiles");
+    let hostile_unit = "/a;b/.//%2e%2e/c./%252e%252e;x/%u002e%u002e/%25252e%25252e/d%3F/%C5%BF";
+    let hostile = format!("/repos/acme{}", hostile_unit.repeat(8000 / hostile_unit.len()));
+    let cases = [
+        (
+            "no_path_rule",
+            "https://plain.example.com/repos/acme/web/blob/main/README.md".to_owned(),
+        ),
+        (
+            "plain",
+            "https://api.github.com/repos/acme/web/blob/main/README.md".to_owned(),
+        ),
+        (
+            "encoded",
+            "https://api.github.com/repos/acme/%77eb/..%2Fapi/%252e%252e;v=1/Issues".to_owned(),
+        ),
+        ("hostile_8kb", format!("https://api.github.com{hostile}")),
+        (
+            "hostile_8kb_no_path_rule",
+            format!("https://plain.example.com{hostile}"),
+        ),
+    ];
+    let mut g = c.benchmark_group("path_readings");
+    for (name, url) in &cases {
+        let (target, tail) = Target::parse_url(url).expect("bench URL parses");
+        g.bench_function(*name, |b| {
+            b.iter(|| black_box(authorize_egress(&policy, "agent", "default", (&target, &tail))))
+        });
+    }
+    g.finish();
+}
+
 /// Loading a 10k-rule policy: YAML parse alone, then parse + validate + compile (the cold-start cost).
 fn bench_compile(c: &mut Criterion) {
     let yaml = policy_yaml(&rules(10_000));
@@ -157,5 +205,12 @@ fn bench_cedar(c: &mut Criterion) {
 #[cfg(not(feature = "cedar"))]
 fn bench_cedar(_: &mut Criterion) {}
 
-criterion_group!(benches, bench_authorize, bench_denylist, bench_compile, bench_cedar);
+criterion_group!(
+    benches,
+    bench_authorize,
+    bench_denylist,
+    bench_path_readings,
+    bench_compile,
+    bench_cedar
+);
 criterion_main!(benches);
