@@ -122,6 +122,7 @@ fn path_prefixes_are_validated() {
         ("['/a;v=1/']", "plain segments"),
         ("['/a//b']", "plain segments"),
         ("['/a/..%2Fb']", "plain segments"),
+        ("['/%61dmin']", "write `/admin`"),
     ] {
         let doc = format!("zones:\n  z:\n    members: ['*']\n    rules:\n      - {{id: r, effect: allow, hosts: [a.example.com], paths: {paths}}}\n");
         let err = CompiledPolicy::from_yaml(&doc).unwrap_err().to_string();

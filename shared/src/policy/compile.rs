@@ -402,5 +402,5 @@ fn check_path_prefix(p: &str) -> Result<(), String> {
     if normalized != p {
         return Err(format!("not in normalized form; write `{normalized}`"));
     }
-    PathPrefix::check(p).map_err(str::to_owned)
+    PathPrefix::check(p)
 }

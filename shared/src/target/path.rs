@@ -18,9 +18,22 @@
 
 use std::collections::HashSet;
 
-use percent_encoding::{utf8_percent_encode, CONTROLS};
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+
+/// What a WHATWG URL escapes in a path (its path percent-encode set; non-ASCII always).
+const WHATWG_PATH: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
 
 /// Enough rounds for any encoding a server undoes; each round shortens the text, so this only bounds work.
+/// A path that still decodes further after it is read every way.
 const MAX_DECODE_ROUNDS: usize = 16;
 /// More distinct readings than a path written in good faith has; past it the path counts as read every way.
 const MAX_READINGS: usize = 512;
@@ -78,15 +91,26 @@ impl PathPrefix {
     }
 
     /// Why a normalized prefix cannot be compared with server readings, if it cannot: it must name the same
-    /// segments however a server reads it (no `;`, `\`, `//`, dot segment, encoded `/`, `%`, `?`, `#` or
-    /// control character once decoded).
-    pub fn check(prefix: &str) -> Result<(), &'static str> {
+    /// segments however a server reads it (no `;`, `\\`, `//`, dot segment, encoded `/`, `%`, `?`, `#` or
+    /// control character once decoded, no segment ending in `.` or a space, which Windows drops), and be
+    /// escaped exactly as clients escape it (`/%61dmin` would never meet the `/admin` clients send).
+    pub fn check(prefix: &str) -> Result<(), String> {
         let decoded = decode_round(prefix, Decoder::Standard);
         let same_segments = decoded.matches('/').count() == prefix.matches('/').count();
         let plain = !decoded.contains([';', '\\', '%', '?', '#']) && !decoded.chars().any(char::is_control);
-        let dots = decoded.split('/').any(|s| s == "." || s == "..");
-        if !same_segments || !plain || dots || decoded.contains("//") {
-            return Err("a path prefix names plain segments: no `;`, `\\`, `//`, dot segment, `%2F`, `%25` or control character");
+        let odd_segment = decoded
+            .split('/')
+            .any(|s| s == "." || s == ".." || s.ends_with(['.', ' ']));
+        if !same_segments || !plain || odd_segment || decoded.contains("//") {
+            return Err(
+                "a path prefix names plain segments: no `;`, `\\`, `//`, dot segment, segment ending in \
+                        `.` or a space, `%2F`, `%25` or control character"
+                    .into(),
+            );
+        }
+        let canonical = utf8_percent_encode(&decoded, WHATWG_PATH).to_string();
+        if canonical != prefix {
+            return Err(format!("escape only what clients escape; write `{canonical}`"));
         }
         Ok(())
     }
@@ -133,7 +157,11 @@ impl PathReadings {
             bytes: 0,
         };
         for spelling in &spellings {
-            for (decoded, text) in decodings(spelling) {
+            let Some(texts) = decodings(spelling) else {
+                out.every_way = true;
+                return out;
+            };
+            for (decoded, text) in texts {
                 let Some(variants) = server_variants(&text, decoded) else {
                     out.every_way = true;
                     return out;
@@ -236,16 +264,19 @@ pub fn fully_decoded(text: &str) -> String {
 
 /// Every text a server may route on before its own steps: the spelling as sent (`false`: compared with the
 /// prefix as written), then each decoding depth of each decoder (`true`).
-fn decodings(spelling: &str) -> Vec<(bool, String)> {
+/// `None` when some decoder still changes the text after [`MAX_DECODE_ROUNDS`]: then it is read every way.
+fn decodings(spelling: &str) -> Option<Vec<(bool, String)>> {
     let mut out = vec![(false, spelling.to_owned())];
     if !spelling.contains('%') {
-        return out;
+        return Some(out);
     }
     for decoder in [Decoder::Standard, Decoder::KeepSeparators, Decoder::Iis] {
         let mut current = spelling.to_owned();
+        let mut settled = false;
         for _ in 0..MAX_DECODE_ROUNDS {
             let next = decode_round(&current, decoder);
             if next == current {
+                settled = true;
                 break;
             }
             if !out.iter().any(|(d, t)| *d && *t == next) {
@@ -253,8 +284,11 @@ fn decodings(spelling: &str) -> Vec<(bool, String)> {
             }
             current = next;
         }
+        if !settled {
+            return None;
+        }
     }
-    out
+    Some(out)
 }
 
 /// One round of `decoder` over `text`; invalid UTF-8 replaced.
@@ -456,6 +490,21 @@ mod tests {
     }
 
     #[test]
+    fn a_path_that_decodes_past_the_round_limit_is_read_every_way() {
+        let deep_dot = format!("%{}2e", "25".repeat(MAX_DECODE_ROUNDS));
+        let path = format!("/repos/acme/{deep_dot}/{deep_dot}/other");
+        let r = PathReadings::new(&path, Some(&path));
+        assert!(r.every_way);
+        assert!(!every_reading_under(&[PathPrefix::new("/repos/acme/")], &r));
+        // Fewer levels settle within the limit, and their dots are read.
+        let settles = format!("%{}2e", "25".repeat(MAX_DECODE_ROUNDS - 2));
+        let path = format!("/repos/acme/{settles}{settles}/other");
+        let r = PathReadings::new(&path, Some(&path));
+        assert!(!r.every_way);
+        assert!(!every_reading_under(&[PathPrefix::new("/repos/acme/")], &r));
+    }
+
+    #[test]
     fn a_path_with_too_many_readings_is_read_every_way() {
         let path = "/a;b/.//%2e%2e/c./%252e%252e;x/%u002e%u002e/%25252e%25252e/d%3F/%C5%BF/İ/".repeat(8);
         let r = PathReadings::new(&path, Some(&path));
@@ -478,6 +527,13 @@ mod tests {
             "/a/%2e%2e/b",
             "/a%5Cb",
             "/a%00",
+            // Escaped where clients do not escape, or in lowercase hex: never what a client sends.
+            "/%61dmin",
+            "/%7Euser/",
+            "/caf%c3%a9",
+            // Windows drops a trailing dot or space: `/files./` would be `/files/` there.
+            "/files./",
+            "/a%20/",
         ] {
             assert!(PathPrefix::check(bad).is_err(), "{bad}");
         }
