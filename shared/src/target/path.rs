@@ -18,19 +18,7 @@
 
 use std::collections::HashSet;
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
-
-/// What a WHATWG URL escapes in a path (its path percent-encode set; non-ASCII always).
-const WHATWG_PATH: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}');
+use percent_encoding::{utf8_percent_encode, CONTROLS};
 
 /// Enough rounds for any encoding a server undoes; each round shortens the text, so this only bounds work.
 /// A path that still decodes further after it is read every way.
@@ -108,8 +96,10 @@ impl PathPrefix {
                     .into(),
             );
         }
-        let canonical = utf8_percent_encode(&decoded, WHATWG_PATH).to_string();
-        if canonical != prefix {
+        // What a WHATWG client sends for the decoded text: the one spelling that can meet a request.
+        let canonical = url::Url::parse(&format!("http://h{decoded}")).map(|u| u.path().to_owned());
+        if canonical.as_deref() != Ok(prefix) {
+            let canonical = canonical.unwrap_or_default();
             return Err(format!("escape only what clients escape; write `{canonical}`"));
         }
         Ok(())
