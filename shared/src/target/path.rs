@@ -18,7 +18,7 @@
 
 use std::collections::HashSet;
 
-use percent_encoding::{utf8_percent_encode, CONTROLS};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, CONTROLS};
 
 /// Enough rounds for any encoding a server undoes; each round shortens the text, so this only bounds work.
 /// A path that still decodes further after it is read every way.
@@ -32,12 +32,13 @@ const MAX_READING_BYTES: usize = 64 * 1024;
 /// How a reading's case was folded; a prefix is compared in the same fold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Fold {
-    None,
+    // The discriminants index a prefix's forms (the order of FOLDS).
+    None = 0,
     /// Unicode lowercase, as `str::to_lowercase` (case-insensitive routers in most languages).
-    Lower,
+    Lower = 1,
     /// Per character: the lowercase of the uppercase, one character each (Java's `equalsIgnoreCase`,
     /// .NET's ordinal ignore-case), so `ſ` reads as `s` and `İ` as `i`.
-    PerChar,
+    PerChar = 2,
 }
 
 const FOLDS: [Fold; 3] = [Fold::None, Fold::Lower, Fold::PerChar];
@@ -106,8 +107,7 @@ impl PathPrefix {
     }
 
     fn form(&self, decoded: bool, how: Fold) -> &str {
-        let i = FOLDS.iter().position(|f| *f == how).unwrap_or(0);
-        &self.forms[usize::from(decoded)][i]
+        &self.forms[usize::from(decoded)][how as usize]
     }
 }
 
@@ -281,8 +281,12 @@ fn decodings(spelling: &str) -> Option<Vec<(bool, String)>> {
     Some(out)
 }
 
-/// One round of `decoder` over `text`; invalid UTF-8 replaced.
+/// One round of `decoder` over `text`; invalid UTF-8 replaced. The standard round is the crate's; the
+/// other two differ from it only at `%2F`/`%5C` and `%u`.
 fn decode_round(text: &str, decoder: Decoder) -> String {
+    if decoder == Decoder::Standard {
+        return percent_decode_str(text).decode_utf8_lossy().into_owned();
+    }
     let bytes = text.as_bytes();
     let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
     let mut i = 0;
