@@ -112,6 +112,29 @@ fn target(a: &Value) -> String {
     )
 }
 
+/// Exactly what a grant of this approval lets through (DESIGN §6, "Grants"): the requester, in the zone,
+/// to this scheme, host, port and path, nothing else; with a credential in the URL, only that exact URL.
+fn covers(a: &Value) -> String {
+    let what = match a["dlp"].is_null() {
+        true => format!("{} exactly (any query; no other path)", target(a)),
+        false => format!(
+            "{} with exactly the URL tail the request sent (path, query, fragment: it held a {} credential)",
+            target(a),
+            text(&a["dlp"])
+        ),
+    };
+    let scope = match a["grant"]["scope"].as_str() {
+        Some("once") => "the next such request only".to_owned(),
+        Some("window") => format!("every such request until {}", text(&a["grant"]["expires_at"])),
+        _ => "once granted: the next such request (once) or every one until the grant expires (window)".to_owned(),
+    };
+    format!(
+        "{what}, for {} in zone {}; {scope}",
+        text(&a["principal"]),
+        text(&a["zone"])
+    )
+}
+
 fn text(v: &Value) -> String {
     match v {
         Value::Null => "-".into(),
@@ -168,6 +191,7 @@ fn print_one(a: &Value, as_json: bool) -> anyhow::Result<()> {
         ("principal", text(&a["principal"])),
         ("zone", text(&a["zone"])),
         ("target", target(a)),
+        ("covers", covers(a)),
         ("reason", text(&a["reason"])),
         ("rule", text(&a["rule"])),
         ("request_id", text(&a["request_id"])),

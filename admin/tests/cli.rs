@@ -44,6 +44,14 @@ async fn an_approver_grants_with_the_cli() {
     let (ok, shown, err) = admin(&["approvals", "show", &id]);
     assert!(ok, "{err}");
     assert!(shown.contains(&format!("principal    {agent}")), "{shown}");
+    // What a grant will cover, exactly: this target and path, this principal and zone.
+    let covers = shown.lines().find(|l| l.starts_with("covers")).unwrap_or_default();
+    assert!(
+        covers.contains("https://cli.pastebin.com:443/ exactly")
+            && covers.contains("no other path")
+            && covers.contains(&format!("for {agent} in zone default")),
+        "{shown}"
+    );
 
     let (ok, granted, err) = admin(&[
         "--json",
@@ -68,6 +76,10 @@ async fn an_approver_grants_with_the_cli() {
     let (ok, _, err) = admin(&["approvals", "deny", &id]);
     assert!(!ok, "a second decision fails");
     assert!(err.contains("409") && err.contains("write-once"), "{err}");
+
+    let (ok, shown, err) = admin(&["approvals", "show", &id]);
+    assert!(ok, "{err}");
+    assert!(shown.contains("the next such request only"), "{shown}");
 
     let allowed = post_json(&agent, &json!({"domain": "cli.pastebin.com", "zone": "default"})).await;
     assert_eq!(allowed.body["reason"], "approval_granted", "{}", allowed.body);

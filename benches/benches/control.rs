@@ -101,7 +101,7 @@ fn main() {
         let granted_host = "granted.example.com";
         ok(svc.handle(request(granted_host, "gated")).await);
         let target = Target::from_domain(granted_host).expect("target");
-        let key = approval_key(AGENT, "gated", &target, "default");
+        let key = approval_key(AGENT, "gated", &target, None, "default");
         let slot_key = |k: &str| -> [(String, AttributeValue); 2] {
             [
                 ("pk".into(), AttributeValue::S(slot_pk(k))),

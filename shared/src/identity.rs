@@ -45,6 +45,51 @@ impl Identity {
     }
 }
 
+/// The role-name prefix AWS IAM Identity Center gives the roles of permission sets
+/// (<https://docs.aws.amazon.com/singlesignon/latest/userguide/using-service-linked-roles.html>: roles
+/// `AWSReservedSSO_<permission set>_<hash>` under the reserved path `/aws-reserved/sso.amazonaws.com/`).
+/// Only Identity Center can create or assume them (their trust policy names its SAML provider, and IAM
+/// refuses other roles under the reserved path), and it sets the session name to the directory user's
+/// user name: there, unlike anywhere else, the session name is evidence of who the person is.
+pub const IDENTITY_CENTER_ROLE_PREFIX: &str = "AWSReservedSSO_";
+
+/// The person behind a caller, by evidence the gateway can trust, for four-eyes checks: two callers with
+/// the same person are one person, whatever principal each presents. Trusted evidence:
+/// - an IAM Identity Center role session: the session name (the directory user, set by AWS, compared
+///   without case: Identity Center user names are unique regardless of case), whichever permission set or
+///   account the role belongs to;
+/// - otherwise the principal itself (an IAM user, a role, a federated user, a JWT `sub`, a Cognito
+///   identity): a session name the caller chose, or a federated user's name, proves nothing.
+pub fn person(principal: &str, identity: &Identity) -> String {
+    let sso_role = principal
+        .split_once(":role/")
+        .is_some_and(|(_, role)| role.starts_with(IDENTITY_CENTER_ROLE_PREFIX));
+    match (identity.kind, sso_role, identity.session.as_deref()) {
+        (IdentityKind::Iam, true, Some(user)) => format!("identity-center:{}", user.to_lowercase()),
+        _ => format!("principal:{principal}"),
+    }
+}
+
+/// The principal of an Amazon Cognito identity-pool caller: every user of a pool signs with the pool's
+/// role, so the role names the pool, not the user. API Gateway reports the identity (`cognitoIdentity`:
+/// `identityPoolId`, `identityId`, set by AWS from the credentials), and the principal is
+/// `cognito:<identityPoolId>/<identityId>`: one per user, so lists, grants, idempotency keys and rate
+/// limits are per user; `cognito:<identityPoolId>/*` names every user of a pool in a policy.
+pub fn cognito_principal(identity_pool_id: &str, identity_id: &str) -> Option<String> {
+    // Both are `<region>:<uuid>` (<https://docs.aws.amazon.com/cognitoidentity/latest/APIReference/API_GetId.html>).
+    let valid = |id: &str| {
+        id.split_once(':').is_some_and(|(region, uuid)| {
+            !region.is_empty()
+                && region
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !uuid.is_empty()
+                && uuid.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+        })
+    };
+    (valid(identity_pool_id) && valid(identity_id)).then(|| format!("cognito:{identity_pool_id}/{identity_id}"))
+}
+
 /// The partitions whose ARNs we accept.
 const PARTITIONS: [&str; 3] = ["aws", "aws-cn", "aws-us-gov"];
 
@@ -192,6 +237,62 @@ mod tests {
         ];
         for (arn, want) in cases {
             assert_eq!(iam_principal(arn), *want, "{arn}");
+        }
+    }
+
+    #[test]
+    fn one_person_through_any_identity_center_permission_set() {
+        let iam = |session: &str| Identity {
+            kind: IdentityKind::Iam,
+            session: Some(session.to_owned()),
+            account: Some("123456789012".into()),
+            org: None,
+        };
+        let dev = "arn:aws:iam::123456789012:role/AWSReservedSSO_Developer_0123456789abcdef";
+        let approver = "arn:aws:iam::210987654321:role/AWSReservedSSO_EgressApprover_fedcba9876543210";
+        let alice = person(dev, &iam("alice@example.com"));
+        assert_eq!(alice, person(approver, &iam("alice@example.com")));
+        assert_eq!(alice, person(approver, &iam("Alice@Example.com")));
+        assert_ne!(alice, person(approver, &iam("bob@example.com")));
+        // A session name on any other role is the caller's choice: no evidence, the principal decides.
+        let agent = "arn:aws:iam::123456789012:role/agent-runner";
+        assert_ne!(person(agent, &iam("alice@example.com")), alice);
+        assert_ne!(
+            person(agent, &iam("alice@example.com")),
+            person("arn:aws:iam::123456789012:role/other", &iam("alice@example.com"))
+        );
+        // Not a role named like one: the prefix must start the role name.
+        let lookalike = "arn:aws:iam::123456789012:role/MyAWSReservedSSO_x";
+        assert_ne!(person(lookalike, &iam("alice@example.com")), alice);
+        // A JWT or dev caller is its principal.
+        let jwt = Identity {
+            kind: IdentityKind::Jwt,
+            ..Identity::dev()
+        };
+        assert_eq!(person("alice", &jwt), person("alice", &Identity::dev()));
+    }
+
+    #[test]
+    fn cognito_identities_are_principals_of_their_own() {
+        let pool = "us-east-1:11111111-2222-3333-4444-555555555555";
+        let a = cognito_principal(pool, "us-east-1:aaaaaaaa-0000-0000-0000-000000000001");
+        let b = cognito_principal(pool, "us-east-1:aaaaaaaa-0000-0000-0000-000000000002");
+        assert_eq!(
+            a.as_deref(),
+            Some(
+                "cognito:us-east-1:11111111-2222-3333-4444-555555555555/us-east-1:aaaaaaaa-0000-0000-0000-000000000001"
+            )
+        );
+        assert_ne!(a, b);
+        for (p, i) in [
+            (pool, ""),
+            ("", "us-east-1:aaaa"),
+            (pool, "us-east-1:aaaa/../x"),
+            (pool, "us-east-1:aa aa"),
+            (pool, "aaaa"),
+            ("us-east-1:*", "us-east-1:aaaa"),
+        ] {
+            assert_eq!(cognito_principal(p, i), None, "{p} {i}");
         }
     }
 

@@ -21,6 +21,11 @@ async fn approvals_lifecycle_on_dynamodb() {
 }
 
 #[tokio::test]
+async fn grants_cover_only_the_path_shown_on_dynamodb() {
+    suites::grants_cover_only_the_path_shown(store().await).await;
+}
+
+#[tokio::test]
 async fn approvals_expire_on_dynamodb() {
     suites::approvals_expire(store().await).await;
 }

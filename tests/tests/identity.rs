@@ -146,11 +146,23 @@ fn iam_cases() -> Vec<(&'static str, Value, Option<Expect>)> {
                 None,
                 cognito,
             ),
+            // The identity, not the pool's shared role, is the principal (the role is not a member).
             Some(outsider(
-                "arn:aws:iam::123456789012:role/Cognito_AgentsAuth_Role",
+                "cognito:us-east-1:4f291106-8703-466b-8f2b-3ecee1ca56ce/us-east-1:3f291106-8703-466b-8f2b-3ecee1ca56ce",
                 Some("CognitoIdentityCredentials"),
                 ACCOUNT,
             )),
+        ),
+        (
+            "Cognito identity AWS reported without an identity id",
+            iam_event(
+                "arn:aws:sts::123456789012:assumed-role/Cognito_AgentsAuth_Role/CognitoIdentityCredentials",
+                ACCOUNT,
+                None,
+                json!({"amr": ["authenticated"], "identityId": null,
+                       "identityPoolId": "us-east-1:4f291106-8703-466b-8f2b-3ecee1ca56ce"}),
+            ),
+            None,
         ),
         (
             "account root",
@@ -288,5 +300,228 @@ async fn jwt_scopes_come_from_the_scope_and_scp_claims_too() {
         .iter()
         .all(|i| i["principal"] == sub.as_str()));
     let (status, _) = list_as(plain, Value::Null, &format!("principal={other}")).await;
+    assert_eq!(status, 403);
+}
+
+/// The services in process on DynamoDB Local, with a policy whose zone `people` lets Identity Center
+/// users of the EgressApprover permission set approve, and every Cognito user of one pool ask.
+async fn people_services(file: &suites::PolicyFile) -> suites::Services {
+    let store = std::sync::Arc::new(egress_core::DynamoStore::new(dynamodb().await, table()));
+    suites::services(store, &file.0, Duration::from_secs(5))
+}
+
+const POOL: &str = "us-east-1:4f291106-8703-466b-8f2b-3ecee1ca56ce";
+const PEOPLE_POLICY: &str = r#"
+zones:
+  people:
+    members: ["arn:aws:iam::123456789012:role/AWSReservedSSO_Developer_*", "cognito:us-east-1:4f291106-8703-466b-8f2b-3ecee1ca56ce/*"]
+    approvers: ["arn:aws:iam::210987654321:role/AWSReservedSSO_EgressApprover_*"]
+    default: require_approval
+"#;
+
+/// An event of route `route` (e.g. `POST /v1/egress/requests`) at `path`, by `user_arn`.
+fn event_as(
+    user_arn: &str,
+    cognito: Value,
+    route: &str,
+    path: &str,
+    query: &str,
+    body: Option<Value>,
+) -> lambda_http::Request {
+    let account = user_arn.split(':').nth(4).unwrap_or(ACCOUNT);
+    let mut e = iam_event(user_arn, account, Some(ORG), cognito);
+    let method = route.split(' ').next().unwrap_or("GET");
+    e["routeKey"] = json!(route);
+    e["requestContext"]["routeKey"] = json!(route);
+    e["requestContext"]["http"]["method"] = json!(method);
+    e["rawPath"] = json!(path);
+    e["requestContext"]["http"]["path"] = json!(path);
+    e["rawQueryString"] = json!(query);
+    if !query.is_empty() {
+        e["queryStringParameters"] = json!(query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .collect::<std::collections::HashMap<_, _>>());
+    }
+    if let Some(id) = path.strip_prefix("/v1/egress/requests/") {
+        e["pathParameters"] = json!({"request_id": id});
+    }
+    if let Some(rest) = path.strip_prefix("/v1/egress/approvals/") {
+        e["pathParameters"] = json!({"approval_id": rest.trim_end_matches("/decision")});
+    }
+    match body {
+        Some(b) => e["body"] = json!(b.to_string()),
+        None => {
+            e.as_object_mut().map(|o| o.remove("body"));
+        }
+    }
+    lambda_http::request::from_str(&e.to_string()).expect("a payload 2.0 event")
+}
+
+fn answer(resp: lambda_http::Response<Body>) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let body = match resp.body() {
+        Body::Text(t) => serde_json::from_str(t).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    (status, body)
+}
+
+/// Four eyes across Identity Center permission sets: the session name of an `AWSReservedSSO_` role is the
+/// directory user, set by AWS, so alice through the EgressApprover permission set (another account even)
+/// is still alice, and may not grant what she asked for as a Developer; bob may.
+#[tokio::test]
+async fn one_person_never_approves_their_own_request_through_another_permission_set() {
+    let file = suites::PolicyFile::new("people", PEOPLE_POLICY);
+    let s = people_services(&file).await;
+    let dev =
+        |user: &str| format!("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Developer_0123456789abcdef/{user}");
+    let approver = |user: &str| {
+        format!("arn:aws:sts::210987654321:assumed-role/AWSReservedSSO_EgressApprover_fedcba9876543210/{user}")
+    };
+    let ask = json!({"url": "https://paste.example.com/raw/four-eyes", "zone": "people"});
+    let (status, asked) = answer(
+        s.create
+            .handle(event_as(
+                &dev("alice@example.com"),
+                Value::Null,
+                "POST /v1/egress/requests",
+                "/v1/egress/requests",
+                "",
+                Some(ask),
+            ))
+            .await,
+    );
+    assert_eq!(
+        (status, asked["decision"].as_str()),
+        (201, Some("require_approval")),
+        "{asked}"
+    );
+    let id = asked["approval_id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/egress/approvals/{id}/decision");
+    let route = "POST /v1/egress/approvals/{approval_id}/decision";
+    let grant = json!({"decision": "grant", "scope": "once"});
+    for alice in ["alice@example.com", "Alice@Example.com"] {
+        let (status, body) = answer(
+            s.approvals
+                .handle(event_as(
+                    &approver(alice),
+                    Value::Null,
+                    route,
+                    &path,
+                    "",
+                    Some(grant.clone()),
+                ))
+                .await,
+        );
+        assert_eq!(status, 403, "{alice}: {body}");
+        assert_eq!(body["type"], "urn:egress:problem:forbidden", "{body}");
+    }
+    let (status, body) = answer(
+        s.approvals
+            .handle(event_as(
+                &approver("bob@example.com"),
+                Value::Null,
+                route,
+                &path,
+                "",
+                Some(grant),
+            ))
+            .await,
+    );
+    assert_eq!((status, body["state"].as_str()), (200, Some("granted")), "{body}");
+    assert!(
+        body["decided_by"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("AWSReservedSSO_EgressApprover_"),
+        "{body}"
+    );
+}
+
+/// Users of one Cognito identity pool share the pool's role, but each is a principal of its own: B neither
+/// lists nor reads A's requests, nor uses A's grants or idempotency keys.
+#[tokio::test]
+async fn cognito_users_of_one_pool_are_separate_principals() {
+    let file = suites::PolicyFile::new("cognito", PEOPLE_POLICY);
+    let s = people_services(&file).await;
+    let role = "arn:aws:sts::123456789012:assumed-role/Cognito_AgentsAuth_Role/CognitoIdentityCredentials";
+    let user = |n: u32| {
+        json!({"amr": ["authenticated", "cognito-idp.us-east-1.amazonaws.com/us-east-1_Example"],
+               "identityId": format!("us-east-1:{:08x}-8703-466b-8f2b-{:012x}", n, ulid::Ulid::new().random() & 0xffff_ffff_ffff),
+               "identityPoolId": POOL})
+    };
+    let (a, b) = (user(1), user(2));
+    let ask = json!({"url": "https://paste.example.com/cognito", "zone": "people"});
+    let post = |who: &Value, key: &str| {
+        let mut req = event_as(
+            role,
+            who.clone(),
+            "POST /v1/egress/requests",
+            "/v1/egress/requests",
+            "",
+            Some(ask.clone()),
+        );
+        req.headers_mut().insert("idempotency-key", key.parse().unwrap());
+        req
+    };
+    let key = format!("k-{}", ulid::Ulid::new());
+    let (status, first) = answer(s.create.handle(post(&a, &key)).await);
+    assert_eq!(status, 201, "{first}");
+    let principal_a = first["principal"].as_str().unwrap().to_owned();
+    assert!(
+        principal_a.starts_with(&format!("cognito:{POOL}/us-east-1:")),
+        "{first}"
+    );
+    assert_eq!(
+        first["decision"], "require_approval",
+        "member through the pool pattern: {first}"
+    );
+    // The same idempotency key from B is B's own request, not a replay of A's.
+    let (status, other) = answer(s.create.handle(post(&b, &key)).await);
+    assert_eq!(status, 201, "{other}");
+    assert_ne!(other["principal"], first["principal"]);
+    assert_ne!(other["request_id"], first["request_id"]);
+    assert_ne!(
+        other["approval_id"], first["approval_id"],
+        "one pending approval per person"
+    );
+    // B cannot read or list A's request.
+    let rid = first["request_id"].as_str().unwrap();
+    let get = |who: &Value, path: &str, query: &str| {
+        event_as(
+            role,
+            who.clone(),
+            "GET /v1/egress/requests/{request_id}",
+            path,
+            query,
+            None,
+        )
+    };
+    let (status, _) = answer(s.list.handle(get(&b, &format!("/v1/egress/requests/{rid}"), "")).await);
+    assert_eq!(status, 404);
+    let (status, _) = answer(s.list.handle(get(&a, &format!("/v1/egress/requests/{rid}"), "")).await);
+    assert_eq!(status, 200);
+    let list = |who: &Value, query: &str| {
+        event_as(
+            role,
+            who.clone(),
+            "GET /v1/egress/requests",
+            "/v1/egress/requests",
+            query,
+            None,
+        )
+    };
+    let (status, page) = answer(s.list.handle(list(&b, "limit=200")).await);
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["principal"] != principal_a.as_str()),
+        "{page}"
+    );
+    let (status, _) = answer(s.list.handle(list(&b, &format!("principal={principal_a}"))).await);
     assert_eq!(status, 403);
 }

@@ -32,6 +32,11 @@ async fn approvals_lifecycle_on_the_memory_store() {
 }
 
 #[tokio::test]
+async fn grants_cover_only_the_path_shown_on_the_memory_store() {
+    suites::grants_cover_only_the_path_shown(Arc::new(MemoryStore::new())).await;
+}
+
+#[tokio::test]
 async fn approvals_expire_on_the_memory_store() {
     suites::approvals_expire(Arc::new(MemoryStore::new())).await;
 }

@@ -144,7 +144,12 @@ impl ApprovalsService {
         let body =
             parse_decision_body(bytes).map_err(|errors| Problem::invalid("the decision has invalid fields", errors))?;
         let StoredApproval { approval, key } = self.visible_approval(c, policy, id).await?;
-        if approval.principal == c.principal {
+        // Four eyes: not the requester's principal, nor the same person behind another one (an Identity
+        // Center user through a second permission set).
+        if approval.principal == c.principal
+            || crate::identity::person(&approval.principal, &approval.identity)
+                == crate::identity::person(&c.principal, &c.identity)
+        {
             return Err(Problem::forbidden("the requester of an approval cannot decide it"));
         }
         if !approves(c, &approval.zone, policy) {

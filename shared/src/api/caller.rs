@@ -4,6 +4,7 @@
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
+use crate::identity::cognito_principal;
 use crate::names::valid_principal;
 use crate::{iam_principal, is_account_id, jwt_scopes, IamPrincipal, Identity, IdentityKind, Subject};
 
@@ -38,6 +39,15 @@ pub fn caller(req: &Request, dev_mode: bool) -> Option<Caller> {
         if let Some(auth) = &ctx.authorizer {
             if let Some(iam) = &auth.iam {
                 let IamPrincipal { principal, session } = iam_principal(iam.user_arn.as_deref()?)?;
+                // A Cognito identity-pool caller is its identity, not the pool's shared role. An identity
+                // AWS reported but we cannot read is no principal (401), never the shared role.
+                let principal = match &iam.cognito_identity {
+                    Some(c) if c.identity_id.is_some() || c.identity_pool_id.is_some() => cognito_principal(
+                        c.identity_pool_id.as_deref().unwrap_or_default(),
+                        c.identity_id.as_deref().unwrap_or_default(),
+                    )?,
+                    _ => principal,
+                };
                 let attested = |v: &Option<String>| v.clone().filter(|v| valid_principal(v) && v.len() <= 64);
                 return valid_principal(&principal).then(|| Caller {
                     principal,

@@ -86,6 +86,7 @@ impl CreateService {
             target: &valid.target,
             purpose: valid.body.purpose.as_deref(),
             tail_fingerprint: fingerprint.as_deref(),
+            written_path: valid.tail.as_ref().map(|t| t.path()).filter(|p| !p.is_empty()),
         };
         let recorded = record_request(
             self.store.as_ref(),

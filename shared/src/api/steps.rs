@@ -28,6 +28,8 @@ pub struct Asked<'a> {
     pub purpose: Option<&'a str>,
     /// A fingerprint of the URL's tail (path, query, fragment), for approvals a credential asked for.
     pub tail_fingerprint: Option<&'a str>,
+    /// The URL's path as written (a grant covers it exactly, with the normalized path).
+    pub written_path: Option<&'a str>,
 }
 
 /// How the request was answered.
@@ -100,7 +102,7 @@ pub async fn record_request(
         let mut open = None;
         if decision.needs_approval() {
             let basis = approval_basis(&decision, asked.tail_fingerprint);
-            let key = approval_key(asked.principal, asked.zone, asked.target, &basis);
+            let key = approval_key(asked.principal, asked.zone, asked.target, asked.written_path, &basis);
             let slot = store.approval_slot(&key).await?;
             match key_state(slot.as_ref(), now_s) {
                 KeyState::Granted { approval_id, scope } => {

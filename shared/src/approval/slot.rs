@@ -1,4 +1,4 @@
-//! The approval slot of a key (principal, zone, scheme, host, port): the one item the request path reads to
+//! The approval slot of a key (principal, zone, scheme, host, port, path): the one item the request path reads to
 //! apply precedence step 7. It points at the key's current approval, pending or granted, and expires with
 //! it (its `expires_at` is the table's TTL, so the TTL deletion of a pending slot is the `expired` event).
 
@@ -45,15 +45,24 @@ impl ApprovalSlot {
 }
 
 /// The key a grant applies to: a grant for one principal, zone and destination (scheme, host, port) is
-/// never another's. `basis` is what asked for the approval (a rule, the zone default, or a credential in
-/// one exact URL): an approver who granted one question has not answered another about the same host.
-pub fn approval_key(principal: &str, zone: &str, target: &Target, basis: &str) -> String {
+/// never another's, and it covers exactly the path the approver was shown (the normalized path; and the
+/// path as written when a client would send something else, because a server may route that text
+/// elsewhere). So a `once` grant for `/raw/abc` never admits `/api/...`, nor a window grant for
+/// `/admin/reports/weekly` `/admin/users/delete-all`. The query is not part of it: it is never stored, so
+/// no approver is shown one (a credential in the URL is bound by the basis instead). `basis` is what asked
+/// for the approval (a rule, the zone default, or a credential in one exact URL): an approver who granted
+/// one question has not answered another about the same host.
+pub fn approval_key(principal: &str, zone: &str, target: &Target, written_path: Option<&str>, basis: &str) -> String {
+    // A written path that normalizes to itself adds nothing; one that differs is part of the question.
+    let written = written_path.filter(|w| *w != target.path()).unwrap_or("");
     hex_sha256(&[
         principal.as_bytes(),
         zone.as_bytes(),
         target.scheme().as_str().as_bytes(),
         target.host().to_string().as_bytes(),
         &target.port().to_be_bytes(),
+        target.path().as_bytes(),
+        written.as_bytes(),
         basis.as_bytes(),
     ])
 }

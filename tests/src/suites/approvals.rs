@@ -37,8 +37,10 @@ fn agent(tag: &str) -> String {
     format!("arn:aws:iam::123456789012:role/agent-{tag}-{}", ulid::Ulid::new())
 }
 
-async fn ask(s: &Services, who: &str, host: &str) -> Value {
-    let body = json!({"domain": host, "zone": "gated"}).to_string().into_bytes();
+/// Asks for `target`: a URL when it has a scheme, else a domain.
+async fn ask(s: &Services, who: &str, target: &str) -> Value {
+    let field = if target.contains("://") { "url" } else { "domain" };
+    let body = json!({ field: target, "zone": "gated" }).to_string().into_bytes();
     let a = Answer::of(
         s.create
             .handle(http::post(Some(who), "/v1/egress/requests", &[], body))
@@ -208,6 +210,70 @@ pub async fn approvals_lifecycle(store: Arc<dyn Store>) {
         (killed["decision"].as_str(), killed["reason"].as_str()),
         (Some("deny"), Some("kill_switch"))
     );
+}
+
+/// A grant covers exactly the path the approver was shown: a `once` grant for `/raw/abc` never admits
+/// another path, nor a window grant for `/admin/reports/weekly` a sibling, whatever spelling reaches it.
+pub async fn grants_cover_only_the_path_shown(store: Arc<dyn Store>) {
+    let file = PolicyFile::new("approvals-paths", &policy(false, 3600));
+    let s = services(store, &file.0, Duration::from_secs(5));
+    let me = agent("paths");
+    let once = ask(&s, &me, "https://paste.example.com/raw/abc").await;
+    let once_id = once["approval_id"].as_str().unwrap().to_owned();
+    assert_eq!(once["target"]["path"], "/raw/abc");
+    let shown = approval(&s, APPROVER, &once_id).await;
+    assert_eq!(shown.body["target"]["path"], "/raw/abc", "{}", shown.body);
+    let granted = decide(&s, APPROVER, &once_id, json!({"decision": "grant", "scope": "once"})).await;
+    assert_eq!(granted.status, 200, "{}", granted.body);
+    // Other paths, and spellings that reach another path, ask anew (and do not use up the grant).
+    for other in [
+        "https://paste.example.com/api/api_post.php",
+        "https://paste.example.com/raw/abc/../../api/api_post.php",
+        "https://paste.example.com/raw/abc/%2e%2e/%2e%2e/api/api_post.php",
+        "https://paste.example.com/raw/abc/..%2F..%2Fapi",
+        "https://paste.example.com/raw/abcd",
+        "https://paste.example.com/raw/abc/x",
+        "https://paste.example.com/raw/",
+        "https://paste.example.com/",
+        "paste.example.com",
+        "https://paste.example.com:8443/raw/abc",
+        "http://paste.example.com/raw/abc",
+    ] {
+        let a = ask(&s, &me, other).await;
+        assert_eq!(a["decision"], "require_approval", "{other}: {a}");
+        assert_ne!(a["approval_id"], once_id.as_str(), "{other}");
+    }
+    let used = ask(&s, &me, "https://paste.example.com/raw/abc").await;
+    assert_eq!(
+        (used["reason"].as_str(), used["approval_id"].as_str()),
+        (Some("approval_granted"), Some(once_id.as_str()))
+    );
+
+    let weekly = ask(&s, &me, "https://reports.example.com/admin/reports/weekly").await;
+    let weekly_id = weekly["approval_id"].as_str().unwrap().to_owned();
+    let window = json!({"decision": "grant", "scope": "window", "ttl_seconds": 600});
+    assert_eq!(decide(&s, APPROVER, &weekly_id, window).await.status, 200);
+    for _ in 0..2 {
+        let ok = ask(&s, &me, "https://reports.example.com/admin/reports/weekly").await;
+        assert_eq!(ok["reason"], "approval_granted", "{ok}");
+    }
+    // The query is never stored, so no approver is shown one: it is not part of what a grant covers.
+    let query = ask(&s, &me, "https://reports.example.com/admin/reports/weekly?week=49").await;
+    assert_eq!(query["reason"], "approval_granted", "{query}");
+    for other in [
+        "https://reports.example.com/admin/users/delete-all",
+        "https://reports.example.com/admin/reports/weekly/../../users/delete-all",
+        "https://reports.example.com/admin/reports/weekly/..%2F..%2Fusers%2Fdelete-all",
+        "https://reports.example.com/admin/reports/weekly;x/../../users",
+        "https://reports.example.com/admin/reports/weekly/",
+        "https://reports.example.com/admin/reports/WEEKLY",
+        "https://reports.example.com/admin/reports/week%6Cy",
+        "https://reports.example.com/admin/reports",
+    ] {
+        let a = ask(&s, &me, other).await;
+        assert_eq!(a["decision"], "require_approval", "{other}: {a}");
+        assert_ne!(a["approval_id"], weekly_id.as_str(), "{other}");
+    }
 }
 
 /// A pending approval expires from its `expires_at`, whatever the store deletes: it reads `expired`, a

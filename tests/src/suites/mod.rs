@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use egress_core::{ApprovalsService, CachedPolicySource, CreateService, CursorCodec, FileFetcher, ListService, Store};
 
-pub use approvals::{approvals_expire, approvals_lifecycle, approvals_under_concurrency};
+pub use approvals::{
+    approvals_expire, approvals_lifecycle, approvals_under_concurrency, grants_cover_only_the_path_shown,
+};
 pub use create::{idempotency_outcomes, rejected_inputs_write_nothing, replays_are_re_decided};
 pub use limits::{ask as ask_in_zone, burst, not_near_a_window_end, rate_limits, LIMITS_POLICY};
 pub use read_path::read_path;
