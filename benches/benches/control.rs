@@ -94,6 +94,7 @@ fn main() {
             )),
             dev_mode: true,
             idempotency_ttl: Duration::from_secs(3600),
+            proxy_keys: None,
         };
         // A pending approval to join, and a window grant to use, both for AGENT.
         let ok = |r: lambda_http::Response<Body>| assert_eq!(r.status(), 201);
@@ -101,7 +102,13 @@ fn main() {
         let granted_host = "granted.example.com";
         ok(svc.handle(request(granted_host, "gated")).await);
         let target = Target::from_domain(granted_host).expect("target");
-        let key = approval_key(AGENT, "gated", &target, None, "default");
+        let key = approval_key(
+            AGENT,
+            "gated",
+            &target,
+            egress_core::GrantPath::Written(None),
+            "default",
+        );
         let slot_key = |k: &str| -> [(String, AttributeValue); 2] {
             [
                 ("pk".into(), AttributeValue::S(slot_pk(k))),

@@ -115,6 +115,7 @@ fn request_path(c: &mut Criterion) {
             policy: policy_source(),
             dev_mode: true,
             idempotency_ttl: Duration::from_secs(3600),
+            proxy_keys: None,
         };
         let policy = policy();
         (svc, ddb, policy)

@@ -4,7 +4,7 @@
 - DynamoDB Local: every AWS::DynamoDB::Table (keys, attributes, GSIs, stream, TTL);
 - moto: every AWS::Events::EventBus, every AWS::SQS::Queue, every AWS::Events::Rule with its event
   pattern and its SQS targets; every AWS::SSM::Parameter (the kill switch, off); every
-  AWS::SecretsManager::Secret (the cursor key: LOCAL_CURSOR_KEY of local.env); every AWS::S3::Bucket
+  AWS::SecretsManager::Secret (the cursor and proxy-token keys: LOCAL_SECRETS, from local.env); every AWS::S3::Bucket
   (the policy bucket, versioned, holding infra/policy/default.yaml in JSON form at PolicyObjectKey);
   resources whose Condition is false are skipped, as CloudFormation does;
 - local only: queue `egress-all-events` bound by rule `egress-all-events` ({"source":["egress.gateway"]})
@@ -44,7 +44,8 @@ MOTO_PORT = int(local_env.setting("MOTO_PORT"))
 LAMBDA_PORT = int(local_env.setting("LAMBDA_PORT"))
 DYNAMODB_URL = f"http://127.0.0.1:{DYNAMODB_PORT}"
 MOTO_URL = f"http://127.0.0.1:{MOTO_PORT}"
-LOCAL_CURSOR_KEY = local_env.setting("LOCAL_CURSOR_KEY")
+# The local.env setting whose value stands in for each secret the stack generates in AWS.
+LOCAL_SECRETS = {"CursorKeySecret": "LOCAL_CURSOR_KEY", "ProxyKeySecret": "LOCAL_PROXY_KEY"}
 
 ALL_EVENTS = "egress-all-events"
 ALL_EVENTS_PATTERN = {"source": ["egress.gateway"]}
@@ -280,12 +281,15 @@ def main() -> int:
         r.resources[lid] = {"Ref": p["Name"]}
         log(f"ssm {p['Name']} <- {p['Value']!r} ({lid})")
 
-    # Secrets (the cursor key): a fixed local value where AWS generates one
+    # Secrets (the cursor key, the proxy-token key): a fixed local value where AWS generates one
     for lid, props in resources_of(template, "AWS::SecretsManager::Secret"):
         name = props.get("Name") or f"{stack}/{lid}"
-        arn = put_secret(secrets, name, LOCAL_CURSOR_KEY)
+        setting = LOCAL_SECRETS.get(lid)
+        if setting is None:
+            raise SystemExit(f"bootstrap: no local value for secret {lid}: add it to LOCAL_SECRETS and local.env")
+        arn = put_secret(secrets, name, local_env.setting(setting))
         r.resources[lid] = {"Ref": arn, "Id": arn}
-        log(f"secret {name} ({lid}) <- LOCAL_CURSOR_KEY")
+        log(f"secret {name} ({lid}) <- {setting}")
 
     # Buckets (the policy bucket, when the stack creates it): the example policy in JSON form
     for lid, props in resources_of(template, "AWS::S3::Bucket"):
@@ -326,6 +330,8 @@ def main() -> int:
         "EGRESS_BUS_NAME": main_bus,
         "EGRESS_KILL_SWITCH_PARAMETER": r.resources["KillSwitchParameter"]["Ref"],
         "EGRESS_CURSOR_KEY_SECRET": r.resources["CursorKeySecret"]["Ref"],
+        "EGRESS_PROXY_KEY_SECRET": r.resources["ProxyKeySecret"]["Ref"],
+        "EGRESS_PROXY_AUDIENCE": r.sub("${AWS::StackName}-egress-proxy"),
         "EGRESS_METRICS_NAMESPACE": r.sub("EgressGateway/${AWS::StackName}"),
         # The file wins over S3 locally: `make dev` reloads edits of infra/policy/default.yaml.
         "EGRESS_POLICY_FILE": POLICY_FILE,

@@ -45,3 +45,5 @@ warm "create-request (POST /v1/egress/requests, no principal)" \
 warm "list-requests (GET /v1/egress/requests, no principal)" "$base/v1/egress/requests"
 warm "publish-events (Invoke, no records)" \
     -H 'Content-Type: application/json' -d '{"Records":[]}' "$base/2015-03-31/functions/publish-events/invocations"
+warm "approvals (GET /v1/egress/approvals, no principal)" "$base/v1/egress/approvals"
+warm "proxy-tokens (GET /v1/egress/proxy-keys, no principal)" "$base/v1/egress/proxy-keys"

@@ -17,6 +17,12 @@ pub const KILL_SWITCH_PARAMETER: &str = "EGRESS_KILL_SWITCH_PARAMETER";
 pub const CURSOR_KEY: &str = "EGRESS_CURSOR_KEY";
 /// The Secrets Manager secret (id or ARN) holding the cursor key (the stack generates it).
 pub const CURSOR_KEY_SECRET: &str = "EGRESS_CURSOR_KEY_SECRET";
+/// The proxy-token secret itself (local only).
+pub const PROXY_KEY: &str = "EGRESS_PROXY_KEY";
+/// The Secrets Manager secret (id or ARN) the proxy-token keys derive from (the stack generates it).
+pub const PROXY_KEY_SECRET: &str = "EGRESS_PROXY_KEY_SECRET";
+/// The audience of proxy tokens: `<stack>-egress-proxy`.
+pub const PROXY_AUDIENCE: &str = "EGRESS_PROXY_AUDIENCE";
 /// Lifetime of idempotency keys in seconds.
 pub const IDEMPOTENCY_TTL_SECONDS: &str = "EGRESS_IDEMPOTENCY_TTL_SECONDS";
 /// `1` enables the local principal header; never set by the template.

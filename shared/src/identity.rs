@@ -32,6 +32,13 @@ pub struct Identity {
     pub account: Option<String>,
     /// The caller's AWS Organizations id (IAM `principalOrgId`)
     pub org: Option<String>,
+    /// The enforcer (the proxy's principal) that asked on this principal's behalf with a proxy token;
+    /// absent when the principal asked itself
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// The proxy token's id (`jti`) when an enforcer asked with one (the token itself is never recorded)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<String>,
 }
 
 impl Identity {
@@ -41,6 +48,8 @@ impl Identity {
             session: None,
             account: None,
             org: None,
+            via: None,
+            token_id: None,
         }
     }
 }
@@ -247,6 +256,8 @@ mod tests {
             session: Some(session.to_owned()),
             account: Some("123456789012".into()),
             org: None,
+            via: None,
+            token_id: None,
         };
         let dev = "arn:aws:iam::123456789012:role/AWSReservedSSO_Developer_0123456789abcdef";
         let approver = "arn:aws:iam::210987654321:role/AWSReservedSSO_EgressApprover_fedcba9876543210";

@@ -30,6 +30,7 @@ mod policy;
 #[cfg(feature = "aws")]
 mod policy_source;
 mod problem;
+pub mod proxy_token;
 #[cfg(feature = "aws")]
 mod redrive;
 mod request;
@@ -39,7 +40,8 @@ mod wire_enum;
 
 pub use approval::{
     approval_basis, approval_key, key_state, parse_decision_body, ApprovalRecord, ApprovalSlot, ApprovalState,
-    DecisionBody, DecisionKind, Grant, GrantScope, KeyState, SlotState, DEFAULT_GRANT_SECONDS, MAX_NOTE_CHARS,
+    DecisionBody, DecisionKind, Grant, GrantPath, GrantScope, KeyState, SlotState, DEFAULT_GRANT_SECONDS,
+    MAX_NOTE_CHARS,
 };
 pub use digest::hex_sha256;
 pub use events::{
@@ -82,8 +84,9 @@ pub use target::{
 pub use api::{
     approver_zones, approves, body_bytes, caller, idempotency_key, is_auditor, is_canonical_ulid, is_json_content_type,
     json_response, parse_params, query_binding, respond, ApprovalsPage, ApprovalsService, Caller, CreateService,
-    CursorCodec, CursorError, ListParams, ListService, RequestsPage, APPROVE_SCOPE, AUDIT_SCOPE, DEFAULT_LIMIT,
-    IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY_LEN, MAX_LIMIT, MIN_KEY_LEN, PRINCIPAL_HEADER,
+    CursorCodec, CursorError, ListParams, ListService, ProxyKeysPage, ProxyTokensService, RequestsPage, APPROVE_SCOPE,
+    AUDIT_SCOPE, DEFAULT_LIMIT, IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY_LEN, MAX_LIMIT, MIN_KEY_LEN, PRINCIPAL_HEADER,
+    PROXY_KEYS_PATH, PROXY_TOKENS_PATH, PROXY_TOKEN_HEADER,
 };
 #[cfg(feature = "aws")]
 pub use events::{
@@ -93,7 +96,8 @@ pub use events::{
 #[cfg(feature = "aws")]
 pub use init::{
     approvals_service, create_service, dev_mode, event_bus, guarded_policy_source, init_telemetry, list_service,
-    parse_u64, policy_source_from_env, required, sdk_config, ConfigError, Timeouts, DEFAULT_IDEMPOTENCY_TTL_SECS,
+    parse_u64, policy_source_from_env, proxy_keys, proxy_tokens_service, required, sdk_config, ConfigError, Timeouts,
+    DEFAULT_IDEMPOTENCY_TTL_SECS,
 };
 #[cfg(feature = "aws")]
 pub use policy_source::{

@@ -40,6 +40,8 @@ crate::wire_enum::wire_enum! {
         EventsRejected,
         /// An approval granted or denied (approvals).
         ApprovalsDecided,
+        /// A proxy token minted (proxy-tokens); `token_id` is a property, the token never.
+        ProxyTokensMinted,
     }
 }
 

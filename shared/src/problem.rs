@@ -65,6 +65,16 @@ impl Problem {
             "the request carries no authenticated principal",
         )
     }
+    /// A proxy token that is missing where it must be, or does not verify (forged, expired, another
+    /// audience, an unknown key): the caller is not who it claims to ask for.
+    pub fn invalid_proxy_token(detail: impl Into<String>) -> Self {
+        Self::new(
+            401,
+            "urn:egress:problem:invalid-proxy-token",
+            "Invalid proxy token",
+            detail,
+        )
+    }
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Self::new(403, "urn:egress:problem:forbidden", "Forbidden", detail)
     }

@@ -202,6 +202,7 @@ pub fn create_service(
         policy: std::sync::Arc::new(CachedPolicySource::new(FileFetcher::new(policy_path), policy_ttl)),
         dev_mode,
         idempotency_ttl: Duration::from_secs(3600),
+        proxy_keys: None,
     }
 }
 

@@ -26,6 +26,11 @@ async fn grants_cover_only_the_path_shown_on_dynamodb() {
 }
 
 #[tokio::test]
+async fn on_behalf_of_an_agent_on_dynamodb() {
+    suites::on_behalf_of_an_agent(store().await).await;
+}
+
+#[tokio::test]
 async fn approvals_expire_on_dynamodb() {
     suites::approvals_expire(store().await).await;
 }

@@ -37,6 +37,11 @@ async fn grants_cover_only_the_path_shown_on_the_memory_store() {
 }
 
 #[tokio::test]
+async fn on_behalf_of_an_agent_on_the_memory_store() {
+    suites::on_behalf_of_an_agent(Arc::new(MemoryStore::new())).await;
+}
+
+#[tokio::test]
 async fn approvals_expire_on_the_memory_store() {
     suites::approvals_expire(Arc::new(MemoryStore::new())).await;
 }

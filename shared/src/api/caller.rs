@@ -56,6 +56,8 @@ pub fn caller(req: &Request, dev_mode: bool) -> Option<Caller> {
                         session: session.filter(|s| valid_principal(s)),
                         account: iam.account_id.clone().filter(|a| is_account_id(a)),
                         org: attested(&iam.principal_org_id),
+                        via: None,
+                        token_id: None,
                     },
                     scopes: Vec::new(),
                 });
@@ -67,9 +69,7 @@ pub fn caller(req: &Request, dev_mode: bool) -> Option<Caller> {
                     principal: sub.clone(),
                     identity: Identity {
                         kind: IdentityKind::Jwt,
-                        session: None,
-                        account: None,
-                        org: None,
+                        ..Identity::dev()
                     },
                     scopes: jwt_scopes(jwt.scopes.as_deref(), claim("scope"), claim("scp")),
                 });

@@ -7,11 +7,13 @@ use std::time::Duration;
 use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 
+use super::on_behalf::decided_for;
 use super::steps::{record_request, Asked, Recorded};
 use crate::metrics;
+use crate::proxy_token::ProxyKeys;
 use crate::{
     authorize_egress, body_bytes, caller, is_json_content_type, json_response, parse_body, respond, Decision,
-    FieldError, IdempotencyClaim, PolicySource, Problem, Store, MAX_BODY_BYTES,
+    FieldError, GrantPath, IdempotencyClaim, PolicySource, Problem, Store, MAX_BODY_BYTES,
 };
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -22,6 +24,8 @@ pub struct CreateService {
     pub policy: Arc<dyn PolicySource>,
     pub dev_mode: bool,
     pub idempotency_ttl: Duration,
+    /// The proxy-token keys (verification of `X-Egress-Proxy-Token`); `None`: no token is accepted.
+    pub proxy_keys: Option<Arc<ProxyKeys>>,
 }
 
 /// `Idempotency-Key`: optional, once, 1-255 printable ASCII characters.
@@ -62,6 +66,7 @@ impl CreateService {
         let valid = parse_body(bytes).map_err(|e| Problem::invalid(e.detail, e.errors))?;
 
         let policy = self.policy.current().await;
+        let caller = decided_for(caller, &req, policy.as_deref(), self.proxy_keys.as_deref())?;
         let decision = match &policy {
             Some(policy) => authorize_egress(policy, caller.subject(), &valid.body.zone, valid.requested()),
             None => Decision::policy_unavailable(),
@@ -86,7 +91,10 @@ impl CreateService {
             target: &valid.target,
             purpose: valid.body.purpose.as_deref(),
             tail_fingerprint: fingerprint.as_deref(),
-            written_path: valid.tail.as_ref().map(|t| t.path()).filter(|p| !p.is_empty()),
+            path: match valid.is_tunnel() {
+                true => GrantPath::Tunnel,
+                false => GrantPath::Written(valid.tail.as_ref().map(|t| t.path()).filter(|p| !p.is_empty())),
+            },
         };
         let recorded = record_request(
             self.store.as_ref(),

@@ -7,7 +7,9 @@ mod create;
 mod cursor;
 mod http;
 mod list;
+mod on_behalf;
 mod params;
+mod proxy_tokens;
 mod roles;
 mod steps;
 
@@ -17,5 +19,7 @@ pub use create::{idempotency_key, CreateService, IDEMPOTENCY_HEADER, MAX_IDEMPOT
 pub use cursor::{query_binding, CursorCodec, CursorError, MIN_KEY_LEN};
 pub use http::{body_bytes, is_json_content_type, json_response, respond};
 pub use list::{is_canonical_ulid, parse_params, ListParams, ListService, RequestsPage};
+pub use on_behalf::PROXY_TOKEN_HEADER;
 pub use params::{DEFAULT_LIMIT, MAX_LIMIT};
+pub use proxy_tokens::{ProxyKeysPage, ProxyTokensService, PROXY_KEYS_PATH, PROXY_TOKENS_PATH};
 pub use roles::{approver_zones, approves, is_auditor, APPROVE_SCOPE, AUDIT_SCOPE};

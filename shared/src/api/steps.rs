@@ -28,8 +28,8 @@ pub struct Asked<'a> {
     pub purpose: Option<&'a str>,
     /// A fingerprint of the URL's tail (path, query, fragment), for approvals a credential asked for.
     pub tail_fingerprint: Option<&'a str>,
-    /// The URL's path as written (a grant covers it exactly, with the normalized path).
-    pub written_path: Option<&'a str>,
+    /// The URL's path as written, or a tunnel (a grant covers exactly that, with the normalized path).
+    pub path: crate::GrantPath<'a>,
 }
 
 /// How the request was answered.
@@ -102,7 +102,7 @@ pub async fn record_request(
         let mut open = None;
         if decision.needs_approval() {
             let basis = approval_basis(&decision, asked.tail_fingerprint);
-            let key = approval_key(asked.principal, asked.zone, asked.target, asked.written_path, &basis);
+            let key = approval_key(asked.principal, asked.zone, asked.target, asked.path, &basis);
             let slot = store.approval_slot(&key).await?;
             match key_state(slot.as_ref(), now_s) {
                 KeyState::Granted { approval_id, scope } => {
@@ -145,6 +145,7 @@ pub async fn record_request(
             &decision,
         );
         record.replaces = supersedes.clone();
+        record.tunnel = asked.path == crate::GrantPath::Tunnel;
         if let Some((key, approval_id, replacing)) = open {
             let settings = policy.map(|p| p.approval_settings(asked.zone)).unwrap_or_default();
             let approval = ApprovalRecord::open(approval_id, &record, settings.pending_ttl_seconds);

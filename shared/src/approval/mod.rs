@@ -8,4 +8,4 @@ mod slot;
 
 pub use decide::{parse_decision_body, DecisionBody, DecisionKind, DEFAULT_GRANT_SECONDS, MAX_NOTE_CHARS};
 pub use record::{ApprovalRecord, ApprovalState, Grant, GrantScope};
-pub use slot::{approval_basis, approval_key, key_state, ApprovalSlot, KeyState, SlotState};
+pub use slot::{approval_basis, approval_key, key_state, ApprovalSlot, GrantPath, KeyState, SlotState};

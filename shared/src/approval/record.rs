@@ -52,6 +52,9 @@ pub struct ApprovalRecord {
     pub identity: Identity,
     pub zone: String,
     pub target: Target,
+    /// A CONNECT tunnel: a grant covers any path to `target`'s host and port (the approver is told so)
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tunnel: bool,
     /// The request that opened the approval
     #[schemars(regex(pattern = crate::events::contract::ULID_PATTERN))]
     pub request_id: String,
@@ -87,6 +90,7 @@ impl ApprovalRecord {
             identity: request.identity.clone(),
             zone: request.zone.clone(),
             target: request.target.clone(),
+            tunnel: request.tunnel,
             request_id: request.request_id.clone(),
             reason: request.reason,
             rule: request.rule.clone(),

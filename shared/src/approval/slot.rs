@@ -52,9 +52,13 @@ impl ApprovalSlot {
 /// no approver is shown one (a credential in the URL is bound by the basis instead). `basis` is what asked
 /// for the approval (a rule, the zone default, or a credential in one exact URL): an approver who granted
 /// one question has not answered another about the same host.
-pub fn approval_key(principal: &str, zone: &str, target: &Target, written_path: Option<&str>, basis: &str) -> String {
-    // A written path that normalizes to itself adds nothing; one that differs is part of the question.
-    let written = written_path.filter(|w| *w != target.path()).unwrap_or("");
+pub fn approval_key(principal: &str, zone: &str, target: &Target, path: GrantPath<'_>, basis: &str) -> String {
+    // A written path that normalizes to itself adds nothing; one that differs is part of the question. A
+    // tunnel's path is unknown: its grant covers any path, which is another question than `/`.
+    let written = match path {
+        GrantPath::Tunnel => "CONNECT",
+        GrantPath::Written(w) => w.filter(|w| *w != target.path()).unwrap_or(""),
+    };
     hex_sha256(&[
         principal.as_bytes(),
         zone.as_bytes(),
@@ -65,6 +69,14 @@ pub fn approval_key(principal: &str, zone: &str, target: &Target, written_path: 
         written.as_bytes(),
         basis.as_bytes(),
     ])
+}
+
+/// The path part of an approval's key beyond the normalized path: the path as written (if any), or a
+/// tunnel (any path).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantPath<'a> {
+    Written(Option<&'a str>),
+    Tunnel,
 }
 
 /// What asked for an approval, for [`approval_key`]: the rule, the zone default, or a secret in the URL

@@ -33,6 +33,10 @@ pub struct EventDetail {
     #[schemars(regex(pattern = "^[a-z0-9-]{1,64}$"))]
     pub zone: String,
     pub target: Target,
+    /// Present (`true`) for a CONNECT tunnel: the path is unknown
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[schemars(with = "bool")]
+    pub tunnel: bool,
     /// The answer given (after shadow mode)
     pub decision: Effect,
     /// What the policy said before shadow mode
@@ -128,6 +132,7 @@ pub fn events_for(record: &RequestRecord) -> [Event; 2] {
             identity: record.identity.clone(),
             zone: record.zone.clone(),
             target: record.target.clone(),
+            tunnel: record.tunnel,
             decision: record.decision,
             policy_decision: record.policy_decision,
             mode: record.mode,

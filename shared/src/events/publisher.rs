@@ -226,6 +226,7 @@ mod tests {
                     identity: crate::Identity::dev(),
                     zone: "default".into(),
                     target: target.clone(),
+                    tunnel: false,
                     decision: Effect::Allow,
                     policy_decision: Effect::Allow,
                     mode: Mode::Enforce,

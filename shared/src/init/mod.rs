@@ -1,6 +1,7 @@
 //! Function init: configuration from the environment, the services wired from it, and JSON logs.
 
 mod config;
+mod secrets;
 mod telemetry;
 mod wiring;
 
@@ -8,5 +9,5 @@ pub use config::{dev_mode, parse_u64, required, sdk_config, ConfigError, Timeout
 pub use telemetry::init as init_telemetry;
 pub use wiring::{
     approvals_service, create_service, event_bus, guarded_policy_source, list_service, policy_source_from_env,
-    DEFAULT_IDEMPOTENCY_TTL_SECS,
+    proxy_keys, proxy_tokens_service, DEFAULT_IDEMPOTENCY_TTL_SECS,
 };

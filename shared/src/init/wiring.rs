@@ -4,11 +4,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::config::{self, ConfigError};
+use super::secrets::{self, read_secret};
 use crate::env;
+use crate::proxy_token::ProxyKeys;
 use crate::{
     ApprovalsService, CachedPolicySource, CreateService, CursorCodec, DynamoStore, EventBridgeBus, FileFetcher,
-    KillSwitchGuard, ListService, PolicySource, S3Fetcher, S3Location, SsmFetcher, KILL_SWITCH_AGE, MAX_POLICY_AGE,
-    MIN_KEY_LEN,
+    KillSwitchGuard, ListService, PolicySource, ProxyTokensService, S3Fetcher, S3Location, SsmFetcher, KILL_SWITCH_AGE,
+    MAX_POLICY_AGE, MIN_KEY_LEN,
 };
 
 /// Default lifetime of an idempotency key: 24 hours.
@@ -25,6 +27,45 @@ pub async fn create_service() -> Result<CreateService, ConfigError> {
         policy,
         dev_mode: config::dev_mode(),
         idempotency_ttl: Duration::from_secs(ttl),
+        proxy_keys: proxy_keys(&sdk).await?.map(Arc::new),
+    })
+}
+
+/// The proxy-token keys: the secret from `EGRESS_PROXY_KEY` (local), else the Secrets Manager secret named
+/// by `EGRESS_PROXY_KEY_SECRET` (its `AWSCURRENT` version signs; `AWSPREVIOUS`, while a rotation overlaps,
+/// still verifies); tokens are for `EGRESS_PROXY_AUDIENCE`. `None` when neither is set: then no proxy token
+/// is accepted (an enforcer's request is a 401).
+pub async fn proxy_keys(sdk: &aws_config::SdkConfig) -> Result<Option<ProxyKeys>, ConfigError> {
+    let (current, previous) = match (std::env::var(env::PROXY_KEY), std::env::var(env::PROXY_KEY_SECRET)) {
+        (Ok(key), _) => (key, None),
+        (Err(_), Ok(id)) => {
+            let current = read_secret(sdk, env::PROXY_KEY_SECRET, &id, secrets::CURRENT)
+                .await?
+                .ok_or(ConfigError::Missing(env::PROXY_KEY_SECRET))?;
+            (
+                current,
+                read_secret(sdk, env::PROXY_KEY_SECRET, &id, secrets::PREVIOUS).await?,
+            )
+        }
+        (Err(_), Err(_)) => return Ok(None),
+    };
+    let audience = config::required(env::PROXY_AUDIENCE)?;
+    ProxyKeys::new(current.as_bytes(), previous.as_deref().map(str::as_bytes), &audience)
+        .map(Some)
+        .map_err(|e| ConfigError::Invalid {
+            name: env::PROXY_KEY_SECRET,
+            detail: e.to_string(),
+        })
+}
+
+pub async fn proxy_tokens_service() -> Result<ProxyTokensService, ConfigError> {
+    let sdk = config::sdk_config(config::Timeouts::RequestPath).await;
+    let keys = proxy_keys(&sdk)
+        .await?
+        .ok_or(ConfigError::Missing("EGRESS_PROXY_KEY or EGRESS_PROXY_KEY_SECRET"))?;
+    Ok(ProxyTokensService {
+        keys: Arc::new(keys),
+        dev_mode: config::dev_mode(),
     })
 }
 
@@ -42,18 +83,9 @@ async fn cursor_codec(sdk: &aws_config::SdkConfig) -> Result<CursorCodec, Config
         Ok(k) => k,
         Err(_) => {
             let id = config::required(env::CURSOR_KEY_SECRET)?;
-            let unreadable = |detail: String| ConfigError::Invalid {
-                name: env::CURSOR_KEY_SECRET,
-                detail,
-            };
-            aws_sdk_secretsmanager::Client::new(sdk)
-                .get_secret_value()
-                .secret_id(&id)
-                .send()
-                .await
-                .map_err(|e| unreadable(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?
-                .secret_string
-                .ok_or_else(|| unreadable(format!("{id} has no string value")))?
+            read_secret(sdk, env::CURSOR_KEY_SECRET, &id, secrets::CURRENT)
+                .await?
+                .ok_or(ConfigError::Missing(env::CURSOR_KEY_SECRET))?
         }
     };
     if key.len() < MIN_KEY_LEN {

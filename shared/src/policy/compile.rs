@@ -149,6 +149,7 @@ pub struct CompiledPolicy {
     pub(super) kill_switch_reason: Option<String>,
     pub(super) mode: Mode,
     pub(super) auditors: Arc<PrincipalSet>,
+    pub(super) enforcers: Arc<PrincipalSet>,
     pub(super) zones: Arc<FastMap<String, CompiledZone>>,
     pub(super) rule_count: usize,
 }
@@ -167,6 +168,7 @@ impl CompiledPolicy {
         let mut zones = FastMap::default();
         let mut rule_count = 0;
         let auditors = compile_principals("auditors", &doc.auditors, Everyone::Refused, &mut problems);
+        let enforcers = compile_principals("enforcers", &doc.enforcers, Everyone::Refused, &mut problems);
         if doc.zones.is_empty() {
             problems.push("zones: at least one zone is required".into());
         }
@@ -236,6 +238,7 @@ impl CompiledPolicy {
             kill_switch_reason: doc.kill_switch.reason.clone(),
             mode: doc.mode,
             auditors: Arc::new(auditors),
+            enforcers: Arc::new(enforcers),
             zones: Arc::new(zones),
             rule_count,
         })
@@ -267,6 +270,10 @@ impl CompiledPolicy {
     }
     pub fn is_auditor<'a>(&self, who: impl Into<Subject<'a>>) -> bool {
         self.auditors.contains(who.into())
+    }
+    /// Whether `who` may ask on an agent's behalf with a proxy token (the enforcing proxy's role).
+    pub fn is_enforcer<'a>(&self, who: impl Into<Subject<'a>>) -> bool {
+        self.enforcers.contains(who.into())
     }
     pub fn has_zone(&self, zone: &str) -> bool {
         self.zones.contains_key(zone)

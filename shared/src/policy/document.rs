@@ -24,6 +24,10 @@ pub struct PolicyDocument {
     /// Principals (same patterns as zone members) who may read every request on the read path.
     #[serde(default)]
     pub auditors: Vec<String>,
+    /// Principals (the enforcing proxy's role) that may ask on an agent's behalf with its proxy token
+    /// (`X-Egress-Proxy-Token`); never `*`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub enforcers: Vec<String>,
     #[serde(deserialize_with = "unique_keys")]
     pub zones: std::collections::BTreeMap<String, ZoneDocument>,
 }

@@ -39,6 +39,11 @@ pub struct CreateBody {
     #[serde(default, deserialize_with = "crate::json::present")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
+    /// `true`: a CONNECT tunnel (the enforcing proxy asks before it opens one). The target is
+    /// `https://host[:port]` with no path, query or fragment; the path the tunnel will carry is unknown.
+    #[serde(default, deserialize_with = "crate::json::present")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<bool>,
 }
 
 /// A body that passed every check: the only input `authorize` and the store see.
@@ -51,13 +56,35 @@ pub struct ValidRequest {
 }
 
 impl ValidRequest {
-    /// What the policy decides on: the target and, for a `url` input, its tail.
+    /// What the policy decides on: the target and, for a `url` input, its tail; or a tunnel.
     pub fn requested(&self) -> Requested<'_> {
-        Requested {
-            target: &self.target,
-            tail: self.tail.as_ref(),
+        match self.is_tunnel() {
+            true => Requested::tunnel(&self.target),
+            false => Requested {
+                target: &self.target,
+                tail: self.tail.as_ref(),
+                tunnel: false,
+            },
         }
     }
+
+    pub fn is_tunnel(&self) -> bool {
+        self.body.tunnel == Some(true)
+    }
+}
+
+/// A tunnel names a host and port only: its scheme is `https` and it has no path, query or fragment (the
+/// gateway cannot see what the tunnel will carry, and must not pretend to).
+fn tunnel_error(target: &Target, tail: Option<&UrlTail>) -> Option<FieldError> {
+    let bare = tail.is_none_or(|t| matches!(t.path(), "" | "/") && t.query().is_none() && t.fragment().is_none());
+    if target.scheme() != crate::Scheme::Https || target.path() != "/" || !bare {
+        return Some(FieldError::new(
+            "tunnel",
+            "not_a_tunnel_target",
+            "a tunnel's target is `https://host[:port]` (or a `domain`): no path, query or fragment",
+        ));
+    }
+    None
 }
 
 /// Parses and validates the JSON body, collecting every field problem.
@@ -113,6 +140,9 @@ pub fn parse_body(bytes: &[u8]) -> Result<ValidRequest, BodyError> {
             "give exactly one of `url` or `domain`",
         )),
     };
+    if let (Ok((target, tail)), Some(true)) = (&target, body.tunnel) {
+        errors.extend(tunnel_error(target, tail.as_ref()));
+    }
     match target {
         Ok((target, tail)) if errors.is_empty() => Ok(ValidRequest { body, target, tail }),
         Ok(_) => Err(BodyError::new("the request has invalid fields", errors)),
@@ -132,12 +162,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_tunnel_names_a_host_and_port_only() {
+        for ok in [
+            r#"{"url":"https://example.com","zone":"z","tunnel":true}"#,
+            r#"{"url":"https://example.com:8443/","zone":"z","tunnel":true}"#,
+            r#"{"domain":"example.com","zone":"z","tunnel":true}"#,
+            r#"{"url":"http://example.com/x?y","zone":"z","tunnel":false}"#,
+        ] {
+            let v = parse_body(ok.as_bytes()).unwrap_or_else(|e| panic!("{ok}: {e:?}"));
+            assert_eq!(v.requested().tunnel, v.body.tunnel == Some(true), "{ok}");
+        }
+        for bad in [
+            r#"{"url":"http://example.com","zone":"z","tunnel":true}"#,
+            r#"{"url":"https://example.com/x","zone":"z","tunnel":true}"#,
+            r#"{"url":"https://example.com/?q","zone":"z","tunnel":true}"#,
+            r#"{"url":"https://example.com/#f","zone":"z","tunnel":true}"#,
+            r#"{"url":"https://example.com/%2e/","zone":"z","tunnel":true}"#,
+        ] {
+            let e = parse_body(bad.as_bytes()).unwrap_err();
+            assert_eq!(e.errors[0].code, "not_a_tunnel_target", "{bad}");
+        }
+    }
+
+    #[test]
     fn optional_members_may_be_absent_but_not_null() {
         assert!(parse_body(br#"{"domain":"example.com","zone":"default"}"#).is_ok());
+        assert!(parse_body(br#"{"domain":"example.com","zone":"default","tunnel":true}"#).is_ok());
         for body in [
             r#"{"url":null,"domain":"example.com","zone":"default"}"#,
             r#"{"url":"https://example.com/","domain":null,"zone":"default"}"#,
             r#"{"domain":"example.com","zone":"default","purpose":null}"#,
+            r#"{"domain":"example.com","zone":"default","tunnel":null}"#,
         ] {
             let e = parse_body(body.as_bytes()).unwrap_err();
             assert!(e.detail.contains("invalid type: null"), "{body}: {}", e.detail);

@@ -28,6 +28,9 @@ pub struct RequestRecord {
     pub identity: Identity,
     pub zone: String,
     pub target: Target,
+    /// A CONNECT tunnel (the path is unknown: `target.path` is `/` and stands for any path).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tunnel: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
     /// The secrets-in-URL detector that found a credential (never the credential).
@@ -80,6 +83,7 @@ impl RequestRecord {
             identity,
             zone,
             target,
+            tunnel: false,
             purpose,
             dlp: decision.dlp(),
             rate_limit: decision.rate_limit().map(|(id, _)| id.to_owned()),

@@ -186,6 +186,18 @@ impl PathReadings {
     }
 }
 
+impl PathReadings {
+    /// A path that could be anything (a CONNECT tunnel's): under every prefix and under none, like a path
+    /// with too many readings.
+    pub fn every_path() -> Self {
+        Self {
+            readings: HashSet::new(),
+            every_way: true,
+            bytes: 0,
+        }
+    }
+}
+
 /// Whether some reading of the path is under one of the prefixes (restricting rules); a format suffix
 /// (`.json`) counts as a boundary.
 pub fn any_reading_under(prefixes: &[PathPrefix], readings: &PathReadings) -> bool {

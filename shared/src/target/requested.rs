@@ -44,16 +44,31 @@ impl UrlTail {
     }
 }
 
-/// The input of a decision: a target, with the tail of its URL when the caller gave one.
+/// The input of a decision: a target, with the tail of its URL when the caller gave one, or a tunnel.
 #[derive(Debug, Clone, Copy)]
 pub struct Requested<'r> {
     pub target: &'r Target,
     pub tail: Option<&'r UrlTail>,
+    /// A CONNECT tunnel: the path is unknown (whatever the tunnel will carry), so it is read every way.
+    pub tunnel: bool,
 }
 
-impl Requested<'_> {
-    /// Every reading of the path a client or server may make (see [`PathReadings`]).
+impl<'r> Requested<'r> {
+    /// A CONNECT tunnel to `target` (its path is `/` and stands for any path).
+    pub fn tunnel(target: &'r Target) -> Self {
+        Self {
+            target,
+            tail: None,
+            tunnel: true,
+        }
+    }
+
+    /// Every reading of the path a client or server may make (see [`PathReadings`]); for a tunnel, every
+    /// path: path-limited restrictions apply to it and path-limited allows do not.
     pub fn path_readings(&self) -> PathReadings {
+        if self.tunnel {
+            return PathReadings::every_path();
+        }
         let written = self.tail.map(UrlTail::path).filter(|p| !p.is_empty());
         PathReadings::new(self.target.path(), written)
     }
@@ -61,7 +76,11 @@ impl Requested<'_> {
 
 impl<'r> From<&'r Target> for Requested<'r> {
     fn from(target: &'r Target) -> Self {
-        Self { target, tail: None }
+        Self {
+            target,
+            tail: None,
+            tunnel: false,
+        }
     }
 }
 
@@ -70,6 +89,7 @@ impl<'r> From<(&'r Target, &'r UrlTail)> for Requested<'r> {
         Self {
             target,
             tail: Some(tail),
+            tunnel: false,
         }
     }
 }

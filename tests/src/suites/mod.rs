@@ -6,6 +6,7 @@ mod approvals;
 mod create;
 pub mod http;
 mod limits;
+mod proxy;
 mod read_path;
 
 use std::path::Path;
@@ -19,6 +20,7 @@ pub use approvals::{
 };
 pub use create::{idempotency_outcomes, rejected_inputs_write_nothing, replays_are_re_decided};
 pub use limits::{ask as ask_in_zone, burst, not_near_a_window_end, rate_limits, LIMITS_POLICY};
+pub use proxy::on_behalf_of_an_agent;
 pub use read_path::read_path;
 
 /// The API services, on one store and one policy source.
@@ -38,6 +40,7 @@ pub fn services(store: Arc<dyn Store>, policy: &Path, ttl: Duration) -> Services
             policy: policy.clone(),
             dev_mode: true,
             idempotency_ttl: Duration::from_secs(3600),
+            proxy_keys: Some(proxy_keys()),
         },
         list: ListService {
             store: store.clone(),
@@ -52,6 +55,14 @@ pub fn services(store: Arc<dyn Store>, policy: &Path, ttl: Duration) -> Services
             dev_mode: true,
         },
     }
+}
+
+/// The audience of the test proxy tokens (the local stack's, `<stack>-egress-proxy` with stack `egress`).
+pub const PROXY_AUDIENCE: &str = "egress-egress-proxy";
+
+/// The proxy-token keys the test services verify with (a fixed test secret).
+pub fn proxy_keys() -> Arc<egress_core::proxy_token::ProxyKeys> {
+    Arc::new(egress_core::proxy_token::ProxyKeys::new(&[42u8; 32], None, PROXY_AUDIENCE).expect("32-byte secret"))
 }
 
 /// A policy file in the temp directory, removed when dropped.

@@ -75,6 +75,7 @@ pub async fn read_path(store: Arc<dyn Store>) {
         policy: policy.clone(),
         dev_mode: true,
         idempotency_ttl: Duration::from_secs(60),
+        proxy_keys: None,
     };
     let list = ListService {
         store: store.clone(),

@@ -1,0 +1,104 @@
+//! `POST /v1/egress/proxy-tokens` (mint a proxy token for the caller) and `GET /v1/egress/proxy-keys`
+//! (the public keys the proxy's helper verifies tokens with). Both are authenticated like every route.
+//! Tokens are never stored or logged: minting is a metric and a log line with the token's id.
+
+use std::sync::Arc;
+
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::caller::caller;
+use crate::metrics::{self, Metric};
+use crate::proxy_token::{ProxyKeys, PublicKeyInfo, MAX_TTL_SECONDS};
+use crate::{body_bytes, is_json_content_type, json_response, respond, FieldError, Problem, MAX_BODY_BYTES};
+
+pub const PROXY_TOKENS_PATH: &str = "/v1/egress/proxy-tokens";
+pub const PROXY_KEYS_PATH: &str = "/v1/egress/proxy-keys";
+
+pub struct ProxyTokensService {
+    pub keys: Arc<ProxyKeys>,
+    pub dev_mode: bool,
+}
+
+/// The mint body: everything optional; an empty body is `{}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MintBody {
+    #[serde(default, deserialize_with = "crate::json::present")]
+    ttl_seconds: Option<u32>,
+}
+
+/// `GET /v1/egress/proxy-keys`: the audience tokens are for, and the keys that verify them (current first).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ProxyKeysPage {
+    pub audience: String,
+    pub keys: Vec<PublicKeyInfo>,
+}
+
+impl ProxyTokensService {
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        respond(self.try_handle(&req))
+    }
+
+    fn try_handle(&self, req: &Request) -> Result<Response<Body>, Problem> {
+        let path = req.uri().path().trim_end_matches('/');
+        let caller = caller(req, self.dev_mode).ok_or_else(Problem::unauthenticated)?;
+        match (path, req.method()) {
+            (PROXY_KEYS_PATH, &Method::GET) => Ok(json_response(
+                StatusCode::OK,
+                &ProxyKeysPage {
+                    audience: self.keys.audience().to_owned(),
+                    keys: self.keys.public_keys(),
+                },
+            )),
+            (PROXY_KEYS_PATH, _) => Err(Problem::method_not_allowed("GET")),
+            (PROXY_TOKENS_PATH, &Method::POST) => {
+                let ttl = mint_ttl(req)?;
+                let minted = self
+                    .keys
+                    .mint(&caller.principal, &caller.identity, ttl, OffsetDateTime::now_utc())
+                    .map_err(|e| {
+                        tracing::error!(error = %e, "proxy token not minted");
+                        Problem::internal()
+                    })?;
+                tracing::info!(
+                    principal = %caller.principal,
+                    token_id = %minted.token_id,
+                    expires_at = %minted.expires_at,
+                    "proxy token minted"
+                );
+                metrics::emit(Metric::ProxyTokensMinted, 1, &[&[]], &[("token_id", &minted.token_id)]);
+                Ok(json_response(StatusCode::CREATED, &minted))
+            }
+            (PROXY_TOKENS_PATH, _) => Err(Problem::method_not_allowed("POST")),
+            _ => Err(Problem::not_found("no such route")),
+        }
+    }
+}
+
+/// The token's lifetime from the body: `ttl_seconds`, 1 to 3600, default 3600.
+fn mint_ttl(req: &Request) -> Result<u32, Problem> {
+    let bytes = body_bytes(req);
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(Problem::too_large());
+    }
+    let body = match bytes.is_empty() {
+        true => MintBody::default(),
+        false if !is_json_content_type(req) => return Err(Problem::unsupported_media_type()),
+        false => serde_json::from_slice(bytes)
+            .map_err(|e| Problem::invalid(format!("the body is not a valid token request: {e}"), Vec::new()))?,
+    };
+    match body.ttl_seconds.unwrap_or(MAX_TTL_SECONDS) {
+        ttl @ 1..=MAX_TTL_SECONDS => Ok(ttl),
+        _ => Err(Problem::invalid(
+            "the token request has invalid fields",
+            vec![FieldError::new(
+                "ttl_seconds",
+                "out_of_range",
+                format!("1 to {MAX_TTL_SECONDS} seconds"),
+            )],
+        )),
+    }
+}

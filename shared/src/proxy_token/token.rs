@@ -1,0 +1,246 @@
+//! The token: claims, minting, verification. The claims are ours (serde, unknown fields refused), signed
+//! with PASETO v4.public; the footer carries the key id (`{"kid":"k4.pid.…"}`) so a verifier picks the key
+//! without trying each, and a rotation can overlap.
+
+use pasetors::token::UntrustedToken;
+use pasetors::version4::{PublicToken, V4};
+use pasetors::Public;
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+use ulid::Ulid;
+
+use super::ProxyKeys;
+use crate::names::valid_principal;
+use crate::Identity;
+
+/// The longest a token lives (and the default): an hour.
+pub const MAX_TTL_SECONDS: u32 = 3600;
+/// How far the verifier's clock may be from the minter's: `exp` and `nbf` are read with this much slack.
+pub const CLOCK_SKEW_SECONDS: i64 = 30;
+/// Longer than any token we mint (about 700 bytes with a long principal); longer input is not parsed.
+const MAX_TOKEN_LEN: usize = 4096;
+
+/// What a token says. `sub` is the agent's principal, `identity` what the authorizer said about it when it
+/// minted the token; times are RFC 3339 (PASETO's registered claims).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenClaims {
+    pub sub: String,
+    pub aud: String,
+    pub iat: String,
+    pub nbf: String,
+    pub exp: String,
+    pub jti: String,
+    pub identity: Identity,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Footer {
+    kid: String,
+}
+
+/// A minted token (the token itself is never stored or logged; its id is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Minted {
+    /// The PASETO v4.public token, the proxy credential's password
+    pub token: String,
+    /// The token's id (`jti`), recorded with every request made with it
+    pub token_id: String,
+    /// RFC 3339, UTC
+    pub expires_at: String,
+}
+
+/// A token that verified: for whom the gateway decides, and which token said so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub principal: String,
+    pub identity: Identity,
+    pub token_id: String,
+}
+
+/// Why a token was refused. Every variant is a 401 at the gateway and a 407 at the proxy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProxyTokenError {
+    #[error("the proxy token is not a PASETO v4.public token of this gateway")]
+    Malformed,
+    #[error("the proxy token names a key this gateway does not know")]
+    UnknownKey,
+    #[error("the proxy token's signature does not verify")]
+    BadSignature,
+    #[error("the proxy token is for another audience")]
+    WrongAudience,
+    #[error("the proxy token has expired")]
+    Expired,
+    #[error("the proxy token is not valid yet")]
+    NotYetValid,
+    #[error("the proxy token could not be signed: {0}")]
+    Sign(String),
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    crate::rfc3339_millis(t)
+}
+
+impl ProxyKeys {
+    /// Mints a token for `principal` (with its `identity`) valid for `ttl_seconds` (at most an hour) from
+    /// `now`.
+    pub fn mint(
+        &self,
+        principal: &str,
+        identity: &Identity,
+        ttl_seconds: u32,
+        now: OffsetDateTime,
+    ) -> Result<Minted, ProxyTokenError> {
+        let ttl = i64::from(ttl_seconds.clamp(1, MAX_TTL_SECONDS));
+        let token_id = Ulid::new().to_string();
+        let expires_at = rfc3339(now + Duration::seconds(ttl));
+        let claims = TokenClaims {
+            sub: principal.to_owned(),
+            aud: self.audience().to_owned(),
+            iat: rfc3339(now),
+            nbf: rfc3339(now),
+            exp: expires_at.clone(),
+            jti: token_id.clone(),
+            identity: Identity {
+                via: None,
+                token_id: None,
+                ..identity.clone()
+            },
+        };
+        let (kid, key) = self.signing();
+        let sign_error = |e: &dyn std::fmt::Display| ProxyTokenError::Sign(e.to_string());
+        let payload = serde_json::to_vec(&claims).map_err(|e| sign_error(&e))?;
+        let footer = serde_json::to_vec(&Footer { kid: kid.to_owned() }).map_err(|e| sign_error(&e))?;
+        let token = PublicToken::sign(key, &payload, Some(&footer), None).map_err(|e| sign_error(&e))?;
+        Ok(Minted {
+            token,
+            token_id,
+            expires_at,
+        })
+    }
+
+    /// Verifies `token` at `now`: a known key id, a valid signature, our audience, and `now` within
+    /// [`nbf`, `exp`] give or take [`CLOCK_SKEW_SECONDS`].
+    pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<Verified, ProxyTokenError> {
+        use ProxyTokenError::*;
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(Malformed);
+        }
+        let untrusted = UntrustedToken::<Public, V4>::try_from(token).map_err(|_| Malformed)?;
+        let footer_bytes = untrusted.untrusted_footer();
+        let footer: Footer = serde_json::from_slice(footer_bytes).map_err(|_| Malformed)?;
+        let key = self.verifying(&footer.kid).ok_or(UnknownKey)?;
+        let trusted = PublicToken::verify(key, &untrusted, Some(footer_bytes), None).map_err(|_| BadSignature)?;
+        let claims: TokenClaims = serde_json::from_str(trusted.payload()).map_err(|_| Malformed)?;
+        if claims.aud != self.audience() {
+            return Err(WrongAudience);
+        }
+        let time = |s: &str| OffsetDateTime::parse(s, &Rfc3339).map_err(|_| Malformed);
+        let (nbf, exp) = (time(&claims.nbf)?, time(&claims.exp)?);
+        let skew = Duration::seconds(CLOCK_SKEW_SECONDS);
+        if now > exp + skew {
+            return Err(Expired);
+        }
+        if now + skew < nbf {
+            return Err(NotYetValid);
+        }
+        // Only we sign, and we never mint longer; a longer one is not a token of ours.
+        if exp - nbf > Duration::seconds(i64::from(MAX_TTL_SECONDS)) || !valid_principal(&claims.sub) {
+            return Err(Malformed);
+        }
+        Ok(Verified {
+            principal: claims.sub,
+            identity: claims.identity,
+            token_id: claims.jti,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::IdentityKind;
+
+    fn keys(secret: u8) -> ProxyKeys {
+        ProxyKeys::new(&[secret; 32], None, "egress-egress-proxy").unwrap()
+    }
+
+    fn iam() -> Identity {
+        Identity {
+            kind: IdentityKind::Iam,
+            session: Some("agent-fn".into()),
+            account: Some("123456789012".into()),
+            org: None,
+            via: None,
+            token_id: None,
+        }
+    }
+
+    const AGENT: &str = "arn:aws:iam::123456789012:role/agent-runner";
+
+    #[test]
+    fn a_minted_token_verifies_for_its_principal_and_identity() {
+        let k = keys(1);
+        let now = OffsetDateTime::now_utc();
+        let m = k.mint(AGENT, &iam(), 600, now).unwrap();
+        assert!(m.token.starts_with("v4.public."));
+        let v = k.verify(&m.token, now).unwrap();
+        assert_eq!(
+            (v.principal.as_str(), v.token_id.as_str()),
+            (AGENT, m.token_id.as_str())
+        );
+        assert_eq!(v.identity, iam());
+        // Within the skew either side.
+        assert!(k.verify(&m.token, now + Duration::seconds(600 + 29)).is_ok());
+        assert!(k.verify(&m.token, now - Duration::seconds(29)).is_ok());
+    }
+
+    #[test]
+    fn every_class_of_bad_token_is_refused() {
+        let k = keys(1);
+        let now = OffsetDateTime::now_utc();
+        let m = k.mint(AGENT, &iam(), 60, now).unwrap();
+        assert_eq!(
+            k.verify(&m.token, now + Duration::seconds(91)),
+            Err(ProxyTokenError::Expired)
+        );
+        assert_eq!(
+            k.verify(&m.token, now - Duration::seconds(31)),
+            Err(ProxyTokenError::NotYetValid)
+        );
+        // Another key: its id is unknown here; the same id with another key's signature fails to verify.
+        let other = keys(2).mint(AGENT, &iam(), 60, now).unwrap();
+        assert_eq!(k.verify(&other.token, now), Err(ProxyTokenError::UnknownKey));
+        // Another audience (another stack's proxy).
+        let elsewhere = ProxyKeys::new(&[1; 32], None, "other-egress-proxy").unwrap();
+        let foreign = elsewhere.mint(AGENT, &iam(), 60, now).unwrap();
+        assert_eq!(k.verify(&foreign.token, now), Err(ProxyTokenError::WrongAudience));
+        // Any byte of the signed part flipped.
+        let body_start = "v4.public.".len();
+        let dot = m.token.rfind('.').unwrap();
+        for i in (body_start..dot).step_by(7) {
+            let mut bytes = m.token.clone().into_bytes();
+            bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+            let tampered = String::from_utf8(bytes).unwrap();
+            if tampered != m.token {
+                assert!(k.verify(&tampered, now).is_err(), "byte {i}");
+            }
+        }
+        for junk in ["", "v4.public.", "v4.local.abc", "v2.public.abc.def", &"x".repeat(5000)] {
+            assert!(k.verify(junk, now).is_err(), "{junk}");
+        }
+    }
+
+    #[test]
+    fn a_rotation_verifies_old_tokens_and_signs_with_the_new_key() {
+        let now = OffsetDateTime::now_utc();
+        let old = keys(1).mint(AGENT, &iam(), 60, now).unwrap();
+        let rotated = ProxyKeys::new(&[2; 32], Some(&[1; 32]), "egress-egress-proxy").unwrap();
+        assert!(rotated.verify(&old.token, now).is_ok());
+        let new = rotated.mint(AGENT, &iam(), 60, now).unwrap();
+        assert_eq!(keys(1).verify(&new.token, now), Err(ProxyTokenError::UnknownKey));
+        assert!(keys(2).verify(&new.token, now).is_ok());
+    }
+}
