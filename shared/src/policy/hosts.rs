@@ -54,7 +54,8 @@ pub(super) fn parse_host_pattern(p: &str, effect: Effect) -> Result<HostPattern,
             Ok(HostPattern::Suffix(d))
         }
         Host::Ipv4(_) | Host::Ipv6(_) if wild => Err("a wildcard cannot apply to an IP address".into()),
-        h => Ok(HostPattern::Exact(h)),
+        // Keyed by the address a rule names, so `[64:ff9b::808:808]` is `8.8.8.8` (see `Host::rule_key`).
+        h => Ok(HostPattern::Exact(h.rule_key().into_owned())),
     }
 }
 
