@@ -701,3 +701,56 @@ zones:
     assert_eq!(t.host().to_string(), "[64:ff9b::808:808]");
     assert_eq!(t.host().rule_key().to_string(), "8.8.8.8");
 }
+
+/// Security round 3, class 9: a wildcard whose base holds public suffixes beneath it (`on.aws`: every
+/// Lambda function URL of every account) or is a multi-tenant hosting domain outside the PSL is refused
+/// for allow and require_approval rules and for rate limits; a deny may cover every tenant.
+#[test]
+fn wildcards_over_tenant_parents_are_refused_but_to_deny() {
+    let refused = [
+        "on.aws",
+        "us-east-1.on.aws",
+        "core.windows.net",
+        "windows.net",
+        "googleusercontent.com",
+        "amazonaws.com",
+        "compute.amazonaws.com",
+        "elb.amazonaws.com",
+        "run.app",
+        "cloudapp.azure.com",
+        "azure.com",
+        "app.github.dev",
+        "futurecms.at",
+    ];
+    for base in refused {
+        for effect in ["allow", "require_approval"] {
+            let doc = format!(
+                "zones:\n  z:\n    members: ['*']\n    rules:\n      - {{id: r1, effect: {effect}, hosts: ['*.{base}']}}\n"
+            );
+            let got = problems(&doc);
+            assert!(
+                got.contains(&format!("zones.z.rules[0].hosts[0]: `*.{base}`"))
+                    && got.contains("unrelated owners")
+                    && got.contains("deny rules may cover it"),
+                "{effect} *.{base}: {got}"
+            );
+        }
+        let limit = format!(
+            "zones:\n  z:\n    members: ['*']\n    rate_limits:\n      - {{id: l, hosts: ['*.{base}'], per: zone, limit: 1, window_seconds: 60}}\n"
+        );
+        let got = problems(&limit);
+        assert!(
+            got.contains("rate_limits[0].hosts[0]") && got.contains("unrelated owners"),
+            "limit *.{base}: {got}"
+        );
+        let deny = format!(
+            "zones:\n  z:\n    members: ['*']\n    rules:\n      - {{id: r1, effect: deny, hosts: ['*.{base}']}}\n"
+        );
+        let p = CompiledPolicy::from_yaml(&deny).unwrap_or_else(|e| panic!("deny *.{base}: {e}"));
+        let d = decide(&p, "bob", "z", &format!("https://tenant.x.{base}/"));
+        assert_eq!(d.reason(), Reason::RuleDeny, "deny *.{base}");
+    }
+    // A domain of one owner, or a tenant's own subtree, is still fine; exact hosts under the parents too.
+    let ok = "zones:\n  z:\n    members: ['*']\n    rules:\n      - {id: r1, effect: allow, hosts: ['*.example.com', '*.bucket.s3.amazonaws.com', '*.myapp.azurewebsites.net', 'abc.lambda-url.us-east-1.on.aws', 'storage.googleapis.com', 'lh3.googleusercontent.com']}\n    rate_limits:\n      - {id: l, hosts: ['*.example.com', 'abc.lambda-url.us-east-1.on.aws'], per: zone, limit: 1, window_seconds: 60}\n";
+    CompiledPolicy::from_yaml(ok).unwrap_or_else(|e| panic!("{e}"));
+}
