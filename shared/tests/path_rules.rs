@@ -111,6 +111,151 @@ fn path_rules_and_host_rules_combine_by_effect() {
     }
 }
 
+/// Security round 3, classes 1 and 2, at the policy level: a restricting folder prefix covers the folder
+/// itself; overlong UTF-8, Latin-1, NFD and fullwidth spellings and IIS 8.3 short names are read as the
+/// servers that accept them read them.
+const ROUND3: &str = r#"
+zones:
+  z:
+    members: ["*"]
+    default: deny
+    rules:
+      - {id: site, effect: allow, hosts: [app.example.com]}
+      - {id: no-admin, effect: deny, hosts: [app.example.com], paths: ["/admin/"]}
+      - {id: ask-export, effect: require_approval, hosts: [app.example.com], paths: ["/export/"]}
+      - {id: no-cafe, effect: deny, hosts: [app.example.com], paths: ["/caf%C3%A9"]}
+      - {id: no-backups, effect: deny, hosts: [app.example.com], paths: ["/backups/"]}
+      - {id: no-administrator, effect: deny, hosts: [app.example.com], paths: ["/administrator"]}
+      - {id: acme-repos, effect: allow, hosts: [api.github.com], paths: ["/repos/acme/"]}
+      - {id: acme-secrets, effect: deny, hosts: [api.github.com], paths: ["/repos/acme/secrets/"]}
+"#;
+
+#[test]
+fn round_3_path_classes() {
+    let policy = CompiledPolicy::from_yaml(ROUND3).unwrap_or_else(|e| panic!("{e}"));
+    let decide = |url: &str| {
+        let (target, tail) = Target::parse_url(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+        let d = authorize_egress(&policy, "alice", "z", (&target, &tail));
+        (d.reason().as_str().to_owned(), d.rule().map(str::to_owned))
+    };
+    let cases: &[(&str, &str, Option<&str>)] = &[
+        // Class 1: the folder itself, in every reading.
+        ("/admin", "rule_deny", Some("no-admin")),
+        ("/ADMIN", "rule_deny", Some("no-admin")),
+        ("/admin;jsessionid=0A1B2C", "rule_deny", Some("no-admin")),
+        ("/admin.json", "rule_deny", Some("no-admin")),
+        ("/admin%2e", "rule_deny", Some("no-admin")),
+        ("/admin%2E%2E", "rule_deny", Some("no-admin")),
+        ("/Admin/", "rule_deny", Some("no-admin")),
+        ("/admin?x=1", "rule_deny", Some("no-admin")),
+        ("/%61dmin", "rule_deny", Some("no-admin")),
+        ("/admin%3B", "rule_deny", Some("no-admin")),
+        ("/admin%20", "rule_deny", Some("no-admin")),
+        ("/export", "rule_require_approval", Some("ask-export")),
+        ("/Export.csv", "rule_require_approval", Some("ask-export")),
+        ("/EXPORT;v=2", "rule_require_approval", Some("ask-export")),
+        ("/export/all", "rule_require_approval", Some("ask-export")),
+        ("/backups", "rule_deny", Some("no-backups")),
+        ("/adminx", "rule_allow", Some("site")),
+        ("/exports", "rule_allow", Some("site")),
+        ("/administrators", "rule_allow", Some("site")),
+        ("/public/admin", "rule_allow", Some("site")),
+        // Allows keep their meaning: the folder's own name is not below it.
+        ("https://api.github.com/repos/acme", "default_deny", None),
+        (
+            "https://api.github.com/repos/acme/web",
+            "rule_allow",
+            Some("acme-repos"),
+        ),
+        (
+            "https://api.github.com/repos/acme/secrets",
+            "rule_deny",
+            Some("acme-secrets"),
+        ),
+        (
+            "https://api.github.com/repos/acme/Secrets.txt",
+            "rule_deny",
+            Some("acme-secrets"),
+        ),
+        // Class 2: overlong UTF-8 (Tomcat, GlassFish, IIS), IIS's unchecked continuation, Latin-1.
+        (
+            "https://api.github.com/repos/acme/%C0%AE%C0%AE/other",
+            "default_deny",
+            None,
+        ),
+        (
+            "https://api.github.com/repos/acme/%C0%AE%C0%AE%C0%AFother",
+            "default_deny",
+            None,
+        ),
+        ("https://api.github.com/repos/acme/..%C1%9Cother", "default_deny", None),
+        (
+            "https://api.github.com/repos/acme/%E0%80%AE%E0%80%AE/other",
+            "default_deny",
+            None,
+        ),
+        ("https://api.github.com/repos/acme/..%C0%2Fother", "default_deny", None),
+        (
+            "https://api.github.com/repos/acme/x/%C0%AE%C0%AE/secrets",
+            "rule_deny",
+            Some("acme-secrets"),
+        ),
+        (
+            "https://api.github.com/repos/acme/x%C0%AF%C0%AE%C0%AE%C0%AFsecrets",
+            "rule_deny",
+            Some("acme-secrets"),
+        ),
+        (
+            "https://api.github.com/repos/acme/web/caf%C3%A9",
+            "rule_allow",
+            Some("acme-repos"),
+        ),
+        ("/caf%E9", "rule_deny", Some("no-cafe")),
+        ("/public/%C0%AE%C0%AE/admin", "rule_deny", Some("no-admin")),
+        // Class 2: Unicode normalization (NFD, fullwidth `．` and `／`, the two-dot leader).
+        ("/cafe%CC%81", "rule_deny", Some("no-cafe")),
+        ("/CAFE%CC%81/menu", "rule_deny", Some("no-cafe")),
+        ("/public/%EF%BC%8E%EF%BC%8E/admin", "rule_deny", Some("no-admin")),
+        (
+            "/public/%EF%BC%8E%EF%BC%8E%EF%BC%8Fadmin",
+            "rule_deny",
+            Some("no-admin"),
+        ),
+        ("/%EF%BD%81dmin", "rule_deny", Some("no-admin")),
+        (
+            "https://api.github.com/repos/acme/%EF%BC%8E%EF%BC%8E/other",
+            "default_deny",
+            None,
+        ),
+        (
+            "https://api.github.com/repos/acme/%E2%80%A5/other",
+            "default_deny",
+            None,
+        ),
+        // Class 2: IIS 8.3 short names for restrictions; an allow fails on them.
+        ("/BACKUP~1/db.sql", "rule_deny", Some("no-backups")),
+        ("/backup~1", "rule_deny", Some("no-backups")),
+        ("/BA3F1C~1/db.sql", "rule_deny", Some("no-backups")),
+        ("/ADMINI~1", "rule_deny", Some("no-administrator")),
+        ("/ADMINI~1.ASP", "rule_deny", Some("no-administrator")),
+        ("/PUBLIC~1/x", "rule_allow", Some("site")),
+        (
+            "https://api.github.com/repos/acme/SECRET~1/x",
+            "rule_deny",
+            Some("acme-secrets"),
+        ),
+        ("https://api.github.com/REPOS~1/acme/x", "default_deny", None),
+        ("https://api.github.com/repos/ACME~1/x", "default_deny", None),
+    ];
+    for (url, reason, rule) in cases {
+        let url = match url.starts_with('/') {
+            true => format!("https://app.example.com{url}"),
+            false => url.to_string(),
+        };
+        assert_eq!(decide(&url), (reason.to_string(), rule.map(str::to_owned)), "{url}");
+    }
+}
+
 #[test]
 fn path_prefixes_are_validated() {
     for (paths, why) in [
@@ -123,6 +268,8 @@ fn path_prefixes_are_validated() {
         ("['/a//b']", "plain segments"),
         ("['/a/..%2Fb']", "plain segments"),
         ("['/%61dmin']", "write `/admin`"),
+        ("['/cafe%CC%81']", "NFKC form: `/caf%C3%A9`"),
+        ("['/%EF%BD%81dmin/']", "NFKC form: `/admin/`"),
     ] {
         let doc = format!("zones:\n  z:\n    members: ['*']\n    rules:\n      - {{id: r, effect: allow, hosts: [a.example.com], paths: {paths}}}\n");
         let err = CompiledPolicy::from_yaml(&doc).unwrap_err().to_string();
@@ -169,6 +316,11 @@ fn segment() -> impl Strategy<Value = &'static str> {
         "acme.",
         "acme.json",
         "%u0061cme",
+        // Overlong UTF-8 and fullwidth dots: `..` to legacy and normalizing servers.
+        "%C0%AE%C0%AE",
+        "..%C0%AF",
+        "%EF%BC%8E%EF%BC%8E",
+        "ACME~1",
     ])
 }
 

@@ -926,3 +926,64 @@ proptest! {
         );
     }
 }
+
+// --- restricting folder prefixes (security round 3, class 1) ----------------------------------------
+
+/// A folder prefix `P/` of 1-3 generated segments.
+fn arb_folder() -> impl Strategy<Value = String> {
+    prop::collection::vec("[a-z][a-z0-9_-]{0,7}", 1..4).prop_map(|s| format!("/{}", s.join("/")))
+}
+
+/// The folder `p` (no trailing `/`) as clients and servers may spell it: itself, case changed, with
+/// `;params`, a format suffix, a trailing encoded or Windows-dropped dot or space, escaped letters, a
+/// query, the `/` itself and below.
+fn folder_spellings(p: &str) -> Vec<String> {
+    let escaped_first: String = {
+        let (head, tail) = p.split_at(1);
+        let mut chars = tail.chars();
+        let first = chars.next().map(|c| format!("%{:02X}", c as u32)).unwrap_or_default();
+        format!("{head}{first}{}", chars.as_str())
+    };
+    vec![
+        p.to_owned(),
+        p.to_uppercase(),
+        format!("{p};jsessionid=0A1B"),
+        format!("{p}.json"),
+        format!("{p}%2e"),
+        format!("{p}%2E%2E"),
+        format!("{p}."),
+        format!("{p}%20"),
+        format!("{p}?q=1"),
+        format!("{p}%3Fq"),
+        format!("{p}/"),
+        format!("{p}/x"),
+        escaped_first,
+        format!("/x/..{p}"),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// A restricting prefix `P/` restricts `P` in every reading, at `P`'s boundaries; a sibling that only
+    /// starts with `P` is not restricted.
+    #[test]
+    fn a_restricting_folder_prefix_restricts_the_folder_in_every_reading(
+        p in arb_folder(),
+        effect in select(vec!["deny", "require_approval"]),
+    ) {
+        let policy = CompiledPolicy::from_yaml(&format!(
+            "zones:\n  z:\n    members: ['*']\n    default: deny\n    rules:\n      - {{id: site, effect: allow, hosts: [app.example.com]}}\n      - {{id: r, effect: {effect}, hosts: [app.example.com], paths: ['{p}/']}}\n"
+        )).unwrap();
+        let want = if effect == "deny" { Reason::RuleDeny } else { Reason::RuleRequireApproval };
+        for spelling in folder_spellings(&p) {
+            let url = format!("https://app.example.com{spelling}");
+            let (target, tail) = Target::parse_url(&url).unwrap();
+            let d = authorize_egress(&policy, "alice", "z", (&target, &tail));
+            prop_assert_eq!(d.reason(), want, "{}", url);
+        }
+        let sibling = format!("https://app.example.com{p}x");
+        let (target, tail) = Target::parse_url(&sibling).unwrap();
+        prop_assert_eq!(authorize_egress(&policy, "alice", "z", (&target, &tail)).reason(), Reason::RuleAllow);
+    }
+}

@@ -85,7 +85,8 @@ impl CompiledZone {
             }
             best.is_some_and(|b| b.effect == Effect::Deny)
         };
-        match target.host() {
+        // IP rules are keyed by the address they name: a NAT64 or 6to4 spelling finds its IPv4 rules.
+        match target.host().rule_key().as_ref() {
             Host::Ipv4(ip) => {
                 consider(self.ips.get(&IpAddr::V4(*ip)));
             }

@@ -1,5 +1,9 @@
 //! Host patterns of rules: `example.com` (that host), `*.example.com` (every subdomain, not the apex), IP
-//! literals; written in normalized form, never a wildcard over a public suffix.
+//! literals; written in normalized form, never a wildcard over a public suffix, nor (but to deny) over a
+//! domain that holds public suffixes or hosting tenants beneath it.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use crate::{normalize_host, Host};
 
@@ -51,10 +55,18 @@ pub(super) fn parse_host_pattern(p: &str, effect: Effect) -> Result<HostPattern,
                 }
                 None => {}
             }
+            if effect != Effect::Deny && holds_tenants(&d) {
+                return Err(format!(
+                    "`{d}` holds domains of unrelated owners beneath it (a public suffix below it in the Public \
+                     Suffix List, or a multi-tenant hosting domain): a wildcard over it covers every tenant; \
+                     name your own domain, e.g. `*.example.{d}` only if that is yours (deny rules may cover it)"
+                ));
+            }
             Ok(HostPattern::Suffix(d))
         }
         Host::Ipv4(_) | Host::Ipv6(_) if wild => Err("a wildcard cannot apply to an IP address".into()),
-        h => Ok(HostPattern::Exact(h)),
+        // Keyed by the address a rule names, so `[64:ff9b::808:808]` is `8.8.8.8` (see `Host::rule_key`).
+        h => Ok(HostPattern::Exact(h.rule_key().into_owned())),
     }
 }
 
@@ -64,4 +76,164 @@ fn public_suffix(d: &str) -> Option<psl::Type> {
     psl::suffix(d.as_bytes())
         .filter(|s| s.as_bytes() == d.as_bytes())
         .and_then(|s| s.typ())
+}
+
+/// Hosting domains outside the Public Suffix List whose subdomains belong to unrelated customers. Each was
+/// checked against the list (psl 2.1.247): neither it nor anything beneath it is a rule there.
+const MULTI_TENANT_PARENTS: &[&str] = &[
+    // Google's user-content domain: Apps Script web apps (`script.googleusercontent.com`), per-project
+    // `*-apidata.googleusercontent.com`, Colab and Drive previews, all serving anyone's content.
+    "googleusercontent.com",
+    // Azure public-IP DNS labels, `<label>.<region>.cloudapp.azure.com`: any subscription's VM.
+    "cloudapp.azure.com",
+    // Azure Container Apps, `<app>.<env>.<region>.azurecontainerapps.io`.
+    "azurecontainerapps.io",
+    // GitHub Codespaces forwarded ports, `<codespace>-<port>.app.github.dev`: any GitHub user.
+    "app.github.dev",
+    // Modal web endpoints, `<workspace>--<app>.modal.run`.
+    "modal.run",
+    // Cloudflare R2's S3 API, `<account>.r2.cloudflarestorage.com`.
+    "r2.cloudflarestorage.com",
+];
+
+/// Every proper ancestor (with a dot) of a Public Suffix List rule that is not itself a rule (`on.aws`,
+/// `core.windows.net`, `amazonaws.com`), generated from the `psl` crate's own list; a test regenerates it
+/// and fails on drift.
+const SUFFIX_PARENTS: &str = include_str!("suffix_parents.txt");
+
+/// The generated parents, the curated hosting domains and their ancestors with a dot (`*.azure.com` covers
+/// `cloudapp.azure.com`'s tenants too). Built on first use: only policy compilation asks.
+static TENANT_PARENTS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    let generated = SUFFIX_PARENTS.lines().filter(|l| !l.is_empty() && !l.starts_with('#'));
+    let curated = MULTI_TENANT_PARENTS
+        .iter()
+        .flat_map(|p| p.match_indices('.').map(move |(i, _)| &p[i + 1..]).chain([*p]))
+        .filter(|a| a.contains('.'));
+    generated.chain(curated).collect()
+});
+
+/// Whether domains of unrelated owners sit beneath `d`: a public suffix below it, or hosting tenants.
+fn holds_tenants(d: &str) -> bool {
+    TENANT_PARENTS.contains(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The parents of `rules` (the PSL's `data/rules.txt` as the `psl` crate ships it): for each rule (a
+    /// wildcard rule `*.x.y` makes every `?.x.y` a suffix, so `x.y` itself counts), every proper ancestor
+    /// with a dot, in ASCII, that is not itself a rule. Exception rules (`!x.y.z`) sit under a wildcard
+    /// rule whose parents are already counted.
+    fn suffix_parents_of(rules: &str) -> BTreeSet<String> {
+        let ascii = |name: &str| idna::domain_to_ascii(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let lines: Vec<&str> = rules
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with('!'))
+            .collect();
+        let exact: HashSet<String> = lines
+            .iter()
+            .filter(|l| !l.starts_with("*."))
+            .map(|l| ascii(l))
+            .collect();
+        let mut out = BTreeSet::new();
+        for line in lines {
+            let (wild, name) = match line.strip_prefix("*.") {
+                Some(base) => (true, ascii(base)),
+                None => (false, ascii(line)),
+            };
+            let mut candidates: Vec<&str> = name.match_indices('.').map(|(i, _)| &name[i + 1..]).collect();
+            if wild {
+                candidates.push(&name);
+            }
+            for c in candidates {
+                if c.contains('.') && !exact.contains(c) {
+                    out.insert(c.to_owned());
+                }
+            }
+        }
+        out
+    }
+
+    /// `data/rules.txt` of the `psl` package this crate builds with, located by `cargo metadata` (so the
+    /// exact version in Cargo.lock, wherever the registry lives), and that version.
+    fn psl_rules() -> (String, String) {
+        let out = std::process::Command::new(env!("CARGO"))
+            .args(["metadata", "--format-version", "1", "--offline", "--manifest-path"])
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+            .output()
+            .expect("cargo metadata runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("cargo metadata is JSON");
+        let psl = meta["packages"]
+            .as_array()
+            .and_then(|p| p.iter().find(|p| p["name"] == "psl"))
+            .expect("psl is a dependency");
+        let manifest = psl["manifest_path"].as_str().expect("manifest_path");
+        let rules = std::path::Path::new(manifest).with_file_name("data/rules.txt");
+        let text = std::fs::read_to_string(&rules).unwrap_or_else(|e| panic!("{}: {e}", rules.display()));
+        (text, psl["version"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// The checked-in list is what the psl crate's list gives. After a `psl` upgrade, regenerate it:
+    /// `REGENERATE_SUFFIX_PARENTS=1 cargo test -p egress-core --no-default-features --lib suffix_parents`.
+    #[test]
+    fn suffix_parents_match_the_psl_crate() {
+        let (rules, version) = psl_rules();
+        let mut want = format!(
+            "# Generated from data/rules.txt of the psl crate {version} by hosts.rs's \
+             suffix_parents_match_the_psl_crate; do not edit.\n\
+             # Every proper ancestor (with a dot) of a Public Suffix List rule that is not itself a rule.\n"
+        );
+        for name in suffix_parents_of(&rules) {
+            want.push_str(&name);
+            want.push('\n');
+        }
+        if std::env::var_os("REGENERATE_SUFFIX_PARENTS").is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/policy/suffix_parents.txt");
+            std::fs::write(path, &want).expect("write suffix_parents.txt");
+            return;
+        }
+        assert!(
+            SUFFIX_PARENTS == want,
+            "suffix_parents.txt is out of date with psl {version}: run REGENERATE_SUFFIX_PARENTS=1 cargo test \
+             -p egress-core --no-default-features --lib suffix_parents"
+        );
+    }
+
+    /// No curated hosting domain is in the PSL (then it belongs to the generated list), and the parents
+    /// the issue names are refused.
+    #[test]
+    fn tenant_parents_cover_the_known_cases() {
+        for p in MULTI_TENANT_PARENTS {
+            assert_eq!(public_suffix(p), None, "{p} is in the PSL");
+            assert!(holds_tenants(p), "{p}");
+        }
+        for d in [
+            "on.aws",
+            "us-east-1.on.aws",
+            "core.windows.net",
+            "windows.net",
+            "googleusercontent.com",
+            "amazonaws.com",
+            "run.app",
+            "azure.com",
+            "github.dev",
+        ] {
+            assert!(holds_tenants(d), "{d}");
+        }
+        for d in [
+            "example.com",
+            "github.com",
+            "bucket.s3.amazonaws.com",
+            "example.co.uk",
+            "co.uk",
+            "com",
+        ] {
+            assert!(!holds_tenants(d), "{d}");
+        }
+    }
 }

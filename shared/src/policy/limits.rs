@@ -45,7 +45,8 @@ impl RateLimit {
         let Hosts::Some { exact, suffixes } = &self.hosts else {
             return true;
         };
-        if exact.contains(target.host()) {
+        // By the address a limit names: `[64:ff9b::808:808]` spends the budget of `8.8.8.8`.
+        if exact.contains(target.host().rule_key().as_ref()) {
             return true;
         }
         let Host::Domain(d) = target.host() else {

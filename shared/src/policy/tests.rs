@@ -629,3 +629,128 @@ fn the_json_form_decides_exactly_like_the_source_document() {
     }
     assert!(to_json_form("zones: {}").unwrap_err().problems[0].contains("at least one zone"));
 }
+
+/// Security round 3, class 8: an IPv6 address that stands for an IPv4 one (NAT64 `64:ff9b::/96`, reached
+/// on IPv6-only subnets through DNS64; 6to4 `2002::/16`) meets the rules and limits naming that IPv4
+/// address, whichever form the pattern or the target is written in; the target keeps its own spelling.
+#[test]
+fn rules_and_limits_on_an_address_see_its_nat64_and_6to4_spellings() {
+    let doc = r#"
+zones:
+  z:
+    members: ['*']
+    default: allow
+    rules:
+      - {id: no-dns, effect: deny, hosts: ['8.8.8.8']}
+      - {id: no-nat64-quad9, effect: deny, hosts: ['[64:ff9b::909:909]']}
+      - {id: no-6to4-one, effect: deny, hosts: ['[2002:101:101::]']}
+      - {id: ask-cf, effect: require_approval, hosts: ['1.0.0.1']}
+    rate_limits:
+      - {id: dns, hosts: ['8.8.4.4'], per: zone, limit: 1, window_seconds: 60}
+      - {id: nat64-written, hosts: ['[64:ff9b::d0c:d0c]'], per: zone, limit: 1, window_seconds: 60}
+"#;
+    let p = CompiledPolicy::from_yaml(doc).unwrap_or_else(|e| panic!("{e}"));
+    let cases: &[(&str, Reason, Option<&str>)] = &[
+        ("http://8.8.8.8/", Reason::RuleDeny, Some("no-dns")),
+        ("http://[64:ff9b::808:808]/", Reason::RuleDeny, Some("no-dns")),
+        ("http://[64:ff9b::8.8.8.8]/", Reason::RuleDeny, Some("no-dns")),
+        ("http://[2002:808:808::]/", Reason::RuleDeny, Some("no-dns")),
+        ("http://[2002:808:808:1::1]/", Reason::RuleDeny, Some("no-dns")),
+        // A pattern written in an embedding form keys on the IPv4 address: every spelling meets it.
+        ("http://9.9.9.9/", Reason::RuleDeny, Some("no-nat64-quad9")),
+        ("http://[2002:909:909::]/", Reason::RuleDeny, Some("no-nat64-quad9")),
+        ("http://1.1.1.1/", Reason::RuleDeny, Some("no-6to4-one")),
+        ("http://[64:ff9b::101:101]/", Reason::RuleDeny, Some("no-6to4-one")),
+        ("http://[64:ff9b::100:1]/", Reason::RuleRequireApproval, Some("ask-cf")),
+        ("http://[2002:100:1::]/", Reason::RuleRequireApproval, Some("ask-cf")),
+        // Not an embedding: another address, untouched.
+        ("http://[2001:4860:4860::8888]/", Reason::DefaultAllow, None),
+        ("http://[64:ff9b:0:1::808:808]/", Reason::DefaultAllow, None),
+        ("http://8.8.8.9/", Reason::DefaultAllow, None),
+    ];
+    for (url, reason, rule) in cases {
+        let d = decide(&p, "bob", "z", url);
+        assert_eq!((d.reason(), d.rule()), (*reason, *rule), "{url}");
+    }
+    // Local-use NAT64 and the mapped/Teredo forms stay internal (special.rs), whatever the rules say.
+    for url in [
+        "http://[64:ff9b:1::808:808]/",
+        "http://[::ffff:8.8.8.8]/",
+        "http://[2001:0:808:808::1]/",
+    ] {
+        assert_eq!(decide(&p, "bob", "z", url).reason(), Reason::InternalTarget, "{url}");
+    }
+    let limited = |url: &str| -> Vec<String> {
+        let t = Target::from_url(url).unwrap();
+        p.limits_for("z", &t).iter().map(|l| l.id.clone()).collect()
+    };
+    for (url, want) in [
+        ("http://8.8.4.4/", "dns"),
+        ("http://[64:ff9b::808:404]/", "dns"),
+        ("http://[64:ff9b::8.8.4.4]/", "dns"),
+        ("http://[2002:808:404::1]/", "dns"),
+        ("http://13.12.13.12/", "nat64-written"),
+        ("http://[64:ff9b::d0c:d0c]/", "nat64-written"),
+        ("http://[2002:d0c:d0c::]/", "nat64-written"),
+    ] {
+        assert_eq!(limited(url), [want], "{url}");
+    }
+    assert!(limited("http://[2001:4860:4860::8844]/").is_empty());
+    // The recorded target is what the caller sent.
+    let t = Target::from_url("http://[64:ff9b::808:808]/").unwrap();
+    assert_eq!(t.host().to_string(), "[64:ff9b::808:808]");
+    assert_eq!(t.host().rule_key().to_string(), "8.8.8.8");
+}
+
+/// Security round 3, class 9: a wildcard whose base holds public suffixes beneath it (`on.aws`: every
+/// Lambda function URL of every account) or is a multi-tenant hosting domain outside the PSL is refused
+/// for allow and require_approval rules and for rate limits; a deny may cover every tenant.
+#[test]
+fn wildcards_over_tenant_parents_are_refused_but_to_deny() {
+    let refused = [
+        "on.aws",
+        "us-east-1.on.aws",
+        "core.windows.net",
+        "windows.net",
+        "googleusercontent.com",
+        "amazonaws.com",
+        "compute.amazonaws.com",
+        "elb.amazonaws.com",
+        "run.app",
+        "cloudapp.azure.com",
+        "azure.com",
+        "app.github.dev",
+        "futurecms.at",
+    ];
+    for base in refused {
+        for effect in ["allow", "require_approval"] {
+            let doc = format!(
+                "zones:\n  z:\n    members: ['*']\n    rules:\n      - {{id: r1, effect: {effect}, hosts: ['*.{base}']}}\n"
+            );
+            let got = problems(&doc);
+            assert!(
+                got.contains(&format!("zones.z.rules[0].hosts[0]: `*.{base}`"))
+                    && got.contains("unrelated owners")
+                    && got.contains("deny rules may cover it"),
+                "{effect} *.{base}: {got}"
+            );
+        }
+        let limit = format!(
+            "zones:\n  z:\n    members: ['*']\n    rate_limits:\n      - {{id: l, hosts: ['*.{base}'], per: zone, limit: 1, window_seconds: 60}}\n"
+        );
+        let got = problems(&limit);
+        assert!(
+            got.contains("rate_limits[0].hosts[0]") && got.contains("unrelated owners"),
+            "limit *.{base}: {got}"
+        );
+        let deny = format!(
+            "zones:\n  z:\n    members: ['*']\n    rules:\n      - {{id: r1, effect: deny, hosts: ['*.{base}']}}\n"
+        );
+        let p = CompiledPolicy::from_yaml(&deny).unwrap_or_else(|e| panic!("deny *.{base}: {e}"));
+        let d = decide(&p, "bob", "z", &format!("https://tenant.x.{base}/"));
+        assert_eq!(d.reason(), Reason::RuleDeny, "deny *.{base}");
+    }
+    // A domain of one owner, or a tenant's own subtree, is still fine; exact hosts under the parents too.
+    let ok = "zones:\n  z:\n    members: ['*']\n    rules:\n      - {id: r1, effect: allow, hosts: ['*.example.com', '*.bucket.s3.amazonaws.com', '*.myapp.azurewebsites.net', 'abc.lambda-url.us-east-1.on.aws', 'storage.googleapis.com', 'lh3.googleusercontent.com']}\n    rate_limits:\n      - {id: l, hosts: ['*.example.com', 'abc.lambda-url.us-east-1.on.aws'], per: zone, limit: 1, window_seconds: 60}\n";
+    CompiledPolicy::from_yaml(ok).unwrap_or_else(|e| panic!("{e}"));
+}

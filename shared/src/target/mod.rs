@@ -17,6 +17,7 @@ mod requested;
 mod special;
 mod url;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -108,6 +109,22 @@ pub enum Host {
     Domain(String),
     Ipv4(Ipv4Addr),
     Ipv6(Ipv6Addr),
+}
+
+impl Host {
+    /// The host a rule or rate limit names this one by: an IPv6 address that stands for an IPv4 one (NAT64,
+    /// 6to4; see [`special::translated_v4`]) is that IPv4 address, so `[64:ff9b::808:808]` meets a rule or
+    /// limit on `8.8.8.8`, and a pattern in either form keys on `8.8.8.8`. Any other host is itself. The
+    /// target keeps the host as the caller sent it; only comparisons use this.
+    pub fn rule_key(&self) -> Cow<'_, Host> {
+        match self {
+            Host::Ipv6(ip) => match special::translated_v4(*ip) {
+                Some(v4) => Cow::Owned(Host::Ipv4(v4)),
+                None => Cow::Borrowed(self),
+            },
+            _ => Cow::Borrowed(self),
+        }
+    }
 }
 
 impl fmt::Display for Host {

@@ -5,13 +5,18 @@
 //! what RFC 3986 clients such as Go or curl `--path-as-is` send) come texts at every decoding depth: as
 //! sent (routers that match the raw path: Express, ASP.NET), decoded once, twice, ... until nothing changes
 //! (servers that decode once, or twice), each also with `%2F` and `%5C` kept encoded (servers that decode
-//! per segment: Go's ServeMux, Kestrel, Tomcat) and with IIS's `%uXXXX`. Each text is then read with
+//! per segment: Go's ServeMux, Kestrel, Tomcat), with IIS's `%uXXXX`, and with the legacy decoders' UTF-8
+//! (overlong forms such as `%C0%AE` read as the character they spell, other invalid bytes as Latin-1: old
+//! Tomcat, GlassFish, IIS); each decoded text also in NFKC (Unicode normalization: NFD spellings and .NET's
+//! best-fit of fullwidth `．`/`／`). Each text is then read with
 //! every combination of what servers do on top: cut at a decoded `?`, `#` or NUL, `\` as `/`, `;params`
 //! cut from segments (Tomcat, Spring), `//` merged (nginx), dot segments removed, trailing dots and spaces
 //! dropped from segments (Windows), and case folded (none, full lowercase, or Java's per-character fold).
 //!
 //! A restricting rule (deny, require_approval) applies when any reading is under one of its prefixes, also
-//! at a format suffix (`/admin.json` under `/admin`: Rails, older Spring); an allow only when every reading
+//! at a format suffix (`/admin.json` under `/admin`: Rails, older Spring), a prefix `P/` also covering `P`
+//! itself (servers serve or redirect `/admin` to `/admin/`), and an IIS 8.3 short name (`ADMINI~1`)
+//! standing for a segment it may abbreviate; an allow only when every reading
 //! is, at a segment boundary. So no reading can take an allowed request outside its prefixes, and none can
 //! slip a restricted path past its rule. A path with more readings than [`MAX_READINGS`] is treated as
 //! read every way: restrictions apply, allows do not (also past [`MAX_READING_BYTES`] of readings).
@@ -19,6 +24,7 @@
 use std::collections::HashSet;
 
 use percent_encoding::{percent_decode_str, utf8_percent_encode, CONTROLS};
+use unicode_normalization::{is_nfkc, UnicodeNormalization};
 
 /// Enough rounds for any encoding a server undoes; each round shortens the text, so this only bounds work.
 /// A path that still decodes further after it is read every way.
@@ -97,6 +103,19 @@ impl PathPrefix {
                     .into(),
             );
         }
+        // Readings are compared in NFKC too (an NFD `/cafe%CC%81` is the NFC `/caf%C3%A9` to a normalizing
+        // server), so a prefix must be NFKC already, or an allow could never meet its own NFKC reading.
+        let decoded = match is_nfkc(&decoded) {
+            true => decoded,
+            false => {
+                let nfkc: String = decoded.nfkc().collect();
+                let canonical = url::Url::parse(&format!("http://h{nfkc}")).map(|u| u.path().to_owned());
+                return Err(format!(
+                    "write the prefix in Unicode NFKC form: `{}`",
+                    canonical.unwrap_or_default()
+                ));
+            }
+        };
         // What a WHATWG client sends for the decoded text: the one spelling that can meet a request.
         let canonical = url::Url::parse(&format!("http://h{decoded}")).map(|u| u.path().to_owned());
         if canonical.as_deref() != Ok(prefix) {
@@ -199,14 +218,86 @@ impl PathReadings {
 }
 
 /// Whether some reading of the path is under one of the prefixes (restricting rules); a format suffix
-/// (`.json`) counts as a boundary.
+/// (`.json`) counts as a boundary, a prefix `P/` covers `P` itself, and an 8.3 short name its long name.
 pub fn any_reading_under(prefixes: &[PathPrefix], readings: &PathReadings) -> bool {
     readings.every_way
         || readings.readings.iter().any(|r| {
-            prefixes
-                .iter()
-                .any(|p| under(p.form(r.decoded, r.fold), &r.text, Boundary::SegmentOrSuffix))
+            prefixes.iter().any(|p| {
+                let form = restricting(p.form(r.decoded, r.fold));
+                under(form, &r.text, Boundary::SegmentOrSuffix)
+                    // Short names are case-insensitive: the unfolded reading, compared in uppercase, is enough.
+                    || (r.fold == Fold::None && r.text.contains('~') && under_short_names(form, &r.text))
+            })
         })
+}
+
+/// A restricting prefix `P/` as `P`: the directory itself is restricted too (and `P` covers `P/…`). Express
+/// serves `/admin` from its `/admin/` routes, a Servlet mapping `/admin/*` matches `/admin`, and Flask
+/// (308), Django (301) and nginx redirect `/admin` to `/admin/`, which clients follow without asking again.
+fn restricting(form: &str) -> &str {
+    match form.strip_suffix('/') {
+        Some(dir) if !dir.is_empty() => dir,
+        _ => form,
+    }
+}
+
+/// Whether `path` is under `prefix` (a restricting prefix, no trailing `/`) once some of its segments are
+/// read as IIS 8.3 short names: `/BACKUP~1/x` may be `/backups/x`, `/ADMINI~1` `/administrator`. At least
+/// one segment must be a short name (the plain comparison covers the rest); the others compare as IIS
+/// does, ASCII case-insensitively, the last also at a format suffix.
+fn under_short_names(prefix: &str, path: &str) -> bool {
+    let (Some(prefix), Some(path)) = (prefix.strip_prefix('/'), path.strip_prefix('/')) else {
+        return false;
+    };
+    let names: Vec<&str> = prefix.split('/').collect();
+    let mut segments = path.split('/');
+    let mut short = false;
+    for (i, name) in names.iter().enumerate() {
+        let Some(segment) = segments.next() else {
+            return false;
+        };
+        let last = i + 1 == names.len();
+        let (seg, n) = (segment.as_bytes(), name.as_bytes());
+        let same = seg.eq_ignore_ascii_case(n)
+            || (last && seg.len() > n.len() && seg[..n.len()].eq_ignore_ascii_case(n) && seg[n.len()] == b'.');
+        if same {
+            continue;
+        }
+        if !short_name_of(segment, name) {
+            return false;
+        }
+        short = true;
+    }
+    short
+}
+
+/// Whether `segment` has the form of an 8.3 short name (`STEM~N[.EXT]`: a stem of 1-6 characters, `~`,
+/// digits, at most 8 before the extension; or Windows' hashed form, 2 characters and 4 hex digits before
+/// the `~`) that Windows may have made for `name`: the stem begins the name uppercased without dots and
+/// spaces (<https://learn.microsoft.com/en-us/windows/win32/fileio/naming-a-file#short-vs-long-names>).
+fn short_name_of(segment: &str, name: &str) -> bool {
+    let (base, ext) = segment.split_once('.').unwrap_or((segment, ""));
+    let Some((stem, n)) = base.rsplit_once('~') else {
+        return false;
+    };
+    let well_formed = (1..=6).contains(&stem.len())
+        && stem.is_ascii()
+        && !n.is_empty()
+        && n.bytes().all(|b| b.is_ascii_digit())
+        && base.len() <= 8
+        && ext.len() <= 3
+        && !ext.contains('.');
+    if !well_formed {
+        return false;
+    }
+    let long: String = name
+        .chars()
+        .filter(|c| !matches!(c, '.' | ' '))
+        .flat_map(char::to_uppercase)
+        .collect();
+    let stem = stem.to_ascii_uppercase();
+    let hashed = stem.len() == 6 && stem.bytes().skip(2).all(|b| b.is_ascii_hexdigit());
+    long.starts_with(&stem) || (hashed && long.starts_with(&stem[..2]))
 }
 
 /// Whether every reading of the path is under one of the prefixes (allow rules), at a segment boundary.
@@ -248,6 +339,8 @@ enum Decoder {
     KeepSeparators,
     /// `%XX` and IIS's `%uXXXX`.
     Iis,
+    /// Every `%XX`, the bytes read as legacy decoders read UTF-8 (see [`legacy_utf8`]).
+    Legacy,
 }
 
 /// `text` percent-decoded until nothing changes (bounded), invalid UTF-8 replaced: what a server that
@@ -272,7 +365,12 @@ fn decodings(spelling: &str) -> Option<Vec<(bool, String)>> {
     if !spelling.contains('%') {
         return Some(out);
     }
-    for decoder in [Decoder::Standard, Decoder::KeepSeparators, Decoder::Iis] {
+    for decoder in [
+        Decoder::Standard,
+        Decoder::KeepSeparators,
+        Decoder::Iis,
+        Decoder::Legacy,
+    ] {
         let mut current = spelling.to_owned();
         let mut settled = false;
         for _ in 0..MAX_DECODE_ROUNDS {
@@ -281,8 +379,13 @@ fn decodings(spelling: &str) -> Option<Vec<(bool, String)>> {
                 settled = true;
                 break;
             }
-            if !out.iter().any(|(d, t)| *d && *t == next) {
-                out.push((true, next.clone()));
+            // Also in NFKC: a normalizing server reads the NFD `e` + U+0301 as `é`, .NET's best fit reads
+            // fullwidth `．` and `／` as `.` and `/` (so dot segments made by normalization are removed too).
+            let nfkc = (!is_nfkc(&next)).then(|| next.nfkc().collect::<String>());
+            for text in [Some(&next), nfkc.as_ref()].into_iter().flatten() {
+                if !out.iter().any(|(d, t)| *d && t == text) {
+                    out.push((true, text.clone()));
+                }
             }
             current = next;
         }
@@ -293,11 +396,13 @@ fn decodings(spelling: &str) -> Option<Vec<(bool, String)>> {
     Some(out)
 }
 
-/// One round of `decoder` over `text`; invalid UTF-8 replaced. The standard round is the crate's; the
-/// other two differ from it only at `%2F`/`%5C` and `%u`.
+/// One round of `decoder` over `text`; invalid UTF-8 replaced (but by the legacy decoder). The standard
+/// round is the crate's; the others differ from it only at `%2F`/`%5C`, `%u` and invalid UTF-8.
 fn decode_round(text: &str, decoder: Decoder) -> String {
-    if decoder == Decoder::Standard {
-        return percent_decode_str(text).decode_utf8_lossy().into_owned();
+    match decoder {
+        Decoder::Standard => return percent_decode_str(text).decode_utf8_lossy().into_owned(),
+        Decoder::Legacy => return legacy_utf8(&percent_decode_str(text).collect::<Vec<u8>>()),
+        Decoder::KeepSeparators | Decoder::Iis => {}
     }
     let bytes = text.as_bytes();
     let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
@@ -330,6 +435,58 @@ fn decode_round(text: &str, decoder: Decoder) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `bytes` as a legacy decoder reads them: valid UTF-8 as usual; overlong forms as the code point they
+/// spell (`C0 AE` is `.`, `C0 AF` `/`, `C1 9C` `\`, `E0 80 AE` `.`: Tomcat before 6.0.18, CVE-2008-2938;
+/// GlassFish, CVE-2017-1000028; IIS 4/5, CVE-2000-0884), including IIS's unchecked continuation byte
+/// (`C0 2F` is `/`: it took the low 6 bits of whatever followed); any other invalid byte as Latin-1 (an old
+/// Tomcat reads `%E9` as `é`).
+fn legacy_utf8(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b0 = bytes[i];
+        let len = match b0 {
+            0x00..=0x7F => 1,
+            0xC2..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF4 => 4,
+            _ => 0,
+        };
+        // `len` 0: no valid sequence starts here (an empty slice would be valid and never advance).
+        let valid = (len > 0).then(|| bytes.get(i..i + len)).flatten();
+        if let Some(valid) = valid.and_then(|s| std::str::from_utf8(s).ok()) {
+            out.push_str(valid);
+            i += len;
+            continue;
+        }
+        let low = |k: usize| bytes.get(i + k).map(|b| u32::from(b & 0x3F));
+        let cont = |k: usize| bytes.get(i + k).is_some_and(|b| b & 0xC0 == 0x80);
+        let overlong = match b0 {
+            // Two bytes for an ASCII character; IIS did not check the second byte's top bits.
+            0xC0 | 0xC1 => low(1).map(|lo| (2, (u32::from(b0 & 0x1F) << 6) | lo)),
+            // Three bytes for a code point below U+0800.
+            0xE0 if cont(1) && cont(2) && bytes[i + 1] < 0xA0 => low(1).zip(low(2)).map(|(a, b)| (3, (a << 6) | b)),
+            // Four bytes for a code point below U+10000.
+            0xF0 if cont(1) && cont(2) && cont(3) && bytes[i + 1] < 0x90 => low(1)
+                .zip(low(2))
+                .zip(low(3))
+                .map(|((a, b), c)| (4, (a << 12) | (b << 6) | c)),
+            _ => None,
+        };
+        match overlong.and_then(|(n, cp)| char::from_u32(cp).map(|c| (n, c))) {
+            Some((n, c)) => {
+                out.push(c);
+                i += n;
+            }
+            None => {
+                out.push(char::from(b0));
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 fn hex_byte(pair: Option<&[u8]>) -> Option<u8> {
@@ -519,6 +676,24 @@ mod tests {
         assert!(!every_reading_under(&[PathPrefix::new("/")], &r));
     }
 
+    /// The benchmark's hostile 8 KB path, also with the spellings the legacy and NFKC readings decode:
+    /// still bounded, still read every way.
+    #[test]
+    fn an_8kb_hostile_path_is_read_every_way() {
+        for unit in [
+            "/a;b/.//%2e%2e/c./%252e%252e;x/%u002e%u002e/%25252e%25252e/d%3F/%C5%BF",
+            "/%C0%AE%C0%AE/%E0%80%AE/%EF%BC%8E%EF%BC%8E/BACKUP~1/cafe%CC%81/%E9/%C0%2F/%2e%2e;x",
+        ] {
+            let path = format!("/repos/acme{}", unit.repeat(8000 / unit.len()));
+            let started = std::time::Instant::now();
+            let r = PathReadings::new(&path, Some(&path));
+            assert!(r.every_way, "{unit}");
+            assert!(!every_reading_under(&[PathPrefix::new("/repos/acme/")], &r));
+            assert!(any_reading_under(&[PathPrefix::new("/elsewhere")], &r));
+            eprintln!("{unit}: {:?}", started.elapsed());
+        }
+    }
+
     #[test]
     fn prefixes_must_read_the_same_everywhere() {
         for ok in ["/repos/acme/", "/v1/chat", "/caf%C3%A9"] {
@@ -542,6 +717,163 @@ mod tests {
             "/a%20/",
         ] {
             assert!(PathPrefix::check(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Security round 3, class 1: a restricting prefix `P/` covers `P` itself in every reading (at the
+    /// same boundaries as `P`), an allow keeps its meaning.
+    #[test]
+    fn a_restricting_folder_prefix_covers_the_folder_itself() {
+        let admin = [PathPrefix::new("/admin/")];
+        for path in [
+            "/admin",
+            "/ADMIN",
+            "/admin;jsessionid=0123",
+            "/admin.json",
+            "/admin%2e",
+            "/Admin%2E%2E/admin",
+            "/admin/",
+            "/admin/x",
+            "/x/../admin",
+            "/%61dmin",
+            "/admin%3Fq",
+            "/admin./",
+        ] {
+            let r = PathReadings::new(path, Some(path));
+            assert!(any_reading_under(&admin, &r), "{path}");
+        }
+        for path in ["/adminx", "/administrator", "/admi", "/x/admin", "/"] {
+            let r = PathReadings::new(path, Some(path));
+            assert!(!any_reading_under(&admin, &r), "{path}");
+        }
+        // `/` stays `/`; an allow on a folder still does not cover the folder's own name.
+        assert!(any_reading_under(
+            &[PathPrefix::new("/")],
+            &PathReadings::new("/x", None)
+        ));
+        let r = PathReadings::new("/repos/acme", None);
+        assert!(!every_reading_under(&[PathPrefix::new("/repos/acme/")], &r));
+    }
+
+    /// Security round 3, class 2: legacy UTF-8 (overlong forms, IIS's unchecked continuation, Latin-1).
+    #[test]
+    fn legacy_decoders_read_overlong_utf8_as_the_character_it_spells() {
+        for (bytes, want) in [
+            (&b"\xC0\xAE"[..], "."),
+            (b"\xC0\xAF", "/"),
+            (b"\xC1\x9C", "\\"),
+            (b"\xE0\x80\xAE", "."),
+            (b"\xF0\x80\x80\xAF", "/"),
+            (b"\xC0\x2F", "/"),
+            (b"\xC0\x6F", "/"),
+            (b"\xC0\xEF", "/"),
+            (b"\xE9", "\u{e9}"),
+            (b"caf\xC3\xA9", "caf\u{e9}"),
+            (b"\xFF\xFE", "\u{ff}\u{fe}"),
+            (b"\xC0", "\u{c0}"),
+            (b"\xE0\x80", "\u{e0}\u{80}"),
+            (b"\xED\xA0\x80", "\u{ed}\u{a0}\u{80}"),
+            (b"a\xE0\xA4\xB9", "a\u{939}"),
+        ] {
+            assert_eq!(legacy_utf8(bytes), want, "{bytes:x?}");
+        }
+        let acme = [PathPrefix::new("/repos/acme/")];
+        for path in [
+            "/repos/acme/%C0%AE%C0%AE/other",
+            "/repos/acme/%C0%AE%C0%AE%C0%AFother",
+            "/repos/acme/x/..%C0%AF..%C0%AFother",
+            "/repos/acme/..%C1%9Cother",
+            "/repos/acme/%E0%80%AE%E0%80%AE/other",
+            "/repos/acme/..%C0%2Fother",
+            "/repos/acme/%25C0%25AE%25C0%25AE/other",
+            "/repos/acme/%F0%80%80%AE%F0%80%80%AE/other",
+        ] {
+            let r = PathReadings::new(path, Some(path));
+            assert!(!r.every_way, "{path}");
+            assert!(!every_reading_under(&acme, &r), "allowed {path}");
+            assert!(any_reading_under(&[PathPrefix::new("/repos/other")], &r), "{path}");
+        }
+        // Valid UTF-8 reads as usual: a path in good faith stays allowed.
+        let r = PathReadings::new("/repos/acme/caf%C3%A9", None);
+        assert!(every_reading_under(&acme, &r));
+        // Latin-1 for a lone byte: old Tomcat reads `%E9` as `é`.
+        let r = PathReadings::new("/caf%E9", None);
+        assert!(any_reading_under(&[PathPrefix::new("/caf%C3%A9")], &r));
+    }
+
+    /// Security round 3, class 2: NFKC readings (an NFD spelling of an NFC prefix; fullwidth dot and
+    /// solidus), and prefixes that are not NFKC-stable refused with the form to write.
+    #[test]
+    fn unicode_normalized_readings_are_held_too() {
+        let cafe = [PathPrefix::new("/caf%C3%A9")];
+        for path in [
+            "/cafe%CC%81",
+            "/CAFE%CC%81/x",
+            "/caf%EF%BD%85%CC%81",
+            "/x/%EF%BC%8E%EF%BC%8E/cafe%CC%81",
+        ] {
+            let r = PathReadings::new(path, Some(path));
+            assert!(any_reading_under(&cafe, &r), "{path}");
+        }
+        let acme = [PathPrefix::new("/repos/acme/")];
+        for path in [
+            "/repos/acme/%EF%BC%8E%EF%BC%8E/%EF%BC%8E%EF%BC%8E/other",
+            "/repos/acme/%EF%BC%8E%EF%BC%8E%EF%BC%8F%EF%BC%8E%EF%BC%8E%EF%BC%8Fother",
+            "/repos/acme/%E2%80%A5/other",
+        ] {
+            let r = PathReadings::new(path, Some(path));
+            assert!(!every_reading_under(&acme, &r), "allowed {path}");
+        }
+        for (bad, write) in [
+            ("/cafe%CC%81", "`/caf%C3%A9`"),
+            ("/%EF%BD%81dmin", "`/admin`"),
+            ("/a%EF%AC%81le", "`/afile`"),
+            ("/x%E2%85%A0", "`/xI`"),
+        ] {
+            let err = PathPrefix::check(bad).unwrap_err();
+            assert!(err.contains("NFKC") && err.contains(write), "{bad}: {err}");
+        }
+        assert_eq!(PathPrefix::check("/caf%C3%A9"), Ok(()));
+    }
+
+    /// Security round 3, class 2: IIS 8.3 short names stand for the long segment they may abbreviate, for
+    /// restrictions; an allow already fails on them (the segment differs).
+    #[test]
+    fn short_names_count_as_the_segments_they_abbreviate() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("/BACKUP~1/db.sql", "/backups/", true),
+            ("/backup~1/", "/backups/", true),
+            ("/BACKUP~1", "/backups/", true),
+            ("/BACKU~12/x", "/backups/", true),
+            ("/ADMINI~1", "/administrator", true),
+            ("/ADMINI~1.PHP", "/administrator", true),
+            ("/ADMINI~1/x", "/administrator", true),
+            ("/api/PRIVAT~1/x", "/api/private-keys/", true),
+            ("/API/PRIVAT~1/x", "/api/private-keys/", true),
+            ("/PROGRA~1/x", "/program%20files/", true),
+            ("/BA1F2C~1/x", "/backups/", true),
+            ("/%42ACKUP~1/x", "/backups/", true),
+            ("/BACKUP%7E1/x", "/backups/", true),
+            // Not a short name of it: another stem, too long a stem, no digits, another segment.
+            ("/BACKUQ~1/x", "/backups/", false),
+            ("/BACKUPS1~1/x", "/backups/", false),
+            ("/BACKUP~/x", "/backups/", false),
+            ("/BACKUP~A/x", "/backups/", false),
+            ("/x/BACKUP~1", "/backups/", false),
+            ("/ADMIN~1", "/administrator/x", false),
+            ("/ZZ1F2C~1/x", "/backups/", false),
+        ];
+        for (path, prefix, want) in cases {
+            let r = PathReadings::new(path, Some(path));
+            assert_eq!(
+                any_reading_under(&[PathPrefix::new(prefix)], &r),
+                *want,
+                "{path} under {prefix}"
+            );
+        }
+        for (path, prefix) in [("/REPOS~1/acme/x", "/repos/acme/"), ("/repos/ACME~1/x", "/repos/acme/")] {
+            let r = PathReadings::new(path, Some(path));
+            assert!(!every_reading_under(&[PathPrefix::new(prefix)], &r), "allowed {path}");
         }
     }
 

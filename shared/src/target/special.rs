@@ -80,6 +80,21 @@ pub fn special_v4(ip: Ipv4Addr) -> Option<SpecialKind> {
         .map(|(_, _, k)| *k)
 }
 
+/// The IPv4 address a routed IPv6 address stands for: the NAT64 well-known prefix `64:ff9b::/96` (RFC 6052
+/// §2.1: DNS64 on an IPv6-only subnet hands these out, and the NAT64 connects to the IPv4 address in the
+/// last 32 bits) and 6to4 `2002::/16` (RFC 3056 §2: the relay's IPv4 address in bits 16..48). The mapped,
+/// compatible, translated and Teredo forms are never routed: [`special_v6`] denies them outright.
+pub fn translated_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let n = u128::from(ip);
+    if n >> 32 == 0x0064_ff9b_u128 << 64 {
+        return Some(Ipv4Addr::from(n as u32));
+    }
+    if n >> 112 == 0x2002 {
+        return Some(Ipv4Addr::from((n >> 80) as u32));
+    }
+    None
+}
+
 pub fn special_v6(ip: Ipv6Addr) -> Option<SpecialKind> {
     use SpecialKind::*;
     let seg = ip.segments();
@@ -104,17 +119,13 @@ pub fn special_v6(ip: Ipv6Addr) -> Option<SpecialKind> {
     if in_v6(0, 96) {
         return Some(special_v4(embedded(0)).unwrap_or(Reserved));
     }
-    // NAT64 well-known prefix 64:ff9b::/96 embeds the IPv4 destination.
-    if in_v6(0x0064_ff9b_u128 << 96, 96) {
-        return special_v4(embedded(0));
+    // NAT64 well-known prefix 64:ff9b::/96 and 6to4 2002::/16 embed the IPv4 destination.
+    if let Some(v4) = translated_v4(ip) {
+        return special_v4(v4);
     }
     // Local-use NAT64 64:ff9b:1::/48 translates into the operator's own network: internal by definition.
     if in_v6(0x0064_ff9b_0001_u128 << 80, 48) {
         return Some(LocalUseNat64);
-    }
-    // 6to4 2002::/16 embeds an IPv4 address in bits 16..48.
-    if seg[0] == 0x2002 {
-        return special_v4(embedded(80));
     }
     // Teredo 2001::/32 embeds the server (bits 32..64) and the obfuscated client (last 32 bits, inverted).
     // A tunnel to an arbitrary IPv4 endpoint has no place in agent egress: deny the whole prefix.
