@@ -93,12 +93,12 @@ pub(super) const PATTERNS: [(Detector, &str); 20] = [
         r"(?P<pre>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<secret>[^/?#@\s:]+:[^/?#@\s]+@)",
     ),
     // A parameter (`name=value`, `;name=value`, `user[name]=value`, JSON `"name":"value"`) whose name ends
-    // in a credential word; `params` decides which names and values count. Values are read up to 512
-    // characters (enough to judge one; redaction extends to the value's end), which bounds the cost of
-    // overlapping matches.
+    // in a credential word; `params` decides which names and values count. The pattern ends a value at `;`,
+    // so `;page_token=x;password=y` holds two matches; the value itself runs on to the next `&`, `#` or
+    // space (`password=ab;cd`), see [`ValueEnds`].
     (
         Detector::CredentialParameter,
-        r#"(?i)(?P<pre>^|[?&;#/\[.{,"'\s])(?P<secret>(?P<name>[a-z0-9_\-]*?(?:pass(?:word|wd|phrase|code)?|pwd|secrets?|key|token|auth|authorization|credentials?|signature|sig|session[_\-]?id|sessid|sid|aspsessionid[a-z]*))(?:\]?=(?P<value>[^&#\s]{0,512})|"\s*:\s*"(?P<json>[^"]{0,512})"?))"#,
+        r#"(?i)(?P<pre>^|[?&;#/\[.{,"'\s])(?P<secret>(?P<name>[a-z0-9_\-]*?(?:pass(?:word|wd|phrase|code)?|pwd|secrets?|key|token|auth|authorization|credentials?|signature|sig|session[_\-]?id|sessid|sid|aspsessionid[a-z]*))(?:\]?=(?P<value>[^&#;\s]*)|"\s*:\s*"(?P<json>[^"]*)"?))"#,
     ),
 ];
 
@@ -139,51 +139,67 @@ enum Source {
     Host,
 }
 
-/// Whether a match is a credential. Credential-named parameters count only with a credential value. In a
-/// host, a match must start a label or follow `-`/`_` (so `faizal…` never holds `AIza…`), and an AWS key
-/// id must fill its part of the label and hold a digit: case is lost, and `asiapacificnewsnetwork` is a
-/// name, not a key.
-fn real(detector: Detector, caps: &Captures<'_>, text: &str, source: Source) -> bool {
-    let Some(secret) = caps.name("secret") else {
-        return false;
-    };
+/// Where the `=` values of credential parameters end: at the next `&`, `#` or space. Matches come in
+/// order and every start inside one run ends where it does, so each run is scanned once (a hostile
+/// `;pwd=;pwd=…` costs one pass, not one per match).
+#[derive(Default)]
+struct ValueEnds {
+    last: Range<usize>,
+}
+
+impl ValueEnds {
+    fn end(&mut self, text: &str, start: usize) -> usize {
+        if !self.last.contains(&start) {
+            let end = text[start..]
+                .find(|c: char| c == '&' || c == '#' || c.is_whitespace())
+                .map_or(text.len(), |n| start + n);
+            self.last = start..end;
+        }
+        self.last.end
+    }
+}
+
+/// The span of a credential found by `caps`, `None` when it is not one. Credential-named parameters count
+/// only with a credential value (judged on its first 512 characters), and span to their value's end. In
+/// a host, a match must start a label or follow `-`/`_` (so `faizal…` never holds `AIza…`), and an AWS
+/// key id must fill its part of the label and hold a digit: case is lost, and `asiapacificnewsnetwork` is
+/// a name, not a key.
+fn found(
+    detector: Detector,
+    caps: &Captures<'_>,
+    text: &str,
+    source: Source,
+    ends: &mut ValueEnds,
+) -> Option<Range<usize>> {
+    let secret = caps.name("secret")?;
     if detector == Detector::CredentialParameter {
         let name = caps.name("name").map_or("", |m| m.as_str());
-        let value = caps
-            .name("value")
-            .or_else(|| caps.name("json"))
-            .map_or("", |m| m.as_str());
-        return params::is_credential(name, value);
+        let value = match (caps.name("json"), caps.name("value")) {
+            (Some(json), _) => json.range(),
+            (None, Some(v)) => v.start()..ends.end(text, v.start()),
+            (None, None) => return None,
+        };
+        let judged = &text[value.clone()];
+        let judged = judged.char_indices().nth(512).map_or(judged, |(cut, _)| &judged[..cut]);
+        return params::is_credential(name, judged).then(|| secret.start()..secret.end().max(value.end));
     }
     if source == Source::Tail {
-        return true;
+        return Some(secret.range());
     }
     let before = text[..secret.start()].chars().next_back();
     let after = text[secret.end()..].chars().next();
     let boundary = |c: Option<char>| c.is_none_or(|c| !c.is_ascii_alphanumeric());
-    boundary(before)
-        && (detector != Detector::AwsAccessKeyId
-            || (boundary(after) && secret.as_str().bytes().skip(4).any(|b| b.is_ascii_digit())))
+    let aws_ok = || boundary(after) && secret.as_str().bytes().skip(4).any(|b| b.is_ascii_digit());
+    (boundary(before) && (detector != Detector::AwsAccessKeyId || aws_ok())).then(|| secret.range())
 }
 
-/// Every match of `re` in `text`. Credential parameters overlap (`;a=x;password=y`: the first value runs
-/// on), so their search resumes after the name rather than after the match.
-fn captures<'t>(re: &'t Regex, detector: Detector, text: &'t str) -> impl Iterator<Item = Captures<'t>> + 't {
-    let mut at = 0;
-    std::iter::from_fn(move || {
-        let caps = re.captures_at(text, at)?;
-        let whole = caps.get(0)?;
-        let resume = match detector {
-            Detector::CredentialParameter => caps.name("name").map_or(whole.end(), |m| m.end()),
-            _ => whole.end(),
-        };
-        // Always move forward, to the next character boundary at least.
-        at = resume.max(whole.start() + 1);
-        while at < text.len() && !text.is_char_boundary(at) {
-            at += 1;
-        }
-        (at <= text.len()).then_some(caps)
-    })
+/// Every credential `detector` finds in `text`, in order.
+fn found_all<'t>(d: &'t Detectors, i: usize, text: &'t str, source: Source) -> impl Iterator<Item = Range<usize>> + 't {
+    let detector = PATTERNS[i].0;
+    let mut ends = ValueEnds::default();
+    d.each[i]
+        .captures_iter(text)
+        .filter_map(move |caps| found(detector, &caps, text, source, &mut ends))
 }
 
 fn first(detectors: &Option<Detectors>, text: &str, source: Source) -> Option<Detector> {
@@ -193,7 +209,7 @@ fn first(detectors: &Option<Detectors>, text: &str, source: Source) -> Option<De
     d.set
         .matches(text)
         .iter()
-        .find(|&i| captures(&d.each[i], PATTERNS[i].0, text).any(|c| real(PATTERNS[i].0, &c, text, source)))
+        .find(|&i| found_all(d, i, text, source).next().is_some())
         .map(|i| PATTERNS[i].0)
 }
 
@@ -210,29 +226,13 @@ pub(super) fn first_host_match(host: &str) -> Option<Detector> {
 /// The byte ranges of every credential found in `text`, `None` when the detectors are not available.
 fn spans(detectors: &Option<Detectors>, text: &str, source: Source) -> Option<Vec<Range<usize>>> {
     let d = detectors.as_ref()?;
-    let mut out = Vec::new();
-    for i in d.set.matches(text).iter() {
-        let detector = PATTERNS[i].0;
-        for caps in captures(&d.each[i], detector, text) {
-            let (true, Some(m)) = (real(detector, &caps, text, source), caps.name("secret")) else {
-                continue;
-            };
-            // A value read to its 512-character cap runs on: redact it to its end. At most one such value
-            // per 512 characters, so this stays linear.
-            let capped = caps
-                .name("value")
-                .or_else(|| caps.name("json"))
-                .is_some_and(|v| v.as_str().chars().count() >= 512);
-            let end = match capped {
-                true => text[m.end()..]
-                    .find(|c: char| c == '&' || c == '#' || c.is_whitespace())
-                    .map_or(text.len(), |n| m.end() + n),
-                false => m.end(),
-            };
-            out.push(m.start()..end);
-        }
-    }
-    Some(out)
+    Some(
+        d.set
+            .matches(text)
+            .iter()
+            .flat_map(|i| found_all(d, i, text, source))
+            .collect(),
+    )
 }
 
 /// Where the credentials of a tail text are.
