@@ -56,11 +56,11 @@ pub use metrics::{
 };
 pub use names::{valid_principal, valid_zone_name, MAX_PRINCIPAL_LEN};
 pub use policy::{
-    authorize_egress, compile_detectors, policy_version, redact_path, requests_kill_switch, scan_for_secrets,
-    to_json_form, ApprovalDocument, ApprovalSettings, CompiledPolicy, Decision, DefaultEffect, Detector, DlpAction,
-    DlpDocument, Effect, KillSwitch, LimitScope, Mode, PolicyDocument, PolicyError, RateLimit, RateLimitDocument,
-    Reason, Restriction, RuleDocument, Subject, Verdict, ZoneDocument, DEFAULT_APPROVAL_SECONDS, MAX_APPROVAL_SECONDS,
-    MAX_WINDOW_SECONDS,
+    authorize_egress, compile_detectors, policy_version, redact_path, redact_target, requests_kill_switch,
+    scan_for_secrets, scan_host_for_secrets, to_json_form, ApprovalDocument, ApprovalSettings, CompiledPolicy,
+    Decision, DefaultEffect, Detector, DlpAction, DlpDocument, Effect, KillSwitch, LimitScope, Mode, PolicyDocument,
+    PolicyError, RateLimit, RateLimitDocument, Reason, Restriction, RuleDocument, Subject, Verdict, ZoneDocument,
+    DEFAULT_APPROVAL_SECONDS, MAX_APPROVAL_SECONDS, MAX_WINDOW_SECONDS,
 };
 pub use problem::{FieldError, Problem};
 pub use request::{

@@ -5,12 +5,12 @@ use std::net::IpAddr;
 
 use super::compile::{CompiledZone, Entries, Entry, LazyReadings};
 use super::decision::{Decision, DefaultEffect, Effect, Restriction, Verdict};
-use super::dlp::{scan, DlpAction};
+use super::dlp::{scan_requested, DlpAction};
 use super::{CompiledPolicy, Subject};
 use crate::{special_target, Host, Requested};
 
 /// May `principal`, running in `zone`, reach what it asked for? In order: kill switch, internal targets,
-/// zone membership, secrets in the URL, zone rules (deny > require_approval > allow), zone default. Shadow
+/// zone membership, secrets in the URL (its host included, for `domain` inputs too), zone rules (deny > require_approval > allow), zone default. Shadow
 /// mode only softens the last three. `requested` is a [`Target`](crate::Target), or a target with the tail
 /// of its URL (`(&target, &tail)`), which path rules and secrets-in-URL detection read.
 pub fn authorize_egress<'a, 'r>(
@@ -35,7 +35,7 @@ pub fn authorize_egress<'a, 'r>(
     };
     let secret = match z.dlp {
         DlpAction::Off => None,
-        DlpAction::Deny | DlpAction::RequireApproval => requested.tail.and_then(scan),
+        DlpAction::Deny | DlpAction::RequireApproval => scan_requested(requested),
     };
     if let (Some(detector), DlpAction::Deny) = (secret, z.dlp) {
         return Decision::new(Verdict::SecretInUrl(Restriction::Deny), mode, version).with_dlp(detector);

@@ -15,7 +15,10 @@ pub use approvals::{ApprovalSettings, DEFAULT_APPROVAL_SECONDS, MAX_APPROVAL_SEC
 pub use authorize::authorize_egress;
 pub use compile::CompiledPolicy;
 pub use decision::{Decision, DefaultEffect, Effect, Mode, Reason, Restriction, Verdict};
-pub use dlp::{compile_detectors, redact_path, scan as scan_for_secrets, Detector, DlpAction};
+pub use dlp::{
+    compile_detectors, redact_path, redact_target, scan as scan_for_secrets, scan_host as scan_host_for_secrets,
+    Detector, DlpAction,
+};
 pub use document::{
     policy_version, requests_kill_switch, to_json_form, ApprovalDocument, DlpDocument, KillSwitch, PolicyDocument,
     PolicyError, RateLimitDocument, RuleDocument, ZoneDocument,

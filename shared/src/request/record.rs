@@ -6,7 +6,7 @@ use ulid::Ulid;
 
 use crate::Identity;
 use crate::Target;
-use crate::{redact_path, Decision, Detector, Effect, Mode, Reason};
+use crate::{redact_target, Decision, Detector, Effect, Mode, Reason};
 
 /// One recorded egress request. Built only from a [`Decision`] (see [`RequestRecord::new`]), so the stored
 /// decision, reason and rule always agree.
@@ -65,11 +65,9 @@ impl RequestRecord {
         decision: &Decision,
     ) -> Self {
         let effective = decision.effective();
-        // A credential in the path never reaches the table, the answer or the events, whichever step decided.
-        let target = match redact_path(target.path()) {
-            Some(path) => target.with_path(&path),
-            None => target,
-        };
+        // A credential in the path or a host label never reaches the table, the answer, the events or the
+        // logs, whichever step decided and whatever the zone's DLP setting.
+        let target = redact_target(target);
         Self {
             request_id: id.to_string(),
             decision: effective,

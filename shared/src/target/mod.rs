@@ -174,6 +174,12 @@ impl Target {
         }
     }
 
+    /// The same target with another host: a redacted one (a credential in a host label never reaches the
+    /// table or the events). The caller passes a normalized host.
+    pub(crate) fn with_host(self, host: Host) -> Self {
+        Self { host, ..self }
+    }
+
     /// Rebuilds a target from stored parts, re-validating each so a tampered row cannot smuggle a bad host.
     pub fn from_parts(scheme: &str, host: &str, port: u16, path: &str) -> Result<Self, NormalizeError> {
         let scheme =
