@@ -115,13 +115,25 @@ fn target(a: &Value) -> String {
 /// Exactly what a grant of this approval lets through (DESIGN §6, "Grants"): the requester, in the zone,
 /// to this scheme, host, port and path, nothing else; with a credential in the URL, only that exact URL.
 fn covers(a: &Value) -> String {
-    let what = match a["dlp"].is_null() {
-        true => format!("{} exactly (any query; no other path)", target(a)),
-        false => format!(
+    let t = &a["target"];
+    let origin = format!(
+        "{}://{}:{}",
+        t["scheme"].as_str().unwrap_or(""),
+        t["host"].as_str().unwrap_or(""),
+        t["port"]
+    );
+    let what = if a["tunnel"] == true {
+        format!("{origin} with ANY path (a CONNECT tunnel: the path is unknown)")
+    } else if !a["dlp"].is_null() {
+        format!(
             "{} with exactly the URL tail the request sent (path, query, fragment: it held a {} credential)",
             target(a),
             text(&a["dlp"])
-        ),
+        )
+    } else if let Some(written) = a["path_as_written"].as_str() {
+        format!("{} exactly, sent as `{written}` (any query; no other path)", target(a))
+    } else {
+        format!("{} exactly (any query; no other path)", target(a))
     };
     let scope = match a["grant"]["scope"].as_str() {
         Some("once") => "the next such request only".to_owned(),
@@ -191,6 +203,7 @@ fn print_one(a: &Value, as_json: bool) -> anyhow::Result<()> {
         ("principal", text(&a["principal"])),
         ("zone", text(&a["zone"])),
         ("target", target(a)),
+        ("as written", text(&a["path_as_written"])),
         ("covers", covers(a)),
         ("reason", text(&a["reason"])),
         ("rule", text(&a["rule"])),

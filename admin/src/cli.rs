@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "egress-admin",
     version,
-    about = "Operate the egress gateway: approvals, redrive"
+    about = "Operate the egress gateway: approvals, proxy tokens, redrive"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -55,8 +55,35 @@ pub enum Command {
         #[command(subcommand)]
         command: ApprovalsCommand,
     },
+    /// Mint a proxy token, or print the environment that routes an agent through the enforcing proxy.
+    Proxy {
+        #[command(subcommand)]
+        command: ProxyCommand,
+    },
     /// Re-publish the events of the stream batches in the publisher's on-failure queue.
     Redrive(RedriveArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProxyCommand {
+    /// Mint a proxy token for the caller and print it (`--json`: token, token_id, expires_at).
+    Token {
+        /// Lifetime in seconds (1-3600; default 3600).
+        #[arg(long)]
+        ttl: Option<u32>,
+    },
+    /// Mint a token and print `export HTTPS_PROXY=...` lines (and the lowercase spellings) to `eval`.
+    Env {
+        /// The zone the agent asks in (the proxy credential's user name).
+        #[arg(long)]
+        zone: String,
+        /// The enforcing proxy (stack output, or the local `make proxy`).
+        #[arg(long, env = "EGRESS_PROXY_URL", default_value = "http://127.0.0.1:3128")]
+        proxy: String,
+        /// Lifetime of the token in seconds (1-3600; default 3600).
+        #[arg(long)]
+        ttl: Option<u32>,
+    },
 }
 
 /// Talks to AWS directly with the default credential chain (SQS, DynamoDB and its stream, EventBridge),

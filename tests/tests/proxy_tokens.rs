@@ -73,7 +73,10 @@ async fn an_enforcer_asks_for_the_agent_with_its_token() {
     assert_eq!(rows.len(), 1);
     assert_eq!(map_field(&rows[0], "identity", "via"), Some(ENFORCER));
     assert_eq!(map_field(&rows[0], "identity", "token_id"), Some(token_id.as_str()));
-    assert!(rows_for(ENFORCER).await.is_empty(), "nothing is recorded for the enforcer");
+    assert!(
+        rows_for(ENFORCER).await.is_empty(),
+        "nothing is recorded for the enforcer"
+    );
     let id = a.body["request_id"].as_str().unwrap_or_default().to_owned();
     let events = wait_events(ALL_EVENTS_QUEUE, 2, Duration::from_secs(60), |e| {
         detail_field(e, "request_id") == Some(id.as_str())
@@ -87,7 +90,10 @@ async fn an_enforcer_asks_for_the_agent_with_its_token() {
     // A non-enforcer with the same token: 403, nothing written (neither for it nor for the agent).
     let other = unique_principal("proxy-other");
     let refused = ask_as(&other, Some(&token), &body).await;
-    assert_eq!((refused.status, refused.body["type"].as_str()), (403, Some("urn:egress:problem:forbidden")));
+    assert_eq!(
+        (refused.status, refused.body["type"].as_str()),
+        (403, Some("urn:egress:problem:forbidden"))
+    );
     assert!(rows_for(&other).await.is_empty());
 
     // Tampered (one byte flipped), signed by another key, for another audience: 401, nothing written.
@@ -155,7 +161,11 @@ async fn tunnels_are_judged_with_their_path_unknown() {
         let a = ask_as(ENFORCER, Some(&token), &body).await;
         assert_eq!(a.status, 201, "{host}: {}", a.body);
         assert_eq!(
-            (a.body["decision"].as_str(), a.body["reason"].as_str(), a.body["tunnel"].as_bool()),
+            (
+                a.body["decision"].as_str(),
+                a.body["reason"].as_str(),
+                a.body["tunnel"].as_bool()
+            ),
             (Some(decision), Some(reason), Some(true)),
             "{host}: {}",
             a.body
@@ -163,5 +173,7 @@ async fn tunnels_are_judged_with_their_path_unknown() {
     }
     let rows = rows_for(&agent).await;
     assert_eq!(rows.len(), 3);
-    assert!(rows.iter().all(|r| r.get("tunnel").and_then(|v| v.as_bool().ok()) == Some(&true)));
+    assert!(rows
+        .iter()
+        .all(|r| r.get("tunnel").and_then(|v| v.as_bool().ok()) == Some(&true)));
 }

@@ -87,8 +87,17 @@ fn mint_ttl(req: &Request) -> Result<u32, Problem> {
     let body = match bytes.is_empty() {
         true => MintBody::default(),
         false if !is_json_content_type(req) => return Err(Problem::unsupported_media_type()),
-        false => serde_json::from_slice(bytes)
-            .map_err(|e| Problem::invalid(format!("the body is not a valid token request: {e}"), Vec::new()))?,
+        false => {
+            let invalid = |e: &dyn std::fmt::Display| {
+                Problem::invalid(format!("the body is not a valid token request: {e}"), Vec::new())
+            };
+            // An object only: serde would also read a struct from a JSON array (`[]` as `{}`).
+            let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| invalid(&e))?;
+            if !value.is_object() {
+                return Err(invalid(&"a JSON object is expected"));
+            }
+            MintBody::deserialize(value).map_err(|e| invalid(&e))?
+        }
     };
     match body.ttl_seconds.unwrap_or(MAX_TTL_SECONDS) {
         ttl @ 1..=MAX_TTL_SECONDS => Ok(ttl),
@@ -100,5 +109,48 @@ fn mint_ttl(req: &Request) -> Result<u32, Problem> {
                 format!("1 to {MAX_TTL_SECONDS} seconds"),
             )],
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_body(body: &str) -> Request {
+        let mut b = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri(PROXY_TOKENS_PATH);
+        if !body.is_empty() {
+            b = b.header("content-type", "application/json");
+        }
+        b.body(Body::from(body.to_owned())).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_lifetime_is_one_second_to_an_hour_and_the_body_an_object() {
+        assert_eq!(mint_ttl(&with_body("")).ok(), Some(MAX_TTL_SECONDS));
+        assert_eq!(mint_ttl(&with_body("{}")).ok(), Some(MAX_TTL_SECONDS));
+        assert_eq!(mint_ttl(&with_body(r#"{"ttl_seconds": 1}"#)).ok(), Some(1));
+        for bad in [
+            "[]",
+            "[600]",
+            "null",
+            "600",
+            r#"{"ttl_seconds": 0}"#,
+            r#"{"ttl_seconds": 3601}"#,
+            r#"{"ttl_seconds": null}"#,
+            r#"{"ttl_seconds": -1}"#,
+            r#"{"ttl": 60}"#,
+            "{",
+        ] {
+            assert_eq!(mint_ttl(&with_body(bad)).map_err(|p| p.status), Err(400), "{bad}");
+        }
+        let text = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri(PROXY_TOKENS_PATH)
+            .header("content-type", "text/plain")
+            .body(Body::from("{}"))
+            .unwrap_or_default();
+        assert_eq!(mint_ttl(&text).map_err(|p| p.status), Err(415));
     }
 }

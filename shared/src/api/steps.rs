@@ -148,7 +148,16 @@ pub async fn record_request(
         record.tunnel = asked.path == crate::GrantPath::Tunnel;
         if let Some((key, approval_id, replacing)) = open {
             let settings = policy.map(|p| p.approval_settings(asked.zone)).unwrap_or_default();
-            let approval = ApprovalRecord::open(approval_id, &record, settings.pending_ttl_seconds);
+            let mut approval = ApprovalRecord::open(approval_id, &record, settings.pending_ttl_seconds);
+            // The approver is shown every spelling the grant is keyed on (see `approval_key`).
+            approval.path_as_written =
+                asked
+                    .path
+                    .differing_written(asked.target)
+                    .map(|w| match crate::redact_path(w) {
+                        Some(redacted) => redacted,
+                        None => w.to_owned(),
+                    });
             let expires_at = crate::ulid_time(approval_id).unix_timestamp() + i64::from(settings.pending_ttl_seconds);
             step = Some(ApprovalStep::Open {
                 key,

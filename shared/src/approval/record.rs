@@ -55,6 +55,11 @@ pub struct ApprovalRecord {
     /// A CONNECT tunnel: a grant covers any path to `target`'s host and port (the approver is told so)
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tunnel: bool,
+    /// The path as the request wrote it, when that differs from `target.path` (a client sending it as
+    /// written reaches a server that may route the raw text elsewhere); a grant covers exactly this
+    /// spelling too. A credential in it is redacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_as_written: Option<String>,
     /// The request that opened the approval
     #[schemars(regex(pattern = crate::events::contract::ULID_PATTERN))]
     pub request_id: String,
@@ -91,6 +96,7 @@ impl ApprovalRecord {
             zone: request.zone.clone(),
             target: request.target.clone(),
             tunnel: request.tunnel,
+            path_as_written: None,
             request_id: request.request_id.clone(),
             reason: request.reason,
             rule: request.rule.clone(),

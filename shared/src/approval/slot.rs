@@ -57,7 +57,7 @@ pub fn approval_key(principal: &str, zone: &str, target: &Target, path: GrantPat
     // tunnel's path is unknown: its grant covers any path, which is another question than `/`.
     let written = match path {
         GrantPath::Tunnel => "CONNECT",
-        GrantPath::Written(w) => w.filter(|w| *w != target.path()).unwrap_or(""),
+        GrantPath::Written(_) => path.differing_written(target).unwrap_or(""),
     };
     hex_sha256(&[
         principal.as_bytes(),
@@ -77,6 +77,16 @@ pub fn approval_key(principal: &str, zone: &str, target: &Target, path: GrantPat
 pub enum GrantPath<'a> {
     Written(Option<&'a str>),
     Tunnel,
+}
+
+impl<'a> GrantPath<'a> {
+    /// The path as written, when it is not the normalized path (then it is part of the question).
+    pub fn differing_written(self, target: &Target) -> Option<&'a str> {
+        match self {
+            GrantPath::Written(w) => w.filter(|w| *w != target.path()),
+            GrantPath::Tunnel => None,
+        }
+    }
 }
 
 /// What asked for an approval, for [`approval_key`]: the rule, the zone default, or a secret in the URL

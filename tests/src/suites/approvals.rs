@@ -25,6 +25,7 @@ zones:
     members: ["*"]
     approvers: ["{APPROVER}"]
     default: require_approval
+    dlp: {{secrets_in_url: require_approval}}
     approval: {{pending_ttl_seconds: {pending_ttl}, max_grant_seconds: 7200}}
     rules:
       - {{id: ok, effect: allow, hosts: [ok.example.com]}}
@@ -274,6 +275,44 @@ pub async fn grants_cover_only_the_path_shown(store: Arc<dyn Store>) {
         assert_eq!(a["decision"], "require_approval", "{other}: {a}");
         assert_ne!(a["approval_id"], weekly_id.as_str(), "{other}");
     }
+
+    // A path written otherwise than it normalizes is shown to the approver as written (a client sending it
+    // as is reaches a server that may route the raw text elsewhere), and is its own question.
+    let raw = ask(&s, &me, "https://users.example.com/users/alice/delete/..").await;
+    let raw_id = raw["approval_id"].as_str().unwrap().to_owned();
+    let shown = approval(&s, APPROVER, &raw_id).await;
+    assert_eq!(
+        (
+            shown.body["target"]["path"].as_str(),
+            shown.body["path_as_written"].as_str()
+        ),
+        (Some("/users/alice/"), Some("/users/alice/delete/..")),
+        "{}",
+        shown.body
+    );
+    let plain = ask(&s, &me, "https://users.example.com/users/alice/").await;
+    assert_ne!(plain["approval_id"], raw_id.as_str());
+    let plain_shown = approval(&s, APPROVER, plain["approval_id"].as_str().unwrap()).await;
+    assert!(
+        plain_shown.body.get("path_as_written").is_none(),
+        "{}",
+        plain_shown.body
+    );
+    // A credential in the written path is never stored, there either.
+    let secret = ask(
+        &s,
+        &me,
+        "https://users.example.com/x/../ghp_0123456789abcdefghijABCDEFGHIJ012345/..",
+    )
+    .await;
+    assert_eq!(secret["reason"], "dlp_secret_in_url", "{secret}");
+    let secret_shown = approval(&s, APPROVER, secret["approval_id"].as_str().unwrap()).await;
+    assert_eq!(secret_shown.status, 200, "{}", secret_shown.body);
+    assert!(
+        secret_shown.body["path_as_written"].is_string() && !secret_shown.body.to_string().contains("ghp_0123456789"),
+        "{}",
+        secret_shown.body
+    );
 }
 
 /// A pending approval expires from its `expires_at`, whatever the store deletes: it reads `expired`, a
