@@ -65,8 +65,12 @@ pub(super) fn parse_host_pattern(p: &str, effect: Effect) -> Result<HostPattern,
             Ok(HostPattern::Suffix(d))
         }
         Host::Ipv4(_) | Host::Ipv6(_) if wild => Err("a wildcard cannot apply to an IP address".into()),
-        // Keyed by the address a rule names, so `[64:ff9b::808:808]` is `8.8.8.8` (see `Host::rule_key`).
-        h => Ok(HostPattern::Exact(h.rule_key().into_owned())),
+        // Keyed by the address the rule names, so `[64:ff9b::808:808]` is `8.8.8.8`; a 6to4 address stands
+        // for its IPv4 address only in a restriction (see `Host::rule_key` and `Host::allow_key`).
+        h => Ok(HostPattern::Exact(match effect {
+            Effect::Allow => h.allow_key().into_owned(),
+            Effect::Deny | Effect::RequireApproval => h.rule_key().into_owned(),
+        })),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Policy logic tables: precedence, matching, validation messages and the JSON form, on compiled documents.
 
 use super::*;
-use crate::{NormalizeError, Target};
+use crate::{Host, NormalizeError, Target};
 
 const DOC: &str = r#"
 mode: enforce
@@ -700,6 +700,172 @@ zones:
     let t = Target::from_url("http://[64:ff9b::808:808]/").unwrap();
     assert_eq!(t.host().to_string(), "[64:ff9b::808:808]");
     assert_eq!(t.host().rule_key().to_string(), "8.8.8.8");
+}
+
+/// Security round 4, class 5: in 6to4 the IPv4 address is only the site's router (the low 80 bits name
+/// any host of its /48), so an allow never widens through it: an allow on `8.8.8.8` covers no address of
+/// `2002:808:808::/48`, and an allow written as a 6to4 address covers that address only. Restrictions and
+/// limits on the IPv4 address still cover the whole /48 (the round 3 test above); NAT64 is one-to-one.
+#[test]
+fn an_allow_never_widens_through_6to4() {
+    let doc = r#"
+zones:
+  z:
+    members: ['*']
+    default: deny
+    rules:
+      - {id: one-6to4-host, effect: allow, hosts: ['[2002:808:808::10]']}
+      - {id: quad9, effect: allow, hosts: ['9.9.9.9']}
+      - {id: nat64-one, effect: allow, hosts: ['[64:ff9b::101:101]']}
+      - {id: cf, effect: allow, hosts: ['1.0.0.1', '[2002:100:1::1]']}
+      - {id: no-cf, effect: deny, hosts: ['[2002:100:1::5]']}
+      - {id: ask-router, effect: require_approval, hosts: ['13.12.13.12']}
+      - {id: router-host, effect: allow, hosts: ['[2002:d0c:d0c::1]', '13.12.13.12']}
+"#;
+    let p = CompiledPolicy::from_yaml(doc).unwrap_or_else(|e| panic!("{e}"));
+    let cases: &[(&str, Reason, Option<&str>)] = &[
+        // The reviewer's examples: an allow written as a 6to4 address is that address only.
+        ("https://[2002:808:808::10]/", Reason::RuleAllow, Some("one-6to4-host")),
+        ("https://8.8.8.8/", Reason::DefaultDeny, None),
+        ("https://[2002:808:808:ffff::1]/", Reason::DefaultDeny, None),
+        ("https://[2002:808:808::11]/", Reason::DefaultDeny, None),
+        ("https://[2002:808:808::]/", Reason::DefaultDeny, None),
+        ("https://[64:ff9b::808:808]/", Reason::DefaultDeny, None),
+        // An allow on an IPv4 address covers it and its NAT64 spelling, no 6to4 address.
+        ("https://9.9.9.9/", Reason::RuleAllow, Some("quad9")),
+        ("https://[64:ff9b::909:909]/", Reason::RuleAllow, Some("quad9")),
+        ("https://[64:ff9b::9.9.9.9]/", Reason::RuleAllow, Some("quad9")),
+        ("https://[2002:909:909::]/", Reason::DefaultDeny, None),
+        ("https://[2002:909:909::1]/", Reason::DefaultDeny, None),
+        ("https://[2002:909:909:1::1]/", Reason::DefaultDeny, None),
+        (
+            "https://[2002:909:909:ffff:ffff:ffff:ffff:ffff]/",
+            Reason::DefaultDeny,
+            None,
+        ),
+        // An allow written in NAT64 form is its IPv4 address, both ways.
+        ("https://1.1.1.1/", Reason::RuleAllow, Some("nat64-one")),
+        ("https://[64:ff9b::101:101]/", Reason::RuleAllow, Some("nat64-one")),
+        ("https://[2002:101:101::]/", Reason::DefaultDeny, None),
+        // Both forms in one rule: each its own address; a deny written in 6to4 form restricts the router's
+        // IPv4 address and its whole /48, over the allows.
+        ("https://[2002:100:1::1]/", Reason::RuleDeny, Some("no-cf")),
+        ("https://1.0.0.1/", Reason::RuleDeny, Some("no-cf")),
+        ("https://[64:ff9b::100:1]/", Reason::RuleDeny, Some("no-cf")),
+        ("https://[2002:100:1:2::3]/", Reason::RuleDeny, Some("no-cf")),
+        // A require_approval on the IPv4 address covers the /48 and beats an allow of one of its addresses.
+        ("https://13.12.13.12/", Reason::RuleRequireApproval, Some("ask-router")),
+        (
+            "https://[2002:d0c:d0c::1]/",
+            Reason::RuleRequireApproval,
+            Some("ask-router"),
+        ),
+        (
+            "https://[2002:d0c:d0c:9::9]/",
+            Reason::RuleRequireApproval,
+            Some("ask-router"),
+        ),
+        (
+            "https://[64:ff9b::d0c:d0c]/",
+            Reason::RuleRequireApproval,
+            Some("ask-router"),
+        ),
+    ];
+    for (url, reason, rule) in cases {
+        let d = decide(&p, "bob", "z", url);
+        assert_eq!((d.reason(), d.rule()), (*reason, *rule), "{url}");
+    }
+
+    // Generated: for public addresses and hosts of their /48, in both directions and both forms.
+    let routers: [[u8; 4]; 5] = [
+        [8, 8, 4, 4],
+        [93, 184, 216, 34],
+        [1, 2, 3, 4],
+        [151, 101, 1, 69],
+        [203, 1, 2, 3],
+    ];
+    let hosts: [u128; 5] = [0, 1, 0x10, 0xffff_0000_0000_0000_0001, (1 << 80) - 1];
+    for r in routers {
+        let v4 = std::net::Ipv4Addr::from(r);
+        let six = |low: u128| {
+            let a = std::net::Ipv6Addr::from((0x2002_u128 << 112) | (u128::from(u32::from(v4)) << 80) | low);
+            format!("https://{}/", Host::Ipv6(a))
+        };
+        let nat64 = format!(
+            "https://{}/",
+            Host::Ipv6(std::net::Ipv6Addr::from(
+                (0x64_ff9b_u128 << 96) | u128::from(u32::from(v4))
+            ))
+        );
+        let written = six(0x10);
+        let written_host = written.trim_start_matches("https://").trim_end_matches('/');
+        for (effect, want_v4, want_six) in [
+            ("allow", Reason::RuleAllow, Reason::DefaultDeny),
+            ("deny", Reason::RuleDeny, Reason::RuleDeny),
+            (
+                "require_approval",
+                Reason::RuleRequireApproval,
+                Reason::RuleRequireApproval,
+            ),
+        ] {
+            // Written as the IPv4 address.
+            let doc = format!("zones:\n  z:\n    members: ['*']\n    default: deny\n    rules:\n      - {{id: r, effect: {effect}, hosts: ['{v4}']}}\n");
+            let p = CompiledPolicy::from_yaml(&doc).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                decide(&p, "bob", "z", &format!("https://{v4}/")).reason(),
+                want_v4,
+                "{effect} {v4}"
+            );
+            assert_eq!(
+                decide(&p, "bob", "z", &nat64).reason(),
+                want_v4,
+                "{effect} {v4}: {nat64}"
+            );
+            for low in hosts {
+                let url = six(low);
+                assert_eq!(decide(&p, "bob", "z", &url).reason(), want_six, "{effect} {v4}: {url}");
+            }
+            // Written as one 6to4 address: an allow is that address only, a restriction the router's.
+            let doc = format!("zones:\n  z:\n    members: ['*']\n    default: deny\n    rules:\n      - {{id: r, effect: {effect}, hosts: ['{written_host}']}}\n");
+            let p = CompiledPolicy::from_yaml(&doc).unwrap_or_else(|e| panic!("{e}"));
+            let restricting = effect != "allow";
+            for (url, covered) in [
+                (written.clone(), true),
+                (format!("https://{v4}/"), restricting),
+                (nat64.clone(), restricting),
+                (six(0), restricting),
+                (six(0x11), restricting),
+                (six((1 << 80) - 1), restricting),
+            ] {
+                let want = if covered { want_v4 } else { Reason::DefaultDeny };
+                assert_eq!(
+                    decide(&p, "bob", "z", &url).reason(),
+                    want,
+                    "{effect} {written_host}: {url}"
+                );
+            }
+        }
+        // Limits restrict: one on the IPv4 address, or written in 6to4 form, spends with the whole /48.
+        for pattern in [v4.to_string(), written_host.to_owned()] {
+            let doc = format!("zones:\n  z:\n    members: ['*']\n    default: allow\n    rate_limits:\n      - {{id: l, hosts: ['{pattern}'], per: zone, limit: 1, window_seconds: 60}}\n");
+            let p = CompiledPolicy::from_yaml(&doc).unwrap_or_else(|e| panic!("{e}"));
+            for url in [
+                format!("https://{v4}/"),
+                nat64.clone(),
+                six(0),
+                six(0x10),
+                six((1 << 80) - 1),
+            ] {
+                let t = Target::from_url(&url).unwrap();
+                assert_eq!(p.limits_for("z", &t).len(), 1, "limit {pattern}: {url}");
+            }
+        }
+    }
+    let t = Target::from_url("http://[2002:808:808::10]/").unwrap();
+    assert_eq!(t.host().allow_key().to_string(), "[2002:808:808::10]");
+    assert_eq!(t.host().rule_key().to_string(), "8.8.8.8");
+    let t = Target::from_url("http://[64:ff9b::808:808]/").unwrap();
+    assert_eq!(t.host().allow_key().to_string(), "8.8.8.8");
 }
 
 /// Security round 3, class 9: a wildcard whose base holds public suffixes beneath it (`on.aws`: every
