@@ -920,3 +920,143 @@ fn wildcards_over_tenant_parents_are_refused_but_to_deny() {
     let ok = "zones:\n  z:\n    members: ['*']\n    rules:\n      - {id: r1, effect: allow, hosts: ['*.example.com', '*.bucket.s3.amazonaws.com', '*.myapp.azurewebsites.net', 'abc.lambda-url.us-east-1.on.aws', 'storage.googleapis.com', 'lh3.googleusercontent.com']}\n    rate_limits:\n      - {id: l, hosts: ['*.example.com', 'abc.lambda-url.us-east-1.on.aws'], per: zone, limit: 1, window_seconds: 60}\n";
     CompiledPolicy::from_yaml(ok).unwrap_or_else(|e| panic!("{e}"));
 }
+
+/// Security round 4, class 6: wildcards over cloud providers' shared domains (storage accounts, databases,
+/// vaults, registries, AI endpoints of every customer), tunnels, request catchers and wildcard-DNS services
+/// are refused for allow and require_approval rules and for rate limits, and accepted (and applied) as
+/// denies; wildcards over one owner's domain still load.
+#[test]
+fn wildcards_over_shared_clouds_and_tunnels_are_refused_but_to_deny() {
+    let refused = [
+        // Storage.
+        "storage.googleapis.com",
+        "dfs.core.windows.net",
+        "queue.core.windows.net",
+        "table.core.windows.net",
+        "z13.web.core.windows.net",
+        "z1.web.core.windows.net",
+        "privatelink.blob.core.windows.net",
+        "privatelink.dfs.core.windows.net",
+        "blob.core.chinacloudapi.cn",
+        "dfs.core.usgovcloudapi.net",
+        "firebaseio.com",
+        "firebasestorage.app",
+        // Per-customer cloud services.
+        "database.windows.net",
+        "vault.azure.net",
+        "scm.azurewebsites.net",
+        "azurecr.io",
+        "openai.azure.com",
+        "cognitiveservices.azure.com",
+        "documents.azure.com",
+        "redis.cache.windows.net",
+        "servicebus.windows.net",
+        "appsync-api.us-east-1.amazonaws.com",
+        "appsync-api.eu-west-2.amazonaws.com",
+        "sqs.us-gov-west-1.amazonaws.com",
+        "es.cn-north-1.amazonaws.com.cn",
+        "execute-api.us-east-1.amazonaws.com",
+        "lambda-url.us-east-1.on.aws",
+        "cloudfunctions.net",
+        "azure-api.net",
+        "azurestaticapps.net",
+        "azurefd.net",
+        "database.chinacloudapi.cn",
+        "vault.usgovcloudapi.net",
+        // Tunnels, request catchers, wildcard DNS.
+        "loca.lt",
+        "localtunnel.me",
+        "serveo.net",
+        "serveousercontent.com",
+        "localhost.run",
+        "lhr.life",
+        "a.pinggy.io",
+        "pinggy.link",
+        "pipedream.net",
+        "m.pipedream.net",
+        "requestbin.net",
+        "hookbin.com",
+        "oastify.com",
+        "burpcollaborator.net",
+        "interact.sh",
+        "oast.pro",
+        "oast.fun",
+        "webhook.site",
+        "requestcatcher.com",
+        "beeceptor.com",
+        "canarytokens.com",
+        "nip.io",
+        "sslip.io",
+        "xip.io",
+        "traefik.me",
+        // Already public suffixes in the PSL's private section.
+        "ngrok.io",
+        "ngrok-free.app",
+        "ngrok.app",
+        "ngrok-free.dev",
+        "trycloudflare.com",
+    ];
+    let rule = |effect: &str, base: &str| {
+        format!(
+            "zones:\n  z:\n    members: ['*']\n    rules:\n      - {{id: r1, effect: {effect}, hosts: ['*.{base}']}}\n"
+        )
+    };
+    for base in refused {
+        for effect in ["allow", "require_approval"] {
+            let got = problems(&rule(effect, base));
+            assert!(
+                got.contains(&format!("zones.z.rules[0].hosts[0]: `*.{base}`")) && got.contains("unrelated owners"),
+                "{effect} *.{base}: {got}"
+            );
+        }
+        let limit = format!(
+            "zones:\n  z:\n    members: ['*']\n    rate_limits:\n      - {{id: l, hosts: ['*.{base}'], per: zone, limit: 1, window_seconds: 60}}\n"
+        );
+        let got = problems(&limit);
+        assert!(
+            got.contains("rate_limits[0].hosts[0]") && got.contains("unrelated owners"),
+            "limit *.{base}: {got}"
+        );
+        let p = CompiledPolicy::from_yaml(&rule("deny", base)).unwrap_or_else(|e| panic!("deny *.{base}: {e}"));
+        let d = decide(&p, "bob", "z", &format!("https://tenant.{base}/"));
+        assert_eq!(d.reason(), Reason::RuleDeny, "deny *.{base}");
+    }
+    // Cloud domains say to name the exact host.
+    let got = problems(&rule("allow", "dfs.core.windows.net"));
+    assert!(
+        got.contains("`windows.net`") && got.contains("name the exact host") && got.contains("deny rules may cover it"),
+        "{got}"
+    );
+    // One owner's domain, or a tenant's own subtree under a PSL suffix, still loads; exact hosts under the
+    // shared domains too.
+    for base in [
+        "github.com",
+        "example.com",
+        "pythonhosted.org",
+        "openai.com",
+        "anthropic.com",
+        "pypi.org",
+        "huggingface.co",
+        "npmjs.org",
+        "docker.io",
+        "microsoft.com",
+        "google.com",
+        "aws.amazon.com",
+        "bucket.s3.amazonaws.com",
+        "mybucket.s3.us-east-1.amazonaws.com",
+        "myapp.azurewebsites.net",
+        "d111111abcdef8.cloudfront.net",
+        "myapp.web.app",
+        "myproject.appspot.com",
+    ] {
+        for effect in ["allow", "require_approval"] {
+            CompiledPolicy::from_yaml(&rule(effect, base)).unwrap_or_else(|e| panic!("{effect} *.{base}: {e}"));
+        }
+        let limit = format!(
+            "zones:\n  z:\n    members: ['*']\n    rate_limits:\n      - {{id: l, hosts: ['*.{base}'], per: zone, limit: 1, window_seconds: 60}}\n"
+        );
+        CompiledPolicy::from_yaml(&limit).unwrap_or_else(|e| panic!("limit *.{base}: {e}"));
+    }
+    let exact = "zones:\n  z:\n    members: ['*']\n    rules:\n      - {id: r1, effect: allow, hosts: ['myaccount.dfs.core.windows.net', 'myvault.vault.azure.net', 'myregistry.azurecr.io', 'mydb.firebaseio.com', 'abc.loca.lt']}\n";
+    CompiledPolicy::from_yaml(exact).unwrap_or_else(|e| panic!("{e}"));
+}
