@@ -256,6 +256,142 @@ fn round_3_path_classes() {
     }
 }
 
+/// Security round 4, classes 1-3, at the policy level: NTFS stream names, segments trimmed of controls
+/// and spaces (old Spring), and 8.3 short names with Windows' `_` for characters they cannot hold.
+const ROUND4: &str = r#"
+zones:
+  z:
+    members: ["*"]
+    default: deny
+    rules:
+      - {id: site, effect: allow, hosts: [h.example.com]}
+      - {id: no-admin, effect: deny, hosts: [h.example.com], paths: ["/admin/"]}
+      - {id: no-config, effect: deny, hosts: [h.example.com], paths: ["/web.config"]}
+      - {id: no-my-files, effect: deny, hosts: [h.example.com], paths: ["/my+files/"]}
+      - {id: ask-export, effect: require_approval, hosts: [h.example.com], paths: ["/export/"]}
+      - {id: public, effect: allow, hosts: [p.example.com], paths: ["/public/"]}
+      - {id: generate, effect: allow, hosts: [g.example.com], paths: ["/v1/models/gemini:generateContent"]}
+"#;
+
+#[test]
+fn round_4_path_classes() {
+    let policy = CompiledPolicy::from_yaml(ROUND4).unwrap_or_else(|e| panic!("{e}"));
+    let decide = |url: &str| {
+        let (target, tail) = Target::parse_url(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+        let d = authorize_egress(&policy, "alice", "z", (&target, &tail));
+        (d.reason().as_str().to_owned(), d.rule().map(str::to_owned))
+    };
+    let deny = |rule: &'static str| ("rule_deny", Some(rule));
+    let mut cases: Vec<(String, (&str, Option<&str>))> = vec![];
+    let mut add = |url: &str, want: (&'static str, Option<&'static str>)| cases.push((url.to_owned(), want));
+    // Class 1: NTFS alternate data streams (the reviewer's examples, then variants).
+    for path in [
+        "/admin::$INDEX_ALLOCATION",
+        "/admin:$i30:$INDEX_ALLOCATION/x",
+        "/ADMIN::$INDEX_ALLOCATION/users",
+        "/admin%3A%3A$INDEX_ALLOCATION/x",
+        "/admin%253a%253a$INDEX_ALLOCATION/x",
+        "/admin%EF%BC%9A%EF%BC%9A$INDEX_ALLOCATION/x",
+        "/admin:anything",
+        "/x/..::$INDEX_ALLOCATION/admin/",
+        "/x/%2e%2e:$DATA/admin",
+    ] {
+        add(&format!("https://h.example.com{path}"), deny("no-admin"));
+    }
+    for path in [
+        "/web.config::$DATA",
+        "/WEB.CONFIG::$DATA",
+        "/Web.Config:$DATA",
+        "/web.config%3A%3A$DATA",
+        "/web.config::%24DATA",
+        "/x/..:y/web.config::$DATA",
+    ] {
+        add(&format!("https://h.example.com{path}"), deny("no-config"));
+    }
+    add(
+        "https://h.example.com/export::$INDEX_ALLOCATION/all",
+        ("rule_require_approval", Some("ask-export")),
+    );
+    add(
+        "https://h.example.com/administrator::$DATA",
+        ("rule_allow", Some("site")),
+    );
+    add("https://h.example.com/web.configs::$DATA", ("rule_allow", Some("site")));
+    // Class 2: controls and spaces trimmed from segments (old Spring), before dot segments are removed.
+    for path in [
+        "/admin%09/x",
+        "/admin%0a",
+        "/%20admin/x",
+        "/%09admin",
+        "/admin%0d%0a/x",
+        "/%0badmin%0c",
+        "/admin%1f/x",
+        "/%20/admin/x",
+        "/x/..%20/admin",
+        "/x/%09..%0a/admin",
+        "/admin%2509/x",
+    ] {
+        add(&format!("https://h.example.com{path}"), deny("no-admin"));
+    }
+    add("https://h.example.com/web.config%20", deny("no-config"));
+    add(
+        "https://h.example.com/%09export%0d/all",
+        ("rule_require_approval", Some("ask-export")),
+    );
+    add("https://h.example.com/ad%09min/x", ("rule_allow", Some("site")));
+    for path in [
+        "/public/..%09/admin",
+        "/public/..%0d%0a/admin",
+        "/public/%20../admin",
+        "/public/%0b..%0c/admin",
+        "/public/..%2509/admin",
+        "/public/x/..%20/..%1f/admin",
+        // Class 1 against an allow: a `..` cut from its stream climbs out.
+        "/public/..::$DATA/admin",
+        "/public/..:x/admin",
+        "/public/..%3A%3A$DATA/admin",
+    ] {
+        add(&format!("https://p.example.com{path}"), ("default_deny", None));
+    }
+    add(
+        "https://p.example.com/public/report::$DATA",
+        ("rule_allow", Some("public")),
+    );
+    add("https://p.example.com/public/a%09b", ("rule_allow", Some("public")));
+    // An allow on a `:verb` method still allows it, and only it.
+    add(
+        "https://g.example.com/v1/models/gemini:generateContent",
+        ("rule_allow", Some("generate")),
+    );
+    add(
+        "https://g.example.com/v1/models/gemini:streamGenerateContent",
+        ("default_deny", None),
+    );
+    add("https://g.example.com/v1/models/gemini", ("default_deny", None));
+    // Class 3: 8.3 short names with `_` for `+ , ; = [ ]` and non-OEM characters.
+    for path in [
+        "/MY_FIL~1/x",
+        "/my_fil~1",
+        "/MY_FIL~2/secret.txt",
+        "/MY_FIL~1::$INDEX_ALLOCATION/x",
+    ] {
+        add(&format!("https://h.example.com{path}"), deny("no-my-files"));
+    }
+    add("https://h.example.com/MYFILE~1/x", ("rule_allow", Some("site")));
+    for (url, (reason, rule)) in &cases {
+        assert_eq!(decide(url), (reason.to_string(), rule.map(str::to_owned)), "{url}");
+    }
+    for (paths, why) in [
+        ("['/%20admin/']", "starting with a"),
+        ("['/a/..:x/']", "cut at its first `:`"),
+        ("['/:x/']", "cut at its first `:`"),
+    ] {
+        let doc = format!("zones:\n  z:\n    members: ['*']\n    rules:\n      - {{id: r, effect: deny, hosts: [a.example.com], paths: {paths}}}\n");
+        let err = CompiledPolicy::from_yaml(&doc).unwrap_err().to_string();
+        assert!(err.contains(why), "{paths}: {err}");
+    }
+}
+
 #[test]
 fn path_prefixes_are_validated() {
     for (paths, why) in [
@@ -321,6 +457,15 @@ fn segment() -> impl Strategy<Value = &'static str> {
         "..%C0%AF",
         "%EF%BC%8E%EF%BC%8E",
         "ACME~1",
+        // NTFS stream names and segments trimmed of controls (round 4).
+        "..::$DATA",
+        "acme::$INDEX_ALLOCATION",
+        "..:x",
+        "..%09",
+        "%20..",
+        "%0d%0a..",
+        "acme%20",
+        "%09acme",
     ])
 }
 
@@ -329,27 +474,46 @@ fn arb_path() -> impl Strategy<Value = String> {
 }
 
 /// What a server routes on: percent-decoded `depth` times (0: the raw path, as Express matches it; 1: once,
-/// as nginx and most servers; more: as servers that decode again), `\` as `/`, `;params` dropped, `//`
-/// merged when `merge` (nginx), dot segments resolved when `resolve` (here by WHATWG's own resolver), and
-/// optionally case-folded.
-fn server_view(path: &str, depth: usize, merge: bool, fold: bool, resolve: bool) -> String {
+/// as nginx and most servers; more: as servers that decode again), `\\` as `/`, `;params` dropped, segments
+/// cut at their first `:` when `streams` (NTFS), trimmed of characters up to U+0020 when `trim` (Java's
+/// `String.trim`), `//` merged when `merge` (nginx), dot segments resolved when `resolve` (here by WHATWG's
+/// own resolver), and optionally case-folded.
+#[derive(Clone, Copy)]
+struct View {
+    depth: usize,
+    streams: bool,
+    trim: bool,
+    merge: bool,
+    fold: bool,
+    resolve: bool,
+}
+
+fn server_view(path: &str, v: View) -> String {
     let mut decoded = path.to_owned();
-    for _ in 0..depth {
+    for _ in 0..v.depth {
         decoded = percent_encoding::percent_decode_str(&decoded)
             .decode_utf8_lossy()
             .into_owned();
     }
     let decoded = decoded.replace('\\', "/");
-    let no_params: Vec<&str> = decoded
+    let segments: Vec<&str> = decoded
         .split('/')
         .map(|s| s.split(';').next().unwrap_or_default())
+        .map(|s| match v.streams {
+            true => s.split(':').next().unwrap_or_default(),
+            false => s,
+        })
+        .map(|s| match v.trim {
+            true => s.trim_matches(|c: char| c <= ' '),
+            false => s,
+        })
         .collect();
-    let mut joined = no_params.join("/");
-    while merge && joined.contains("//") {
+    let mut joined = segments.join("/");
+    while v.merge && joined.contains("//") {
         joined = joined.replace("//", "/");
     }
     // WHATWG resolves dot segments; its output re-encodes, so decode once more for comparison.
-    let resolved = match resolve {
+    let resolved = match v.resolve {
         true => {
             let resolved = url::Url::parse(&format!("http://h{joined}")).map(|u| u.path().to_owned());
             percent_encoding::percent_decode_str(&resolved.unwrap_or(joined))
@@ -358,7 +522,7 @@ fn server_view(path: &str, depth: usize, merge: bool, fold: bool, resolve: bool)
         }
         false => joined,
     };
-    if fold {
+    if v.fold {
         resolved.to_lowercase()
     } else {
         resolved
@@ -389,18 +553,15 @@ proptest! {
             prop_assert!(inside(prefix, &whatwg), "WHATWG reading {whatwg} of {path}");
             prop_assert!(inside(prefix, &raw), "raw reading {raw} of {path}");
             for spelling in [&whatwg, &raw] {
-                for depth in 0..=3 {
-                    for merge in [false, true] {
-                        for fold in [false, true] {
-                            for resolve in [false, true] {
-                                let view = |p: &str| server_view(p, depth, merge, fold, resolve);
-                                prop_assert!(
-                                    inside(&view(prefix), &view(spelling)),
-                                    "server reading (depth {depth}, merge {merge}, fold {fold}, resolve {resolve}) of {spelling}"
-                                );
-                            }
-                        }
-                    }
+                for bits in 0..(4 * 32) {
+                    let flag = |i: usize| bits & (1 << i) != 0;
+                    let v = View { depth: bits >> 5, streams: flag(0), trim: flag(1), merge: flag(2), fold: flag(3), resolve: flag(4) };
+                    let view = |p: &str| server_view(p, v);
+                    prop_assert!(
+                        inside(&view(prefix), &view(spelling)),
+                        "server reading (depth {}, streams {}, trim {}, merge {}, fold {}, resolve {}) of {spelling}",
+                        v.depth, v.streams, v.trim, v.merge, v.fold, v.resolve
+                    );
                 }
             }
         }

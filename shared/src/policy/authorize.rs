@@ -73,9 +73,10 @@ impl CompiledZone {
     fn best_match(&self, requested: Requested<'_>, readings: &LazyReadings<'_>) -> Option<Entry> {
         let target = requested.target;
         let mut best: Option<Entry> = None;
-        let mut consider = |entries: Option<&Entries>| -> bool {
+        // `restricting`: only deny and require_approval entries may apply (see the 6to4 case below).
+        let mut consider = |entries: Option<&Entries>, restricting: bool| -> bool {
             for e in entries.map(Entries::as_slice).unwrap_or_default() {
-                if best.is_some_and(|b| b.effect >= e.effect) {
+                if best.is_some_and(|b| b.effect >= e.effect) || (restricting && e.effect == Effect::Allow) {
                     break; // entries are sorted strongest first: nothing later can win
                 }
                 if e.applies(&self.rules, target, readings) {
@@ -85,27 +86,37 @@ impl CompiledZone {
             }
             best.is_some_and(|b| b.effect == Effect::Deny)
         };
-        // IP rules are keyed by the address they name: a NAT64 or 6to4 spelling finds its IPv4 rules.
-        match target.host().rule_key().as_ref() {
-            Host::Ipv4(ip) => {
-                consider(self.ips.get(&IpAddr::V4(*ip)));
+        let ip_key = |h: &Host| match h {
+            Host::Ipv4(ip) => Some(IpAddr::V4(*ip)),
+            Host::Ipv6(ip) => Some(IpAddr::V6(*ip)),
+            Host::Domain(_) => None,
+        };
+        let host = target.host();
+        if let Host::Domain(d) = host {
+            if consider(self.exact.get(d.as_str()), false) {
+                return best;
             }
-            Host::Ipv6(ip) => {
-                consider(self.ips.get(&IpAddr::V6(*ip)));
-            }
-            Host::Domain(d) => {
-                if consider(self.exact.get(d.as_str())) {
-                    return best;
-                }
-                // Proper suffixes only: `*.example.com` never matches `example.com` itself.
-                let mut rest = d.as_str();
-                while let Some(dot) = rest.find('.') {
-                    rest = &rest[dot + 1..];
-                    if consider(self.wildcard.get(rest)) {
-                        break;
-                    }
+            // Proper suffixes only: `*.example.com` never matches `example.com` itself.
+            let mut rest = d.as_str();
+            while let Some(dot) = rest.find('.') {
+                rest = &rest[dot + 1..];
+                if consider(self.wildcard.get(rest), false) {
+                    break;
                 }
             }
+            return best;
+        }
+        // IP rules are keyed by the address they name. Every rule sees the address itself, or for a NAT64
+        // address its IPv4 one (one-to-one). A 6to4 address also meets the restrictions on the IPv4 address
+        // of its site's router, never its allows: that address stands for the whole /48.
+        let (exact, restricting) = (host.allow_key(), host.rule_key());
+        let exact = ip_key(&exact);
+        if consider(exact.and_then(|ip| self.ips.get(&ip)), false) {
+            return best;
+        }
+        let restricting = ip_key(&restricting);
+        if restricting != exact {
+            consider(restricting.and_then(|ip| self.ips.get(&ip)), true);
         }
         best
     }

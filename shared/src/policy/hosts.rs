@@ -62,11 +62,25 @@ pub(super) fn parse_host_pattern(p: &str, effect: Effect) -> Result<HostPattern,
                      name your own domain, e.g. `*.example.{d}` only if that is yours (deny rules may cover it)"
                 ));
             }
+            if effect != Effect::Deny {
+                if let Some(cloud) = shared_cloud_domain(&d) {
+                    return Err(format!(
+                        "`{d}` is under `{cloud}`, a cloud provider's shared domain: names beneath it belong to \
+                         unrelated owners (every customer's storage accounts, databases, vaults, registries and \
+                         endpoints), and the Public Suffix List does not mark where one owner's names begin; \
+                         name the exact host(s) instead, e.g. `myaccount.{d}` (deny rules may cover it)"
+                    ));
+                }
+            }
             Ok(HostPattern::Suffix(d))
         }
         Host::Ipv4(_) | Host::Ipv6(_) if wild => Err("a wildcard cannot apply to an IP address".into()),
-        // Keyed by the address a rule names, so `[64:ff9b::808:808]` is `8.8.8.8` (see `Host::rule_key`).
-        h => Ok(HostPattern::Exact(h.rule_key().into_owned())),
+        // Keyed by the address the rule names, so `[64:ff9b::808:808]` is `8.8.8.8`; a 6to4 address stands
+        // for its IPv4 address only in a restriction (see `Host::rule_key` and `Host::allow_key`).
+        h => Ok(HostPattern::Exact(match effect {
+            Effect::Allow => h.allow_key().into_owned(),
+            Effect::Deny | Effect::RequireApproval => h.rule_key().into_owned(),
+        })),
     }
 }
 
@@ -79,7 +93,11 @@ fn public_suffix(d: &str) -> Option<psl::Type> {
 }
 
 /// Hosting domains outside the Public Suffix List whose subdomains belong to unrelated customers. Each was
-/// checked against the list (psl 2.1.247): neither it nor anything beneath it is a rule there.
+/// checked against the list (psl 2.1.247): it is not a rule there. Already covered by the list (a wildcard
+/// over them is a wildcard over a public suffix): ngrok (`ngrok.io`, `ngrok-free.app`, `ngrok.app`,
+/// `ngrok.dev`, `ngrok-free.dev`, `ngrok.pizza`), `trycloudflare.com`, `web.app`, `appspot.com`,
+/// `cloudfront.net`, `googleapis.com`, `azurewebsites.net`. Cloud providers' shared domains are refused as a
+/// whole by [`CLOUD_DOMAINS`]; the entries here are what that rule cannot see.
 const MULTI_TENANT_PARENTS: &[&str] = &[
     // Google's user-content domain: Apps Script web apps (`script.googleusercontent.com`), per-project
     // `*-apidata.googleusercontent.com`, Colab and Drive previews, all serving anyone's content.
@@ -94,7 +112,139 @@ const MULTI_TENANT_PARENTS: &[&str] = &[
     "modal.run",
     // Cloudflare R2's S3 API, `<account>.r2.cloudflarestorage.com`.
     "r2.cloudflarestorage.com",
+    // Cloud services whose first label under a PSL suffix is a service, not a customer (the PSL marks
+    // `googleapis.com` and `azurewebsites.net` as suffixes, so `*.<label>.<suffix>` would pass as a
+    // tenant's own subtree): Cloud Storage buckets `<bucket>.storage.googleapis.com`, App Service's Kudu
+    // sites `<app>.scm.azurewebsites.net`.
+    "storage.googleapis.com",
+    "scm.azurewebsites.net",
+    // Tunnels: a public name for anyone's local server. localtunnel (`<sub>.loca.lt`, `localtunnel.me`),
+    // Serveo (`serveo.net`, `serveousercontent.com`), localhost.run (`<id>.lhr.life`), Pinggy
+    // (`<id>.a.pinggy.io`, `pinggy.link`).
+    "loca.lt",
+    "localtunnel.me",
+    "serveo.net",
+    "serveousercontent.com",
+    "localhost.run",
+    "lhr.life",
+    "a.pinggy.io",
+    "pinggy.link",
+    // Request catchers and out-of-band interaction servers: every subdomain is someone's inbox for
+    // exfiltrated data. Pipedream (`<id>.m.pipedream.net`), RequestBin, Hookbin, webhook.site, Request
+    // Catcher, Beeceptor, Burp Collaborator (`oastify.com`, `burpcollaborator.net`), ProjectDiscovery's
+    // interactsh (`interact.sh` and the `oast.*` servers), Canarytokens.
+    "m.pipedream.net",
+    "requestbin.net",
+    "hookbin.com",
+    "webhook.site",
+    "requestcatcher.com",
+    "beeceptor.com",
+    "oastify.com",
+    "burpcollaborator.net",
+    "interact.sh",
+    "oast.pro",
+    "oast.live",
+    "oast.site",
+    "oast.online",
+    "oast.fun",
+    "oast.me",
+    "canarytokens.com",
+    // Wildcard DNS: `<anything>.<ip>.nip.io` resolves to that IP, whoever wrote it.
+    "nip.io",
+    "sslip.io",
+    "xip.io",
+    "traefik.me",
 ];
+
+/// Cloud providers' shared top domains: every name beneath them is some customer's resource or one of the
+/// provider's services shared by all customers (`<account>.dfs.core.windows.net`, `<vault>.vault.azure.net`,
+/// `<api>.appsync-api.<region>.amazonaws.com`). A non-deny wildcard at or under one is refused, but over a
+/// subtree the Public Suffix List gives a single owner: at or below a registrable domain whose suffix is
+/// itself under the cloud domain (`*.bucket.s3.amazonaws.com`, `*.myapp.azurewebsites.net`), and that is
+/// not a shared zone or private-endpoint label ([`shared_service_label`]).
+const CLOUD_DOMAINS: &[&str] = &[
+    // AWS.
+    "amazonaws.com",
+    "amazonaws.com.cn",
+    "on.aws",
+    "cloudfront.net",
+    "awsapps.com",
+    "amplifyapp.com",
+    "elasticbeanstalk.com",
+    // Azure, public and sovereign clouds.
+    "windows.net",
+    "azure.net",
+    "azure.com",
+    "azure.cn",
+    "azure-api.net",
+    "azurecr.io",
+    "azurewebsites.net",
+    "azurestaticapps.net",
+    "azureedge.net",
+    "azurefd.net",
+    "azure-devices.net",
+    "chinacloudapi.cn",
+    "usgovcloudapi.net",
+    // Google Cloud and Firebase.
+    "googleapis.com",
+    "appspot.com",
+    "cloudfunctions.net",
+    "run.app",
+    "web.app",
+    "firebaseapp.com",
+    "firebaseio.com",
+    "firebasestorage.app",
+];
+
+/// The cloud domain `d` is at or under, unless the Public Suffix List puts `d` inside one owner's subtree.
+fn shared_cloud_domain(d: &str) -> Option<&'static str> {
+    let under = |d: &str, parent: &str| {
+        d == parent
+            || (d.len() > parent.len() && d.ends_with(parent) && d.as_bytes()[d.len() - parent.len() - 1] == b'.')
+    };
+    let cloud = CLOUD_DOMAINS.iter().copied().find(|c| under(d, c))?;
+    let suffix = psl::suffix(d.as_bytes())
+        .filter(|s| s.is_known())
+        .and_then(|s| std::str::from_utf8(s.as_bytes()).ok())
+        .filter(|s| under(s, cloud) && d.len() > s.len());
+    let Some(suffix) = suffix else {
+        return Some(cloud);
+    };
+    // A region's suffix (`us-east-1.amazonaws.com`, for EC2 names) has services above it, not owners:
+    // `<api>.appsync-api.us-east-1.amazonaws.com`.
+    let region = suffix
+        .strip_suffix(cloud)
+        .and_then(|r| r.strip_suffix('.'))
+        .is_some_and(region_like);
+    // The label just above the suffix: the owner's, unless it names a shared zone.
+    let owner = d[..d.len() - suffix.len() - 1].rsplit('.').next().unwrap_or_default();
+    (region || shared_service_label(owner)).then_some(cloud)
+}
+
+/// A cloud region's name: words joined by `-`, the last a number (`us-east-1`, `us-gov-west-1`,
+/// `cn-north-1`).
+fn region_like(label: &str) -> bool {
+    let mut words = label.rsplit('-');
+    let number = words
+        .next()
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    let rest: Vec<&str> = words.collect();
+    number
+        && rest.len() >= 2
+        && rest
+            .iter()
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+}
+
+/// Labels that stand where an owner's would but name a zone every customer shares: Azure Storage's static
+/// website zones (`<account>.z13.web.core.windows.net`) and Azure Private Link zones
+/// (`<account>.privatelink.blob.core.windows.net`).
+fn shared_service_label(label: &str) -> bool {
+    let zone = label
+        .strip_prefix('z')
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    zone || label == "privatelink"
+}
 
 /// Every proper ancestor (with a dot) of a Public Suffix List rule that is not itself a rule (`on.aws`,
 /// `core.windows.net`, `amazonaws.com`), generated from the `psl` crate's own list; a test regenerates it

@@ -95,8 +95,10 @@ pub(super) fn compile_limits(at: &str, docs: &[RateLimitDocument], problems: &mu
                 for (j, p) in patterns.iter().enumerate() {
                     // Validated like a rule's patterns; a limit narrows traffic, like an allow would widen it.
                     match parse_host_pattern(p, Effect::Allow) {
+                        // A limit restricts: keyed as a deny is, so one written as a 6to4 address is
+                        // its IPv4 address and spends with every spelling of it.
                         Ok(HostPattern::Exact(h)) => {
-                            exact.insert(h);
+                            exact.insert(h.rule_key().into_owned());
                         }
                         Ok(HostPattern::Suffix(s)) => {
                             suffixes.insert(s);

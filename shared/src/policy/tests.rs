@@ -1,7 +1,7 @@
 //! Policy logic tables: precedence, matching, validation messages and the JSON form, on compiled documents.
 
 use super::*;
-use crate::{NormalizeError, Target};
+use crate::{Host, NormalizeError, Target};
 
 const DOC: &str = r#"
 mode: enforce
@@ -702,6 +702,172 @@ zones:
     assert_eq!(t.host().rule_key().to_string(), "8.8.8.8");
 }
 
+/// Security round 4, class 5: in 6to4 the IPv4 address is only the site's router (the low 80 bits name
+/// any host of its /48), so an allow never widens through it: an allow on `8.8.8.8` covers no address of
+/// `2002:808:808::/48`, and an allow written as a 6to4 address covers that address only. Restrictions and
+/// limits on the IPv4 address still cover the whole /48 (the round 3 test above); NAT64 is one-to-one.
+#[test]
+fn an_allow_never_widens_through_6to4() {
+    let doc = r#"
+zones:
+  z:
+    members: ['*']
+    default: deny
+    rules:
+      - {id: one-6to4-host, effect: allow, hosts: ['[2002:808:808::10]']}
+      - {id: quad9, effect: allow, hosts: ['9.9.9.9']}
+      - {id: nat64-one, effect: allow, hosts: ['[64:ff9b::101:101]']}
+      - {id: cf, effect: allow, hosts: ['1.0.0.1', '[2002:100:1::1]']}
+      - {id: no-cf, effect: deny, hosts: ['[2002:100:1::5]']}
+      - {id: ask-router, effect: require_approval, hosts: ['13.12.13.12']}
+      - {id: router-host, effect: allow, hosts: ['[2002:d0c:d0c::1]', '13.12.13.12']}
+"#;
+    let p = CompiledPolicy::from_yaml(doc).unwrap_or_else(|e| panic!("{e}"));
+    let cases: &[(&str, Reason, Option<&str>)] = &[
+        // The reviewer's examples: an allow written as a 6to4 address is that address only.
+        ("https://[2002:808:808::10]/", Reason::RuleAllow, Some("one-6to4-host")),
+        ("https://8.8.8.8/", Reason::DefaultDeny, None),
+        ("https://[2002:808:808:ffff::1]/", Reason::DefaultDeny, None),
+        ("https://[2002:808:808::11]/", Reason::DefaultDeny, None),
+        ("https://[2002:808:808::]/", Reason::DefaultDeny, None),
+        ("https://[64:ff9b::808:808]/", Reason::DefaultDeny, None),
+        // An allow on an IPv4 address covers it and its NAT64 spelling, no 6to4 address.
+        ("https://9.9.9.9/", Reason::RuleAllow, Some("quad9")),
+        ("https://[64:ff9b::909:909]/", Reason::RuleAllow, Some("quad9")),
+        ("https://[64:ff9b::9.9.9.9]/", Reason::RuleAllow, Some("quad9")),
+        ("https://[2002:909:909::]/", Reason::DefaultDeny, None),
+        ("https://[2002:909:909::1]/", Reason::DefaultDeny, None),
+        ("https://[2002:909:909:1::1]/", Reason::DefaultDeny, None),
+        (
+            "https://[2002:909:909:ffff:ffff:ffff:ffff:ffff]/",
+            Reason::DefaultDeny,
+            None,
+        ),
+        // An allow written in NAT64 form is its IPv4 address, both ways.
+        ("https://1.1.1.1/", Reason::RuleAllow, Some("nat64-one")),
+        ("https://[64:ff9b::101:101]/", Reason::RuleAllow, Some("nat64-one")),
+        ("https://[2002:101:101::]/", Reason::DefaultDeny, None),
+        // Both forms in one rule: each its own address; a deny written in 6to4 form restricts the router's
+        // IPv4 address and its whole /48, over the allows.
+        ("https://[2002:100:1::1]/", Reason::RuleDeny, Some("no-cf")),
+        ("https://1.0.0.1/", Reason::RuleDeny, Some("no-cf")),
+        ("https://[64:ff9b::100:1]/", Reason::RuleDeny, Some("no-cf")),
+        ("https://[2002:100:1:2::3]/", Reason::RuleDeny, Some("no-cf")),
+        // A require_approval on the IPv4 address covers the /48 and beats an allow of one of its addresses.
+        ("https://13.12.13.12/", Reason::RuleRequireApproval, Some("ask-router")),
+        (
+            "https://[2002:d0c:d0c::1]/",
+            Reason::RuleRequireApproval,
+            Some("ask-router"),
+        ),
+        (
+            "https://[2002:d0c:d0c:9::9]/",
+            Reason::RuleRequireApproval,
+            Some("ask-router"),
+        ),
+        (
+            "https://[64:ff9b::d0c:d0c]/",
+            Reason::RuleRequireApproval,
+            Some("ask-router"),
+        ),
+    ];
+    for (url, reason, rule) in cases {
+        let d = decide(&p, "bob", "z", url);
+        assert_eq!((d.reason(), d.rule()), (*reason, *rule), "{url}");
+    }
+
+    // Generated: for public addresses and hosts of their /48, in both directions and both forms.
+    let routers: [[u8; 4]; 5] = [
+        [8, 8, 4, 4],
+        [93, 184, 216, 34],
+        [1, 2, 3, 4],
+        [151, 101, 1, 69],
+        [203, 1, 2, 3],
+    ];
+    let hosts: [u128; 5] = [0, 1, 0x10, 0xffff_0000_0000_0000_0001, (1 << 80) - 1];
+    for r in routers {
+        let v4 = std::net::Ipv4Addr::from(r);
+        let six = |low: u128| {
+            let a = std::net::Ipv6Addr::from((0x2002_u128 << 112) | (u128::from(u32::from(v4)) << 80) | low);
+            format!("https://{}/", Host::Ipv6(a))
+        };
+        let nat64 = format!(
+            "https://{}/",
+            Host::Ipv6(std::net::Ipv6Addr::from(
+                (0x64_ff9b_u128 << 96) | u128::from(u32::from(v4))
+            ))
+        );
+        let written = six(0x10);
+        let written_host = written.trim_start_matches("https://").trim_end_matches('/');
+        for (effect, want_v4, want_six) in [
+            ("allow", Reason::RuleAllow, Reason::DefaultDeny),
+            ("deny", Reason::RuleDeny, Reason::RuleDeny),
+            (
+                "require_approval",
+                Reason::RuleRequireApproval,
+                Reason::RuleRequireApproval,
+            ),
+        ] {
+            // Written as the IPv4 address.
+            let doc = format!("zones:\n  z:\n    members: ['*']\n    default: deny\n    rules:\n      - {{id: r, effect: {effect}, hosts: ['{v4}']}}\n");
+            let p = CompiledPolicy::from_yaml(&doc).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                decide(&p, "bob", "z", &format!("https://{v4}/")).reason(),
+                want_v4,
+                "{effect} {v4}"
+            );
+            assert_eq!(
+                decide(&p, "bob", "z", &nat64).reason(),
+                want_v4,
+                "{effect} {v4}: {nat64}"
+            );
+            for low in hosts {
+                let url = six(low);
+                assert_eq!(decide(&p, "bob", "z", &url).reason(), want_six, "{effect} {v4}: {url}");
+            }
+            // Written as one 6to4 address: an allow is that address only, a restriction the router's.
+            let doc = format!("zones:\n  z:\n    members: ['*']\n    default: deny\n    rules:\n      - {{id: r, effect: {effect}, hosts: ['{written_host}']}}\n");
+            let p = CompiledPolicy::from_yaml(&doc).unwrap_or_else(|e| panic!("{e}"));
+            let restricting = effect != "allow";
+            for (url, covered) in [
+                (written.clone(), true),
+                (format!("https://{v4}/"), restricting),
+                (nat64.clone(), restricting),
+                (six(0), restricting),
+                (six(0x11), restricting),
+                (six((1 << 80) - 1), restricting),
+            ] {
+                let want = if covered { want_v4 } else { Reason::DefaultDeny };
+                assert_eq!(
+                    decide(&p, "bob", "z", &url).reason(),
+                    want,
+                    "{effect} {written_host}: {url}"
+                );
+            }
+        }
+        // Limits restrict: one on the IPv4 address, or written in 6to4 form, spends with the whole /48.
+        for pattern in [v4.to_string(), written_host.to_owned()] {
+            let doc = format!("zones:\n  z:\n    members: ['*']\n    default: allow\n    rate_limits:\n      - {{id: l, hosts: ['{pattern}'], per: zone, limit: 1, window_seconds: 60}}\n");
+            let p = CompiledPolicy::from_yaml(&doc).unwrap_or_else(|e| panic!("{e}"));
+            for url in [
+                format!("https://{v4}/"),
+                nat64.clone(),
+                six(0),
+                six(0x10),
+                six((1 << 80) - 1),
+            ] {
+                let t = Target::from_url(&url).unwrap();
+                assert_eq!(p.limits_for("z", &t).len(), 1, "limit {pattern}: {url}");
+            }
+        }
+    }
+    let t = Target::from_url("http://[2002:808:808::10]/").unwrap();
+    assert_eq!(t.host().allow_key().to_string(), "[2002:808:808::10]");
+    assert_eq!(t.host().rule_key().to_string(), "8.8.8.8");
+    let t = Target::from_url("http://[64:ff9b::808:808]/").unwrap();
+    assert_eq!(t.host().allow_key().to_string(), "8.8.8.8");
+}
+
 /// Security round 3, class 9: a wildcard whose base holds public suffixes beneath it (`on.aws`: every
 /// Lambda function URL of every account) or is a multi-tenant hosting domain outside the PSL is refused
 /// for allow and require_approval rules and for rate limits; a deny may cover every tenant.
@@ -753,4 +919,144 @@ fn wildcards_over_tenant_parents_are_refused_but_to_deny() {
     // A domain of one owner, or a tenant's own subtree, is still fine; exact hosts under the parents too.
     let ok = "zones:\n  z:\n    members: ['*']\n    rules:\n      - {id: r1, effect: allow, hosts: ['*.example.com', '*.bucket.s3.amazonaws.com', '*.myapp.azurewebsites.net', 'abc.lambda-url.us-east-1.on.aws', 'storage.googleapis.com', 'lh3.googleusercontent.com']}\n    rate_limits:\n      - {id: l, hosts: ['*.example.com', 'abc.lambda-url.us-east-1.on.aws'], per: zone, limit: 1, window_seconds: 60}\n";
     CompiledPolicy::from_yaml(ok).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Security round 4, class 6: wildcards over cloud providers' shared domains (storage accounts, databases,
+/// vaults, registries, AI endpoints of every customer), tunnels, request catchers and wildcard-DNS services
+/// are refused for allow and require_approval rules and for rate limits, and accepted (and applied) as
+/// denies; wildcards over one owner's domain still load.
+#[test]
+fn wildcards_over_shared_clouds_and_tunnels_are_refused_but_to_deny() {
+    let refused = [
+        // Storage.
+        "storage.googleapis.com",
+        "dfs.core.windows.net",
+        "queue.core.windows.net",
+        "table.core.windows.net",
+        "z13.web.core.windows.net",
+        "z1.web.core.windows.net",
+        "privatelink.blob.core.windows.net",
+        "privatelink.dfs.core.windows.net",
+        "blob.core.chinacloudapi.cn",
+        "dfs.core.usgovcloudapi.net",
+        "firebaseio.com",
+        "firebasestorage.app",
+        // Per-customer cloud services.
+        "database.windows.net",
+        "vault.azure.net",
+        "scm.azurewebsites.net",
+        "azurecr.io",
+        "openai.azure.com",
+        "cognitiveservices.azure.com",
+        "documents.azure.com",
+        "redis.cache.windows.net",
+        "servicebus.windows.net",
+        "appsync-api.us-east-1.amazonaws.com",
+        "appsync-api.eu-west-2.amazonaws.com",
+        "sqs.us-gov-west-1.amazonaws.com",
+        "es.cn-north-1.amazonaws.com.cn",
+        "execute-api.us-east-1.amazonaws.com",
+        "lambda-url.us-east-1.on.aws",
+        "cloudfunctions.net",
+        "azure-api.net",
+        "azurestaticapps.net",
+        "azurefd.net",
+        "database.chinacloudapi.cn",
+        "vault.usgovcloudapi.net",
+        // Tunnels, request catchers, wildcard DNS.
+        "loca.lt",
+        "localtunnel.me",
+        "serveo.net",
+        "serveousercontent.com",
+        "localhost.run",
+        "lhr.life",
+        "a.pinggy.io",
+        "pinggy.link",
+        "pipedream.net",
+        "m.pipedream.net",
+        "requestbin.net",
+        "hookbin.com",
+        "oastify.com",
+        "burpcollaborator.net",
+        "interact.sh",
+        "oast.pro",
+        "oast.fun",
+        "webhook.site",
+        "requestcatcher.com",
+        "beeceptor.com",
+        "canarytokens.com",
+        "nip.io",
+        "sslip.io",
+        "xip.io",
+        "traefik.me",
+        // Already public suffixes in the PSL's private section.
+        "ngrok.io",
+        "ngrok-free.app",
+        "ngrok.app",
+        "ngrok-free.dev",
+        "trycloudflare.com",
+    ];
+    let rule = |effect: &str, base: &str| {
+        format!(
+            "zones:\n  z:\n    members: ['*']\n    rules:\n      - {{id: r1, effect: {effect}, hosts: ['*.{base}']}}\n"
+        )
+    };
+    for base in refused {
+        for effect in ["allow", "require_approval"] {
+            let got = problems(&rule(effect, base));
+            assert!(
+                got.contains(&format!("zones.z.rules[0].hosts[0]: `*.{base}`")) && got.contains("unrelated owners"),
+                "{effect} *.{base}: {got}"
+            );
+        }
+        let limit = format!(
+            "zones:\n  z:\n    members: ['*']\n    rate_limits:\n      - {{id: l, hosts: ['*.{base}'], per: zone, limit: 1, window_seconds: 60}}\n"
+        );
+        let got = problems(&limit);
+        assert!(
+            got.contains("rate_limits[0].hosts[0]") && got.contains("unrelated owners"),
+            "limit *.{base}: {got}"
+        );
+        let p = CompiledPolicy::from_yaml(&rule("deny", base)).unwrap_or_else(|e| panic!("deny *.{base}: {e}"));
+        let d = decide(&p, "bob", "z", &format!("https://tenant.{base}/"));
+        assert_eq!(d.reason(), Reason::RuleDeny, "deny *.{base}");
+    }
+    // Cloud domains say to name the exact host.
+    let got = problems(&rule("allow", "dfs.core.windows.net"));
+    assert!(
+        got.contains("`windows.net`") && got.contains("name the exact host") && got.contains("deny rules may cover it"),
+        "{got}"
+    );
+    // One owner's domain, or a tenant's own subtree under a PSL suffix, still loads; exact hosts under the
+    // shared domains too.
+    for base in [
+        "github.com",
+        "example.com",
+        "pythonhosted.org",
+        "openai.com",
+        "anthropic.com",
+        "pypi.org",
+        "huggingface.co",
+        "npmjs.org",
+        "docker.io",
+        "microsoft.com",
+        "google.com",
+        "aws.amazon.com",
+        "bucket.s3.amazonaws.com",
+        "mybucket.s3.us-east-1.amazonaws.com",
+        "myapp.azurewebsites.net",
+        "d111111abcdef8.cloudfront.net",
+        "myapp.web.app",
+        "myproject.appspot.com",
+    ] {
+        for effect in ["allow", "require_approval"] {
+            CompiledPolicy::from_yaml(&rule(effect, base)).unwrap_or_else(|e| panic!("{effect} *.{base}: {e}"));
+        }
+        let limit = format!(
+            "zones:\n  z:\n    members: ['*']\n    rate_limits:\n      - {{id: l, hosts: ['*.{base}'], per: zone, limit: 1, window_seconds: 60}}\n"
+        );
+        CompiledPolicy::from_yaml(&limit).unwrap_or_else(|e| panic!("limit *.{base}: {e}"));
+    }
+    let exact = "zones:\n  z:\n    members: ['*']\n    rules:\n      - {id: r1, effect: allow, hosts: ['myaccount.dfs.core.windows.net', 'myvault.vault.azure.net', 'myregistry.azurecr.io', 'mydb.firebaseio.com', 'abc.loca.lt']}\n";
+    CompiledPolicy::from_yaml(exact).unwrap_or_else(|e| panic!("{e}"));
 }

@@ -112,13 +112,29 @@ pub enum Host {
 }
 
 impl Host {
-    /// The host a rule or rate limit names this one by: an IPv6 address that stands for an IPv4 one (NAT64,
-    /// 6to4; see [`special::translated_v4`]) is that IPv4 address, so `[64:ff9b::808:808]` meets a rule or
-    /// limit on `8.8.8.8`, and a pattern in either form keys on `8.8.8.8`. Any other host is itself. The
-    /// target keeps the host as the caller sent it; only comparisons use this.
+    /// The host a restriction (deny, require_approval) or rate limit names this one by: an IPv6 address that
+    /// stands for an IPv4 one (NAT64, 6to4; see [`special::translated_v4`]) is that IPv4 address, so
+    /// `[64:ff9b::808:808]` and every address of `2002:808:808::/48` meet a deny or limit on `8.8.8.8`, and
+    /// a restriction written in either form keys on `8.8.8.8`. Any other host is itself. The target keeps
+    /// the host as the caller sent it; only comparisons use this.
     pub fn rule_key(&self) -> Cow<'_, Host> {
         match self {
             Host::Ipv6(ip) => match special::translated_v4(*ip) {
+                Some(v4) => Cow::Owned(Host::Ipv4(v4)),
+                None => Cow::Borrowed(self),
+            },
+            _ => Cow::Borrowed(self),
+        }
+    }
+
+    /// The host an allow names this one by, which must never widen it: a NAT64 address is its IPv4 address
+    /// (one-to-one, so `[64:ff9b::808:808]` and `8.8.8.8` are one destination both ways), but a 6to4
+    /// address is itself. Its IPv4 address is only the site's router; the low 80 bits name any host of the
+    /// /48 ([`special::six_to_four_v4`]), so an allow on `8.8.8.8` covers no 6to4 address and an allow on
+    /// `[2002:808:808::10]` covers that address only.
+    pub fn allow_key(&self) -> Cow<'_, Host> {
+        match self {
+            Host::Ipv6(ip) => match special::nat64_v4(*ip) {
                 Some(v4) => Cow::Owned(Host::Ipv4(v4)),
                 None => Cow::Borrowed(self),
             },

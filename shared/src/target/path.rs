@@ -10,8 +10,11 @@
 //! Tomcat, GlassFish, IIS); each decoded text also in NFKC (Unicode normalization: NFD spellings and .NET's
 //! best-fit of fullwidth `．`/`／`). Each text is then read with
 //! every combination of what servers do on top: cut at a decoded `?`, `#` or NUL, `\` as `/`, `;params`
-//! cut from segments (Tomcat, Spring), `//` merged (nginx), dot segments removed, trailing dots and spaces
-//! dropped from segments (Windows), and case folded (none, full lowercase, or Java's per-character fold).
+//! cut from segments (Tomcat, Spring), segments cut at their first `:` (an NTFS stream name: IIS serves
+//! `/web.config::$DATA` as `/web.config`; a reading so cut is compared with the prefix cut the same way),
+//! characters up to U+0020 trimmed from both ends of segments (Java's `String.trim`, old Spring's
+//! `trimTokens`), `//` merged (nginx), dot segments removed, trailing dots and spaces dropped from segments
+//! (Windows), and case folded (none, full lowercase, or Java's per-character fold).
 //!
 //! A restricting rule (deny, require_approval) applies when any reading is under one of its prefixes, also
 //! at a format suffix (`/admin.json` under `/admin`: Rails, older Spring), a prefix `P/` also covering `P`
@@ -67,12 +70,13 @@ fn fold(text: &str, how: Fold) -> String {
     }
 }
 
-/// A rule's path prefix in the forms a reading is compared with: as written or decoded, in each fold.
-/// The policy admits only prefixes that every server step leaves alone (see [`PathPrefix::check`]), so
-/// those two texts and their folds are all the forms there are.
+/// A rule's path prefix in the forms a reading is compared with: as written or decoded, with its segments
+/// cut at `:` or not, in each fold. The policy admits only prefixes that every other server step leaves
+/// alone (see [`PathPrefix::check`]), so those texts and their folds are all the forms there are.
 #[derive(Debug, Clone)]
 pub struct PathPrefix {
-    forms: [[String; FOLDS.len()]; 2],
+    /// Indexed by decoded, cut at `:` (see [`cut_streams`]), fold.
+    forms: [[[String; FOLDS.len()]; 2]; 2],
 }
 
 impl PathPrefix {
@@ -81,25 +85,38 @@ impl PathPrefix {
     pub fn new(prefix: &str) -> Self {
         let decoded = decode_round(prefix, Decoder::Standard);
         Self {
-            forms: [prefix, decoded.as_str()].map(|text| FOLDS.map(|f| fold(text, f))),
+            forms: [prefix, decoded.as_str()]
+                .map(|text| [text.to_owned(), cut_streams(text)].map(|t| FOLDS.map(|f| fold(&t, f)))),
         }
     }
 
     /// Why a normalized prefix cannot be compared with server readings, if it cannot: it must name the same
     /// segments however a server reads it (no `;`, `\\`, `//`, dot segment, encoded `/`, `%`, `?`, `#` or
-    /// control character once decoded, no segment ending in `.` or a space, which Windows drops), and be
+    /// control character once decoded, no segment starting with a space, which Java's `trim` drops, or
+    /// ending in `.` or a space, which Windows drops; cut at its first `:`, a segment is still plain), and be
     /// escaped exactly as clients escape it (`/%61dmin` would never meet the `/admin` clients send).
     pub fn check(prefix: &str) -> Result<(), String> {
         let decoded = decode_round(prefix, Decoder::Standard);
         let same_segments = decoded.matches('/').count() == prefix.matches('/').count();
         let plain = !decoded.contains([';', '\\', '%', '?', '#']) && !decoded.chars().any(char::is_control);
-        let odd_segment = decoded
-            .split('/')
-            .any(|s| s == "." || s == ".." || s.ends_with(['.', ' ']));
-        if !same_segments || !plain || odd_segment || decoded.contains("//") {
+        let odd_segment = |text: &str| {
+            text.split('/')
+                .any(|s| s == "." || s == ".." || s.starts_with(' ') || s.ends_with(['.', ' ']))
+                || text.contains("//")
+        };
+        if !same_segments || !plain || odd_segment(&decoded) {
             return Err(
-                "a path prefix names plain segments: no `;`, `\\`, `//`, dot segment, segment ending in \
-                        `.` or a space, `%2F`, `%25` or control character"
+                "a path prefix names plain segments: no `;`, `\\`, `//`, dot segment, segment starting with a \
+                 space or ending in `.` or a space, `%2F`, `%25` or control character"
+                    .into(),
+            );
+        }
+        // Windows servers read `name:stream` as `name` (NTFS alternate data streams), and readings so cut are
+        // compared with the prefix cut the same way: the cut must leave plain segments too.
+        if odd_segment(&cut_streams(&decoded)) {
+            return Err(
+                "a segment cut at its first `:` (Windows reads `name:stream` as `name`) must still be a plain \
+                 segment: not empty, no dot segment, not ending in `.` or a space"
                     .into(),
             );
         }
@@ -125,15 +142,17 @@ impl PathPrefix {
         Ok(())
     }
 
-    fn form(&self, decoded: bool, how: Fold) -> &str {
-        &self.forms[usize::from(decoded)][how as usize]
+    fn form(&self, r: &Reading) -> &str {
+        &self.forms[usize::from(r.decoded)][usize::from(r.streams)][r.fold as usize]
     }
 }
 
-/// One reading: its text, whether it was decoded (then it is compared with the decoded prefix), its fold.
+/// One reading: its text, whether it was decoded (then it is compared with the decoded prefix), whether
+/// its segments were cut at `:` (then with the prefix cut so), its fold.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Reading {
     decoded: bool,
+    streams: bool,
     fold: Fold,
     text: String,
 }
@@ -175,10 +194,11 @@ impl PathReadings {
                     out.every_way = true;
                     return out;
                 };
-                for variant in variants {
+                for (variant, streams) in variants {
                     for how in FOLDS {
                         out.push(Reading {
                             decoded,
+                            streams,
                             fold: how,
                             text: fold(&variant, how),
                         });
@@ -223,7 +243,7 @@ pub fn any_reading_under(prefixes: &[PathPrefix], readings: &PathReadings) -> bo
     readings.every_way
         || readings.readings.iter().any(|r| {
             prefixes.iter().any(|p| {
-                let form = restricting(p.form(r.decoded, r.fold));
+                let form = restricting(p.form(r));
                 under(form, &r.text, Boundary::SegmentOrSuffix)
                     // Short names are case-insensitive: the unfolded reading, compared in uppercase, is enough.
                     || (r.fold == Fold::None && r.text.contains('~') && under_short_names(form, &r.text))
@@ -274,7 +294,9 @@ fn under_short_names(prefix: &str, path: &str) -> bool {
 /// Whether `segment` has the form of an 8.3 short name (`STEM~N[.EXT]`: a stem of 1-6 characters, `~`,
 /// digits, at most 8 before the extension; or Windows' hashed form, 2 characters and 4 hex digits before
 /// the `~`) that Windows may have made for `name`: the stem begins the name uppercased without dots and
-/// spaces (<https://learn.microsoft.com/en-us/windows/win32/fileio/naming-a-file#short-vs-long-names>).
+/// spaces (<https://learn.microsoft.com/en-us/windows/win32/fileio/naming-a-file#short-vs-long-names>),
+/// where Windows writes `_` for each character a short name cannot hold (`+ , ; = [ ]`, and what the OEM
+/// code page lacks: any non-ASCII character here), so `MY_FIL~1` is `my+files`.
 fn short_name_of(segment: &str, name: &str) -> bool {
     let (base, ext) = segment.split_once('.').unwrap_or((segment, ""));
     let Some((stem, n)) = base.rsplit_once('~') else {
@@ -290,24 +312,34 @@ fn short_name_of(segment: &str, name: &str) -> bool {
     if !well_formed {
         return false;
     }
-    let long: String = name
-        .chars()
-        .filter(|c| !matches!(c, '.' | ' '))
-        .flat_map(char::to_uppercase)
+    // The name as Windows holds it: a prefix's written form is percent-encoded (`/r%C3%A9sum%C3%A9s`);
+    // decoding its decoded form changes nothing (an admitted prefix holds no `%` once decoded).
+    let name = percent_decode_str(name).decode_utf8_lossy();
+    let kept = || name.chars().filter(|c| !matches!(c, '.' | ' '));
+    // As Windows writes it, and (for restrictions, one more reading is safe) as the Unicode uppercase,
+    // which an OEM code page holding the character would keep (`ß` as `SS`).
+    let substituted: String = kept()
+        .map(|c| match c {
+            '+' | ',' | ';' | '=' | '[' | ']' => '_',
+            c if !c.is_ascii() => '_',
+            c => c.to_ascii_uppercase(),
+        })
         .collect();
+    let uppercased: String = kept().flat_map(char::to_uppercase).collect();
     let stem = stem.to_ascii_uppercase();
     let hashed = stem.len() == 6 && stem.bytes().skip(2).all(|b| b.is_ascii_hexdigit());
-    long.starts_with(&stem) || (hashed && long.starts_with(&stem[..2]))
+    [substituted, uppercased]
+        .iter()
+        .any(|long| long.starts_with(&stem) || (hashed && long.starts_with(&stem[..2])))
 }
 
 /// Whether every reading of the path is under one of the prefixes (allow rules), at a segment boundary.
 pub fn every_reading_under(prefixes: &[PathPrefix], readings: &PathReadings) -> bool {
     !readings.every_way
-        && readings.readings.iter().all(|r| {
-            prefixes
-                .iter()
-                .any(|p| under(p.form(r.decoded, r.fold), &r.text, Boundary::Segment))
-        })
+        && readings
+            .readings
+            .iter()
+            .all(|r| prefixes.iter().any(|p| under(p.form(r), &r.text, Boundary::Segment)))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -495,21 +527,26 @@ fn hex_byte(pair: Option<&[u8]>) -> Option<u8> {
     Some((digit(pair[0])? * 16 + digit(pair[1])?) as u8)
 }
 
-/// The server steps, in the order servers take them; each may be taken or not.
-const STEPS: [fn(&str) -> String; 6] = [
+/// The server steps, in the order servers take them; each may be taken or not. Every step but the cut at
+/// `:` leaves an admitted prefix alone; a text that cut changed is compared with the prefix cut too.
+const STEPS: [fn(&str) -> String; 8] = [
     cut_at_delimiter,
     |t| t.replace('\\', "/"),
     cut_params,
+    cut_streams,
+    trim_segments,
     merge_slashes,
     remove_dot_segments,
     trim_segment_ends,
 ];
+/// The index of [`cut_streams`] in [`STEPS`].
+const CUT_STREAMS: usize = 3;
 
-/// Every distinct text the steps make of `text` (each step taken or not, in order), or `None` past
-/// [`MAX_READING_BYTES`]. The cut at a decoded delimiter applies to decoded texts only: as sent, `?` and `#`
-/// are not part of the path.
-fn server_variants(text: &str, decoded: bool) -> Option<HashSet<String>> {
-    let mut variants = HashSet::from([text.to_owned()]);
+/// Every distinct text the steps make of `text` (each step taken or not, in order), each with whether the
+/// cut at `:` changed it, or `None` past [`MAX_READING_BYTES`]. The cut at a decoded delimiter applies to
+/// decoded texts only: as sent, `?` and `#` are not part of the path.
+fn server_variants(text: &str, decoded: bool) -> Option<HashSet<(String, bool)>> {
+    let mut variants = HashSet::from([(text.to_owned(), false)]);
     for (i, step) in STEPS.iter().enumerate() {
         if i == 0 && !decoded {
             continue;
@@ -517,7 +554,14 @@ fn server_variants(text: &str, decoded: bool) -> Option<HashSet<String>> {
         if variants.len() * 2 * text.len() > MAX_READING_BYTES {
             return None;
         }
-        let made: Vec<String> = variants.iter().map(|v| step(v)).collect();
+        let made: Vec<(String, bool)> = variants
+            .iter()
+            .map(|(v, cut)| {
+                let next = step(v);
+                let cut = *cut || (i == CUT_STREAMS && next != *v);
+                (next, cut)
+            })
+            .collect();
         variants.extend(made);
     }
     Some(variants)
@@ -531,6 +575,36 @@ fn cut_at_delimiter(text: &str) -> String {
 fn cut_params(text: &str) -> String {
     text.split('/')
         .map(|segment| segment.split(';').next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Windows reads `name:stream` as the file or folder `name` (NTFS alternate data streams: IIS serves
+/// `/web.config::$DATA` and `/admin::$INDEX_ALLOCATION` as `/web.config` and `/admin`): each segment cut at
+/// its first `:`.
+fn cut_streams(text: &str) -> String {
+    if !text.contains(':') {
+        return text.to_owned();
+    }
+    text.split('/')
+        .map(|segment| segment.split(':').next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Java's `String.trim` on each segment: every character up to U+0020 (controls and the space) dropped from
+/// both ends. Old Spring's `AntPathMatcher` tokenized paths with `trimTokens` (CVE-2016-5007), so
+/// `/admin%09/x` and `/%20admin` reached `/admin/**`, and `..%0d%0a` was a dot segment.
+fn trim_segments(text: &str) -> String {
+    let is_trimmed = |c: char| c <= ' ';
+    if !text
+        .split('/')
+        .any(|s| s.starts_with(is_trimmed) || s.ends_with(is_trimmed))
+    {
+        return text.to_owned();
+    }
+    text.split('/')
+        .map(|segment| segment.trim_matches(is_trimmed))
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -874,6 +948,178 @@ mod tests {
         for (path, prefix) in [("/REPOS~1/acme/x", "/repos/acme/"), ("/repos/ACME~1/x", "/repos/acme/")] {
             let r = PathReadings::new(path, Some(path));
             assert!(!every_reading_under(&[PathPrefix::new(prefix)], &r), "allowed {path}");
+        }
+    }
+
+    /// Security round 4, class 1: NTFS alternate data streams. Windows reads `name:stream` as `name`, so a
+    /// segment cut at its first `:` is a reading: restrictions see it, and an allow must hold in it too.
+    #[test]
+    fn segments_cut_at_a_stream_name_are_read_as_the_name() {
+        let restricted: &[(&str, &str)] = &[
+            ("/admin::$INDEX_ALLOCATION", "/admin/"),
+            ("/admin:$i30:$INDEX_ALLOCATION/x", "/admin/"),
+            ("/ADMIN::$INDEX_ALLOCATION/x", "/admin/"),
+            ("/Admin:$I30:$Index_Allocation", "/admin/"),
+            ("/admin%3A%3A$INDEX_ALLOCATION/x", "/admin/"),
+            ("/admin%253A%253A$INDEX_ALLOCATION/x", "/admin/"),
+            ("/admin%EF%BC%9A%EF%BC%9A$INDEX_ALLOCATION/x", "/admin/"),
+            ("/admin:x/y", "/admin/"),
+            ("/x/..::$INDEX_ALLOCATION/admin", "/admin/"),
+            ("/x/..:$DATA/admin/", "/admin/"),
+            ("/ADMINI~1::$INDEX_ALLOCATION/x", "/administrator/"),
+            ("/web.config::$DATA", "/web.config"),
+            ("/WEB.CONFIG::$DATA", "/web.config"),
+            ("/Web.Config:$DATA", "/web.config"),
+            ("/web.config%3A%3A%24DATA", "/web.config"),
+            ("/web.config%3a%3a%24data", "/web.config"),
+            ("/x/%2e%2e::$DATA/web.config::$DATA", "/web.config"),
+        ];
+        for (path, prefix) in restricted {
+            let r = PathReadings::new(path, Some(path));
+            assert!(!r.every_way, "{path}");
+            assert!(
+                any_reading_under(&[PathPrefix::new(prefix)], &r),
+                "{path} under {prefix}"
+            );
+        }
+        for (path, prefix) in [
+            ("/administrator::$DATA", "/admin/"),
+            ("/x::$DATA/admin", "/admin/"),
+            ("/web.configs::$DATA", "/web.config"),
+        ] {
+            let r = PathReadings::new(path, Some(path));
+            assert!(
+                !any_reading_under(&[PathPrefix::new(prefix)], &r),
+                "{path} under {prefix}"
+            );
+        }
+        // An allow holds in the cut reading too: a cut `..` climbs out of the prefix.
+        let public = [PathPrefix::new("/public/")];
+        for path in [
+            "/public/..::$DATA/admin",
+            "/public/..:x/admin",
+            "/public/x/..:$INDEX_ALLOCATION/..:y/admin",
+            "/public/..%3A%3A$DATA/admin",
+            "/public::$INDEX_ALLOCATION/../admin",
+        ] {
+            let r = PathReadings::new(path, Some(path));
+            assert!(!every_reading_under(&public, &r), "allowed {path}");
+        }
+        for path in ["/public/x::$DATA", "/public/a:b/c", "/public/"] {
+            let r = PathReadings::new(path, Some(path));
+            assert!(every_reading_under(&public, &r), "refused {path}");
+        }
+        // A prefix holding `:` (Google's `:verb` methods) is compared cut with readings cut: its own
+        // request is still allowed, another verb is not.
+        let verb = [PathPrefix::new("/v1/models/gemini:generateContent")];
+        for (path, want) in [
+            ("/v1/models/gemini:generateContent", true),
+            ("/v1/models/gemini:generateContent/x", true),
+            ("/v1/models/gemini:streamGenerateContent", false),
+            ("/v1/models/gemini", false),
+            ("/v1/models/gemini:generateContent/..:x/../other", false),
+        ] {
+            let r = PathReadings::new(path, Some(path));
+            assert_eq!(every_reading_under(&verb, &r), want, "{path}");
+        }
+        let r = PathReadings::new("/v1/models/gemini:x", None);
+        assert!(any_reading_under(&verb, &r), "a restriction on a verb covers its name");
+    }
+
+    /// Security round 4, class 2: Java's `String.trim` on each segment (old Spring's `trimTokens`,
+    /// CVE-2016-5007) drops every character up to U+0020 from both ends, before dot segments are removed.
+    #[test]
+    fn segments_are_read_trimmed_of_controls_and_spaces() {
+        let admin = [PathPrefix::new("/admin/")];
+        let mut restricted = vec![
+            "/admin%09/x".to_owned(),
+            "/admin%0a".to_owned(),
+            "/%20admin/x".to_owned(),
+            "/%09admin".to_owned(),
+            "/admin%0d%0a/x".to_owned(),
+            "/%0b%0cadmin%1f%20/x".to_owned(),
+            "/%20/admin/x".to_owned(),
+            "/x/..%20/admin".to_owned(),
+            "/x/%09..%09/admin".to_owned(),
+            "/%2509admin/x".to_owned(),
+        ];
+        // Every control character and the space, before and after.
+        for b in (0x01..=0x20).filter(|b| *b != 0x00) {
+            restricted.push(format!("/%{b:02X}admin/x"));
+            restricted.push(format!("/admin%{b:02X}/x"));
+        }
+        for path in &restricted {
+            let r = PathReadings::new(path, Some(path));
+            assert!(!r.every_way, "{path}");
+            assert!(any_reading_under(&admin, &r), "{path}");
+        }
+        let public = [PathPrefix::new("/public/")];
+        for path in [
+            "/public/..%09/admin",
+            "/public/..%0d%0a/admin",
+            "/public/%20../admin",
+            "/public/%0b..%0c/admin",
+            "/public/..%2509/admin",
+            "/public/x/..%20/..%1f/admin",
+        ] {
+            let r = PathReadings::new(path, Some(path));
+            assert!(!every_reading_under(&public, &r), "allowed {path}");
+        }
+        for path in ["/public/a%09b", "/public/%20x"] {
+            let r = PathReadings::new(path, Some(path));
+            assert!(every_reading_under(&public, &r), "refused {path}");
+        }
+        // Inside a segment nothing is trimmed.
+        let r = PathReadings::new("/ad%09min/x", None);
+        assert!(!any_reading_under(&admin, &r));
+    }
+
+    /// Security round 4, class 3: Windows writes `_` in a short name for `+ , ; = [ ]` and for characters
+    /// the OEM code page lacks.
+    #[test]
+    fn short_names_substitute_what_they_cannot_hold() {
+        for (path, prefix) in [
+            ("/MY_FIL~1/x", "/my+files/"),
+            ("/my_fil~1", "/my+files/"),
+            ("/A_B_C~1/x", "/a,b=c/"),
+            ("/_DRAFT~1/x", "/[draft]/"),
+            ("/R_SUM_~1/x", "/r%C3%A9sum%C3%A9s/"),
+            ("/STRA_E~1/x", "/stra%C3%9Fe/"),
+            ("/STRASS~1/x", "/stra%C3%9Fe/"),
+            ("/__~1/x", "/%E6%97%A5%E8%AE%B0/"),
+            ("/API/PRIVAT~1/x", "/api/private+keys/"),
+            ("/MY_FIL~1::$INDEX_ALLOCATION/x", "/my+files/"),
+        ] {
+            let r = PathReadings::new(path, Some(path));
+            assert!(
+                any_reading_under(&[PathPrefix::new(prefix)], &r),
+                "{path} under {prefix}"
+            );
+        }
+        for (path, prefix) in [("/MYFILE~1/x", "/my+files/"), ("/MY_FIX~1/x", "/my+files/")] {
+            let r = PathReadings::new(path, Some(path));
+            assert!(
+                !any_reading_under(&[PathPrefix::new(prefix)], &r),
+                "{path} under {prefix}"
+            );
+        }
+    }
+
+    #[test]
+    fn prefixes_read_the_same_trimmed_and_cut_at_streams() {
+        for ok in ["/v1/models/gemini:generateContent", "/a:b/", "/a%20b/", "/my+files/"] {
+            assert_eq!(PathPrefix::check(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "/%20admin/",
+            "/a/%20b",
+            "/:x/",
+            "/a/..:x/",
+            "/a.:b/",
+            "/a%20:b/",
+            "/a/:/b",
+        ] {
+            assert!(PathPrefix::check(bad).is_err(), "{bad}");
         }
     }
 

@@ -82,17 +82,24 @@ pub fn special_v4(ip: Ipv4Addr) -> Option<SpecialKind> {
 
 /// The IPv4 address a routed IPv6 address stands for: the NAT64 well-known prefix `64:ff9b::/96` (RFC 6052
 /// §2.1: DNS64 on an IPv6-only subnet hands these out, and the NAT64 connects to the IPv4 address in the
-/// last 32 bits) and 6to4 `2002::/16` (RFC 3056 §2: the relay's IPv4 address in bits 16..48). The mapped,
-/// compatible, translated and Teredo forms are never routed: [`special_v6`] denies them outright.
+/// last 32 bits) and 6to4 `2002::/16` (RFC 3056 §2: the site router's IPv4 address in bits 16..48). The
+/// mapped, compatible, translated and Teredo forms are never routed: [`special_v6`] denies them outright.
 pub fn translated_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    nat64_v4(ip).or_else(|| six_to_four_v4(ip))
+}
+
+/// The IPv4 address of a NAT64 `64:ff9b::/96` address: one address for one address, both ways.
+pub fn nat64_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     let n = u128::from(ip);
-    if n >> 32 == 0x0064_ff9b_u128 << 64 {
-        return Some(Ipv4Addr::from(n as u32));
-    }
-    if n >> 112 == 0x2002 {
-        return Some(Ipv4Addr::from((n >> 80) as u32));
-    }
-    None
+    (n >> 32 == 0x0064_ff9b_u128 << 64).then(|| Ipv4Addr::from(n as u32))
+}
+
+/// The IPv4 address of a 6to4 `2002::/16` address: only the site's router. The low 80 bits name any host
+/// of the site's /48, so this is not one-to-one: a restriction on the IPv4 address covers the whole /48,
+/// an allow on it covers none of it.
+pub fn six_to_four_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let n = u128::from(ip);
+    (n >> 112 == 0x2002).then(|| Ipv4Addr::from((n >> 80) as u32))
 }
 
 pub fn special_v6(ip: Ipv6Addr) -> Option<SpecialKind> {
