@@ -88,17 +88,20 @@ pub(super) const PATTERNS: [(Detector, &str); 20] = [
         Detector::Jwt,
         bounded!(r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
     ),
+    // With a scheme (`https://u:p@h`) or protocol-relative at the start of a part or a value (`?u=//u:p@h`).
     (
         Detector::UrlCredentials,
-        r"(?P<pre>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<secret>[^/?#@\s:]+:[^/?#@\s]+@)",
+        r"(?P<pre>[A-Za-z][A-Za-z0-9+.\-]*://|(?:^|[=?&#;])//)(?P<secret>[^/?#@\s:]+:[^/?#@\s]+@)",
     ),
-    // A parameter (`name=value`, `;name=value`, `user[name]=value`, JSON `"name":"value"`) whose name ends
-    // in a credential word; `params` decides which names and values count. The pattern ends a value at `;`,
-    // so `;page_token=x;password=y` holds two matches; the value itself runs on to the next `&`, `#` or
-    // space (`password=ab;cd`), see [`ValueEnds`].
+    // A parameter whose name ends in a credential word; `params` decides which names and values count.
+    // Forms: `name=value`, `;name=value`, `name[]=value`, `user[name][0]=value` (any bracket groups),
+    // dotted names (`api.key`), names nested in a value (`q=password=…`, `q=x:password=…`), and object
+    // literals (`"name":"value"`, `'name':'value'`, `name:'value'`). The match ends at `=`, so a value
+    // is scanned for nested parameters too (`pwd=/a/b/password=…`); the value itself runs on to the next
+    // `&`, `#` or space (`password=ab;cd`), see [`ValueEnds`]. A quoted value ends at its quote.
     (
         Detector::CredentialParameter,
-        r#"(?i)(?P<pre>^|[?&;#/\[.{,"'\s])(?P<secret>(?P<name>[a-z0-9_\-]*?(?:pass(?:word|wd|phrase|code)?|pwd|secrets?|key|token|auth|authorization|credentials?|signature|sig|session[_\-]?id|sessid|sid|aspsessionid[a-z]*))(?:\]?=(?P<value>[^&#;\s]*)|"\s*:\s*"(?P<json>[^"]*)"?))"#,
+        r#"(?i)(?P<pre>^|[?&;#/\[.{,"'\s=:])(?P<secret>(?P<name>[a-z0-9_.\-]*?(?:pass(?:word|wd|phrase|code)?|pwd?|secrets?|key|token|auth|authorization|bearer|credentials?|signature|sig|session[_\-]?id|sessid|sid|aspsessionid[a-z]*))(?:\]?(?:\[[^\]&#\s]*\])*=(?P<value>)|["']?\s*:\s*(?:"(?P<json>[^"]*)"?|'(?P<sq>[^']*)'?)))"#,
     ),
 ];
 
@@ -174,8 +177,9 @@ fn found(
     let secret = caps.name("secret")?;
     if detector == Detector::CredentialParameter {
         let name = caps.name("name").map_or("", |m| m.as_str());
-        let value = match (caps.name("json"), caps.name("value")) {
-            (Some(json), _) => json.range(),
+        let quoted = caps.name("json").or_else(|| caps.name("sq"));
+        let value = match (quoted, caps.name("value")) {
+            (Some(quoted), _) => quoted.range(),
             (None, Some(v)) => v.start()..ends.end(text, v.start()),
             (None, None) => return None,
         };

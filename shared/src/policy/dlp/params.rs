@@ -7,11 +7,15 @@
 //!   any value but a setting, a path or a trivial one (under 4 characters, or under 6 of one class);
 //! - **generic**, a word also used for what is not a credential: `token` (not `page_token`, `next_token`,
 //!   `csrf_token`: pagination and anti-forgery), `key` qualified as a credential (`api_key`, `access_key`;
-//!   a bare `key` or `sort_key` is a lookup key), `auth`, `authorization`, `pass`, `pwd`, `credential(s)`,
-//!   `signature`, `sig`: 8 characters with a digit, capital or symbol, or 12 (an auth scheme such as
-//!   `Basic …` always counts);
+//!   a bare `key` or `sort_key` is a lookup key), `auth`, `authorization`, `pass`, `pwd`, `pw`,
+//!   `credential(s)`, `signature`, `sig`: 8 characters with a digit, capital or symbol, or 12 (an auth
+//!   scheme such as `Basic …` always counts);
+//! - **bearer**, the value of an authorization scheme: 8 characters;
 //! - **session ids** (`jsessionid`, `session_id`, `PHPSESSID`, `ASPSESSIONID…`, `sid`): 16 characters. A bare
 //!   `session` is left alone: `session=summer-2024` names a conference session far more often than a login.
+//!
+//! Not names: `pin` (a Pinterest pin, a map pin, pinning a tab; and a 4-6 digit PIN would be under every
+//! length bar anyway) and `code` (OAuth callbacks, country and postal codes): both far too noisy.
 
 use crate::fully_decoded;
 
@@ -20,6 +24,7 @@ enum Kind {
     Strong,
     Generic,
     Session,
+    Bearer,
 }
 
 /// Whether `name=value` (or `"name":"value"`) passes a credential.
@@ -99,6 +104,9 @@ fn kind(name: &str) -> Option<Kind> {
         words.remove(0); // headers as parameters: `x-api-key`, `X-Amz-Signature`
     }
     let last = words.last()?.as_str();
+    if last == "bearer" {
+        return Some(Kind::Bearer);
+    }
     let all = words.concat();
     let ends = |list: &[&str]| list.iter().any(|w| all.ends_with(w));
     if ends(&["password", "passwd", "passphrase", "passcode", "secret", "secrets"]) {
@@ -123,11 +131,12 @@ fn kind(name: &str) -> Option<Kind> {
         return credential.then_some(Kind::Generic);
     }
     // Whole words only: `bypass`, `compass` and `oauth` are not `pass` or `auth`.
-    const GENERIC: [&str; 8] = [
+    const GENERIC: [&str; 9] = [
         "auth",
         "authorization",
         "pass",
         "pwd",
+        "pw",
         "credential",
         "credentials",
         "signature",
@@ -179,7 +188,7 @@ fn credential_value(kind: Kind, value: &str) -> bool {
     }
     let judged = match kind {
         Kind::Strong => decoded.trim(),
-        Kind::Generic | Kind::Session => first,
+        Kind::Generic | Kind::Session | Kind::Bearer => first,
     };
     if not_a_credential(judged) {
         return false;
@@ -199,19 +208,61 @@ fn credential_value(kind: Kind, value: &str) -> bool {
         Kind::Strong => len >= 6 || (len >= 4 && varied),
         Kind::Generic => len >= 12 || (len >= 8 && other),
         Kind::Session => len >= 16,
+        Kind::Bearer => len >= 8,
     }
 }
 
-/// Empty, a setting word, a path (`/…`, `~/…`, `./…`), a placeholder (`{password}`, `<token>`, `${KEY}`,
-/// `%s`) or a mask (`****`).
+/// Empty, a setting word, a path (`/usr/lib`, `~/src/app`, `./a/b`: a second `/` after the start), a
+/// placeholder filling the whole value (`{password}`, `{{ token }}`, `<your-api-key>`, `${DB_PASSWORD}`,
+/// `%PASSWORD%`, `%s`) or a mask (`****`). A prefix alone exempts nothing: `/hunter22x`, `{hunter22x}`,
+/// `${hunter22x` and `%shunter22x` are credentials.
 fn not_a_credential(v: &str) -> bool {
-    let wrapped = |open: char, close: char| v.starts_with(open) && v.ends_with(close);
     v.is_empty()
         || SETTINGS.iter().any(|s| v.eq_ignore_ascii_case(s))
-        || ["/", "~/", "./", "../", "${", "%s"].iter().any(|p| v.starts_with(p))
-        || wrapped('{', '}')
-        || wrapped('<', '>')
+        || is_path(v)
+        || v == "%s"
+        || placeholder(v)
         || v.chars().all(|c| c == '*')
+}
+
+/// A file path: a start (`/`, `~/`, `./`, `../`) and, after it, another `/` with something between.
+fn is_path(v: &str) -> bool {
+    ["../", "./", "~/", "/"]
+        .iter()
+        .find_map(|p| v.strip_prefix(p))
+        .and_then(|rest| rest.find('/'))
+        .is_some_and(|at| at > 0)
+}
+
+/// Words a placeholder's name may hold besides credential words (`<your-value-here>`).
+const PLACEHOLDER_WORDS: [&str; 8] = [
+    "your",
+    "my",
+    "value",
+    "here",
+    "placeholder",
+    "redacted",
+    "hidden",
+    "masked",
+];
+
+/// A placeholder: the whole value one wrapping (`{…}`, `{{…}}`, `${…}`, `<…>`, `%…%`) around a name made of
+/// letters and `_`, `-`, `.` or spaces (no digits: `{hunter22x}` is a credential in braces) that names a
+/// credential or says it is a placeholder (`{password}`, `<YOUR_TOKEN>`, `{value}`).
+fn placeholder(v: &str) -> bool {
+    let inner = [("${", "}"), ("{{", "}}"), ("{", "}"), ("<", ">"), ("%", "%")]
+        .iter()
+        .find_map(|(open, close)| v.strip_prefix(open)?.strip_suffix(close));
+    let Some(inner) = inner.map(str::trim) else {
+        return false;
+    };
+    let name_like = !inner.is_empty()
+        && inner.len() <= 64
+        && inner
+            .chars()
+            .all(|c| c.is_ascii_alphabetic() || matches!(c, '_' | '-' | '.' | ' '));
+    let inner = inner.replace(' ', "_");
+    name_like && (kind(&inner).is_some() || words(&inner).iter().any(|w| PLACEHOLDER_WORDS.contains(&w.as_str())))
 }
 
 #[cfg(test)]
@@ -238,6 +289,14 @@ mod tests {
             ("PHPSESSID", Some(Kind::Session)),
             ("ASPSESSIONIDQQGGGNCG", Some(Kind::Session)),
             ("session_id", Some(Kind::Session)),
+            ("api.key", Some(Kind::Generic)),
+            ("client.secret", Some(Kind::Strong)),
+            ("user_pw", Some(Kind::Generic)),
+            ("bearer", Some(Kind::Bearer)),
+            ("x-bearer", Some(Kind::Bearer)),
+            ("passcode", Some(Kind::Strong)),
+            ("pin", None),
+            ("npw", None),
             ("page_token", None),
             ("nextPageToken", None),
             ("csrf_token", None),
@@ -250,6 +309,45 @@ mod tests {
             ("access_key_id", None),
         ] {
             assert_eq!(kind(name), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn only_whole_paths_and_placeholders_are_exempt() {
+        for v in [
+            "/home/user",
+            "~/src/app",
+            "./a/b",
+            "../a/b",
+            "{password}",
+            "{{ token }}",
+            "${DB_PASSWORD}",
+        ] {
+            assert!(not_a_credential(v), "{v}");
+        }
+        for v in ["<your-api-key>", "%PASSWORD%", "%s", "{value}", "********"] {
+            assert!(not_a_credential(v), "{v}");
+        }
+        for v in [
+            "/hunter22x",
+            "//hunter",
+            "./hunter22x",
+            "~hunter",
+            "{hunter22x}",
+            "<hunter22x>",
+            "${hunter22x",
+        ] {
+            assert!(!not_a_credential(v), "{v}");
+        }
+        for v in [
+            "${hunter22x}",
+            "{hunter",
+            "%shunter22x",
+            "{dragonfly}",
+            "{password}x",
+            "x{password}",
+        ] {
+            assert!(!not_a_credential(v), "{v}");
         }
     }
 }

@@ -2,11 +2,17 @@
 //! - as written;
 //! - fully percent-decoded (`+` as a space in the query and fragment, as form decoding reads them);
 //! - fully decoded with IIS's `%uXXXX` escapes as well (`%u0067hp_…`);
-//! - as the base64 or base64url runs of 16 characters or more it holds, decoded (lossy UTF-8), one level:
-//!   `?data=Z2hwX…` hides nothing.
+//! - folded: that, with JSON/JavaScript `\uXXXX` escapes decoded and NFKC-normalized (fullwidth
+//!   `ＡＫＩＡ…`, `%uFF47hp_…`), then decoded again (a fullwidth `％` may start an escape), until nothing
+//!   changes (at most 4 rounds);
+//! - as the base64 or base64url runs of 16 characters or more it holds (of the `%u`-decoded and of the
+//!   folded text), decoded (lossy UTF-8), one level: `?data=Z2hwX…` hides nothing. Each run, each of its
+//!   `/` segments and each of its `-`/`_` pieces is decoded from its first four offsets, so a junk prefix
+//!   (`x-Z2hwX…`, `xZ2hwX…`) does not shift the token out of alignment.
 //!
 //! No dot or `;` handling: nothing is thrown away. Every step is linear in the part (at most 16 decoding
-//! rounds), so a hostile 8 KiB URL costs a bounded number of passes.
+//! rounds; base64 reads each character at most 12 times), so a hostile 8 KiB URL costs a bounded number of
+//! passes.
 
 use std::sync::LazyLock;
 
@@ -14,6 +20,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::{alphabet, Engine};
 use regex::Regex;
+use unicode_normalization::UnicodeNormalization;
 
 use crate::{fully_decoded, UrlTail};
 
@@ -22,6 +29,8 @@ use crate::{fully_decoded, UrlTail};
 const MAX_DECODE_ROUNDS: usize = 16;
 /// Shortest run read as base64: shorter ones are words, and hold no credential worth finding.
 const MIN_BASE64_RUN: usize = 16;
+/// Rounds of folding (decode, unescape, normalize) before giving up.
+const MAX_FOLD_ROUNDS: usize = 4;
 
 /// Every text the tail is scanned as.
 pub(super) fn tail_texts(tail: &UrlTail) -> Vec<String> {
@@ -53,8 +62,62 @@ fn part_texts(part: &str, form: bool, out: &mut Vec<String>) {
     });
     // `+` kept: base64 uses it.
     let iis = iis_decoded(part);
+    let folded = folded(&iis);
     push(base64_decoded(&iis));
+    if folded != iis {
+        push(base64_decoded(&folded));
+    }
     push(iis);
+    push(folded);
+}
+
+/// `text` (already `%`-decoded) with `\uXXXX` escapes decoded and NFKC-normalized, decoded again, until
+/// nothing changes (bounded).
+fn folded(text: &str) -> String {
+    let mut current = text.to_owned();
+    for _ in 0..MAX_FOLD_ROUNDS {
+        let next = iis_decoded(&unicode_unescaped(&current).nfkc().collect::<String>());
+        if next == current {
+            break;
+        }
+        current = next;
+    }
+    current
+}
+
+/// `text` with JSON/JavaScript `\uXXXX` escapes decoded (a surrogate pair as one character, a lone
+/// surrogate as U+FFFD); everything else as it is.
+fn unicode_unescaped(text: &str) -> String {
+    if !text.contains("\\u") {
+        return text.to_owned();
+    }
+    let bytes = text.as_bytes();
+    let unit = |at: usize| match bytes.get(at..at + 2) {
+        Some(b"\\u") => bytes.get(at + 2..at + 6).and_then(hex),
+        _ => None,
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut plain = 0;
+    while i < bytes.len() {
+        let Some(high) = unit(i) else {
+            i += 1;
+            continue;
+        };
+        out.push_str(&text[plain..i]);
+        i += 6;
+        let c = match (high, unit(i)) {
+            (0xD800..=0xDBFF, Some(low @ 0xDC00..=0xDFFF)) => {
+                i += 6;
+                char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+            }
+            (code, _) => char::from_u32(code),
+        };
+        out.push(c.unwrap_or(char::REPLACEMENT_CHARACTER));
+        plain = i;
+    }
+    out.push_str(&text[plain..]);
+    out
 }
 
 /// `text` decoded until nothing changes (bounded), `%XX` and `%uXXXX` alike; invalid UTF-8 replaced.
@@ -118,7 +181,9 @@ const LENIENT: GeneralPurpose = GeneralPurpose::new(
         .with_decode_allow_trailing_bits(true),
 );
 
-/// Each long base64 or base64url run of `text` decoded, joined by `&` (a boundary for every detector).
+/// Each long base64 or base64url run of `text` decoded, joined by `&` (a boundary for every detector):
+/// the run, its `/` segments and its `-`/`_` pieces, each from offsets 0 to 3 (a token after a junk prefix
+/// of any length is aligned at one of them).
 fn base64_decoded(text: &str) -> String {
     let Some(run) = RUN.as_ref() else {
         return String::new();
@@ -126,13 +191,17 @@ fn base64_decoded(text: &str) -> String {
     let mut out = String::new();
     for m in run.find_iter(text) {
         let whole = m.as_str();
-        let segments = whole
-            .split('/')
-            .filter(|s| s.len() >= MIN_BASE64_RUN && s.len() < whole.len());
-        for candidate in std::iter::once(whole).chain(segments) {
-            if let Some(decoded) = decode_base64(candidate) {
-                out.push('&');
-                out.push_str(&decoded);
+        let part = |s: &&str| s.len() >= MIN_BASE64_RUN && s.len() < whole.len();
+        let segments = whole.split('/').filter(part);
+        let pieces = whole.split(['-', '_']).filter(part);
+        for candidate in std::iter::once(whole).chain(segments).chain(pieces) {
+            // ASCII only (the run's characters), so every offset is a character boundary.
+            let offsets = (0..4).filter_map(|at| candidate.get(at..));
+            for shifted in offsets.filter(|s| s.len() >= MIN_BASE64_RUN) {
+                if let Some(decoded) = decode_base64(shifted) {
+                    out.push('&');
+                    out.push_str(&decoded);
+                }
             }
         }
     }
@@ -169,5 +238,22 @@ mod tests {
         assert!(base64_decoded(&format!("data={b64}")).contains("password=hunter2x"));
         let url_safe = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("\u{fb}\u{ff}ghp_token");
         assert!(base64_decoded(&format!("/x/{url_safe}/y")).contains("ghp_token"));
+        for junk in ["x", "xy", "xyz", "x-", "ab_"] {
+            assert!(
+                base64_decoded(&format!("{junk}{b64}")).contains("password=hunter2x"),
+                "{junk}"
+            );
+        }
+    }
+
+    #[test]
+    fn escapes_and_compatibility_forms_are_folded() {
+        assert_eq!(
+            unicode_unescaped(r"pass\u0077ord \uD83D\uDE00 \uD800x \u00"),
+            "password \u{1F600} \u{FFFD}x \\u00"
+        );
+        assert_eq!(folded("ＡＫＩＡ"), "AKIA");
+        assert_eq!(folded("％67hp"), "ghp");
+        assert_eq!(folded(r"\u0025u0067hp"), "ghp");
     }
 }
