@@ -24,7 +24,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use serde::{Deserialize, Serialize};
 
 pub use host::normalize_host;
-pub use path::{any_reading_under, every_reading_under, fully_decoded, PathPrefix, PathReadings};
+pub use path::{any_reading_under, every_reading_under, fully_decoded, fully_decoded_iis, PathPrefix, PathReadings};
 pub use requested::{Requested, UrlTail};
 pub use special::{special_host, special_target, special_v4, special_v6, SpecialKind};
 

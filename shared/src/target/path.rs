@@ -378,9 +378,21 @@ enum Decoder {
 /// `text` percent-decoded until nothing changes (bounded), invalid UTF-8 replaced: what a server that
 /// decodes more than once, or a log reader, finally sees.
 pub fn fully_decoded(text: &str) -> String {
+    decoded_until_settled(text, Decoder::Standard)
+}
+
+/// The same with IIS's `%uXXXX` escapes decoded as well (what IIS finally sees; DLP reads it too).
+pub fn fully_decoded_iis(text: &str) -> String {
+    decoded_until_settled(text, Decoder::Iis)
+}
+
+fn decoded_until_settled(text: &str, decoder: Decoder) -> String {
     let mut current = text.to_owned();
     for _ in 0..MAX_DECODE_ROUNDS {
-        let next = decode_round(&current, Decoder::Standard);
+        if !current.contains('%') {
+            break;
+        }
+        let next = decode_round(&current, decoder);
         if next == current {
             break;
         }

@@ -56,6 +56,17 @@ crate::wire_enum::wire_enum! {
 }
 
 /// The first detector (in priority order) that finds a credential anywhere in the tail.
+impl Detector {
+    /// The one reported when two are found: the first in declaration order.
+    fn min_by_priority(self, other: Detector) -> Detector {
+        if (other as usize) < (self as usize) {
+            other
+        } else {
+            self
+        }
+    }
+}
+
 pub fn scan(tail: &UrlTail) -> Option<Detector> {
     texts::tail_texts(tail)
         .iter()
@@ -66,14 +77,104 @@ pub fn scan(tail: &UrlTail) -> Option<Detector> {
 /// The first detector (in priority order) that finds a credential in a host name (never in an IP).
 pub fn scan_host(host: &Host) -> Option<Detector> {
     match host {
-        Host::Domain(name) => detectors::first_host_match(name),
-        Host::Ipv4(_) | Host::Ipv6(_) => None,
+        Host::Domain(name) if may_hold_a_credential(name) => scan_host_name(name),
+        Host::Domain(_) | Host::Ipv4(_) | Host::Ipv6(_) => None,
     }
+}
+
+/// The detectors on a host name that may hold a credential: rare, and kept out of line so the common
+/// decision stays small.
+#[cold]
+#[inline(never)]
+fn scan_host_name(name: &str) -> Option<Detector> {
+    detectors::first_host_match(name)
+}
+
+/// The shortest label a credential found in a host name needs. Each detector that can match a host at all
+/// (the others need `/`, `=`, `:` or a space) has a run of at least this many label characters: an AWS key
+/// id 20, a Slack token 15, `ghp_…` 40, a JWT's three parts 11 each, `ya29.` followed by 20, and so on
+/// (`detectors.rs`; `a_host_of_short_labels_holds_no_credential` checks every detector).
+pub(super) const MIN_CREDENTIAL_LABEL: usize = 11;
+
+/// Whether a host name has a label long enough to hold a credential: most names have none, and then the
+/// detectors need not run on the decision path (they cost more than the rest of the decision).
+fn may_hold_a_credential(name: &str) -> bool {
+    // One pass over the bytes, no iterator adaptors: this runs on every decision.
+    let mut run = 0;
+    for &b in name.as_bytes() {
+        run = if b == b'.' { 0 } else { run + 1 };
+        if run >= MIN_CREDENTIAL_LABEL {
+            return true;
+        }
+    }
+    false
 }
 
 /// What step 4 reads: the host of every input (a `domain` input has nothing else) and the tail of a URL.
 pub(crate) fn scan_requested(requested: Requested<'_>) -> Option<Detector> {
     let in_host = scan_host(requested.target.host());
-    let in_tail = requested.tail.and_then(scan);
-    in_host.into_iter().chain(in_tail).min_by_key(|d| *d as usize)
+    let Some(tail) = requested.tail else {
+        return in_host;
+    };
+    match (in_host, scan(tail)) {
+        (Some(h), Some(t)) => Some(h.min_by_priority(t)),
+        (h, t) => h.or(t),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shortest credential of each format that can stand in a host name, as a host: each is found, and
+    /// each has a label of at least [`MIN_CREDENTIAL_LABEL`] characters, so the label-length test in front
+    /// of the detectors never hides one. (Formats needing `/`, `=`, `:` or a space never match a host.)
+    #[test]
+    fn a_host_of_short_labels_holds_no_credential() {
+        let shortest = [
+            ("akiaiosfodnn7example.x.com", Detector::AwsAccessKeyId),
+            (
+                "fwogzxivyxdze01234567890123456789012345678901234567890123456789.x.com",
+                Detector::AwsSessionToken,
+            ),
+            ("ghp_0123456789abcdefghij0123456789abcdef.x.com", Detector::GithubToken),
+            ("glpat-0123456789abcdefghij.x.com", Detector::GitlabToken),
+            ("xoxb-1-abcdefgh.x.com", Detector::SlackToken),
+            ("sk_live_0123456789abcdef.x.com", Detector::StripeKey),
+            (
+                "hf_0123456789abcdefghijklmnopqrstuvwx.x.com",
+                Detector::HuggingfaceToken,
+            ),
+            ("aiza0123456789abcdefghijklmnopqrstuvwxy.x.com", Detector::GoogleApiKey),
+            ("ya29.0123456789abcdefghij.x.com", Detector::GoogleOauthToken),
+            ("eyjabcdefgh.eyjabcdefgh.abcdefgh.x.com", Detector::Jwt),
+        ];
+        for (host, detector) in shortest {
+            let longest = host.split('.').map(str::len).max().unwrap_or(0);
+            assert!(longest >= MIN_CREDENTIAL_LABEL, "{host}");
+            assert_eq!(detectors::first_host_match(host), Some(detector), "{host}");
+            assert_eq!(scan_host(&Host::Domain(host.to_owned())), Some(detector), "{host}");
+            // One character shorter in its longest label, and it is no longer that credential.
+            let cut: String = {
+                let labels: Vec<&str> = host.split('.').collect();
+                let i = labels.iter().position(|l| l.len() == longest).unwrap_or(0);
+                let mut owned: Vec<String> = labels.iter().map(|l| (*l).to_owned()).collect();
+                owned[i].pop();
+                owned.join(".")
+            };
+            assert_ne!(detectors::first_host_match(&cut), Some(detector), "{cut}");
+        }
+        for plain in [
+            "api.github.com",
+            "a.b.c.example.co.uk",
+            "xn--bcher-kva.de",
+            "my-service-01.internal.example",
+        ] {
+            assert!(
+                !may_hold_a_credential(plain) || plain.split('.').any(|l| l.len() >= 11),
+                "{plain}"
+            );
+            assert_eq!(scan_host(&Host::Domain(plain.to_owned())), None, "{plain}");
+        }
+    }
 }

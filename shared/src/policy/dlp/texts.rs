@@ -24,9 +24,6 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::{fully_decoded, UrlTail};
 
-/// Decoding rounds before giving up, as for path readings: a text still decoding after that is scanned
-/// as far as it got.
-const MAX_DECODE_ROUNDS: usize = 16;
 /// Shortest run read as base64: shorter ones are words, and hold no credential worth finding.
 const MIN_BASE64_RUN: usize = 16;
 /// Rounds of folding (decode, unescape, normalize) before giving up.
@@ -120,47 +117,10 @@ fn unicode_unescaped(text: &str) -> String {
     out
 }
 
-/// `text` decoded until nothing changes (bounded), `%XX` and `%uXXXX` alike; invalid UTF-8 replaced.
+/// `text` decoded until nothing changes (bounded), `%XX` and `%uXXXX` alike; invalid UTF-8 replaced: the
+/// path readings' IIS decoder, one source for both.
 pub(super) fn iis_decoded(text: &str) -> String {
-    let mut current = text.to_owned();
-    for _ in 0..MAX_DECODE_ROUNDS {
-        if !current.contains('%') {
-            break;
-        }
-        let next = iis_round(&current);
-        if next == current {
-            break;
-        }
-        current = next;
-    }
-    current
-}
-
-fn iis_round(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            if let Some(b) = bytes.get(i + 1..i + 3).and_then(hex) {
-                out.push(b as u8);
-                i += 3;
-                continue;
-            }
-            let unit = match bytes.get(i + 1) {
-                Some(b'u' | b'U') => bytes.get(i + 2..i + 6).and_then(hex).and_then(char::from_u32),
-                _ => None,
-            };
-            if let Some(c) = unit {
-                out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
-                i += 6;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::target::fully_decoded_iis(text)
 }
 
 /// The value of hex digits (all of them), `None` if one is not.
