@@ -54,6 +54,8 @@ pub struct ProxyKeys {
     current: Key,
     previous: Option<Key>,
     audience: String,
+    /// Tokens that verified, by their digest (see [`super::token`]).
+    pub(super) verified: super::token::VerifiedCache,
 }
 
 /// A public key as `GET /v1/egress/proxy-keys` lists it.
@@ -79,6 +81,7 @@ impl ProxyKeys {
             current,
             previous,
             audience: audience.to_owned(),
+            verified: super::token::VerifiedCache::default(),
         })
     }
 

@@ -2,10 +2,14 @@
 //! with PASETO v4.public; the footer carries the key id (`{"kid":"k4.pid.…"}`) so a verifier picks the key
 //! without trying each, and a rotation can overlap.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use pasetors::token::UntrustedToken;
 use pasetors::version4::{PublicToken, V4};
 use pasetors::Public;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 use ulid::Ulid;
@@ -39,6 +43,34 @@ pub struct TokenClaims {
 #[serde(deny_unknown_fields)]
 struct Footer {
     kid: String,
+}
+
+/// How many verified tokens a process remembers; past it the memory starts over (a token lives an hour,
+/// and a gateway container serves a few proxies' agents).
+/// (A few in unit tests, so the start-over is exercised quickly.)
+const CACHE_ENTRIES: usize = if cfg!(test) { 16 } else { 4096 };
+
+/// Tokens that verified, by the SHA-256 of their text, with their validity: an agent presents the same
+/// token for every connection of its hour, and its signature, key and audience cannot change meanwhile
+/// (the keys of a process are fixed), so only the time is checked again. A forged token never enters.
+#[derive(Default)]
+pub(crate) struct VerifiedCache {
+    entries: Mutex<HashMap<[u8; 32], (Verified, OffsetDateTime, OffsetDateTime)>>,
+}
+
+impl VerifiedCache {
+    fn get(&self, digest: &[u8; 32]) -> Option<(Verified, OffsetDateTime, OffsetDateTime)> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.get(digest).cloned()
+    }
+
+    fn put(&self, digest: [u8; 32], entry: (Verified, OffsetDateTime, OffsetDateTime)) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= CACHE_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(digest, entry);
+    }
 }
 
 /// A minted token (the token itself is never stored or logged; its id is).
@@ -124,10 +156,32 @@ impl ProxyKeys {
     /// Verifies `token` at `now`: a known key id, a valid signature, our audience, and `now` within
     /// [`nbf`, `exp`] give or take [`CLOCK_SKEW_SECONDS`].
     pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<Verified, ProxyTokenError> {
-        use ProxyTokenError::*;
         if token.len() > MAX_TOKEN_LEN {
-            return Err(Malformed);
+            return Err(ProxyTokenError::Malformed);
         }
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let (verified, nbf, exp) = match self.verified.get(&digest) {
+            Some(hit) => hit,
+            None => {
+                let checked = self.verify_signed(token)?;
+                self.verified.put(digest, checked.clone());
+                checked
+            }
+        };
+        let skew = Duration::seconds(CLOCK_SKEW_SECONDS);
+        if now > exp + skew {
+            return Err(ProxyTokenError::Expired);
+        }
+        if now + skew < nbf {
+            return Err(ProxyTokenError::NotYetValid);
+        }
+        Ok(verified)
+    }
+
+    /// Everything but the time: a known key id, a valid signature, our audience, a well-formed token of
+    /// ours; with its validity (`nbf`, `exp`).
+    fn verify_signed(&self, token: &str) -> Result<(Verified, OffsetDateTime, OffsetDateTime), ProxyTokenError> {
+        use ProxyTokenError::*;
         let untrusted = UntrustedToken::<Public, V4>::try_from(token).map_err(|_| Malformed)?;
         let footer_bytes = untrusted.untrusted_footer();
         let footer: Footer = serde_json::from_slice(footer_bytes).map_err(|_| Malformed)?;
@@ -139,22 +193,16 @@ impl ProxyKeys {
         }
         let time = |s: &str| OffsetDateTime::parse(s, &Rfc3339).map_err(|_| Malformed);
         let (nbf, exp) = (time(&claims.nbf)?, time(&claims.exp)?);
-        let skew = Duration::seconds(CLOCK_SKEW_SECONDS);
-        if now > exp + skew {
-            return Err(Expired);
-        }
-        if now + skew < nbf {
-            return Err(NotYetValid);
-        }
         // Only we sign, and we never mint longer; a longer one is not a token of ours.
         if exp - nbf > Duration::seconds(i64::from(MAX_TTL_SECONDS)) || !valid_principal(&claims.sub) {
             return Err(Malformed);
         }
-        Ok(Verified {
+        let verified = Verified {
             principal: claims.sub,
             identity: claims.identity,
             token_id: claims.jti,
-        })
+        };
+        Ok((verified, nbf, exp))
     }
 }
 
@@ -231,6 +279,35 @@ mod tests {
         for junk in ["", "v4.public.", "v4.local.abc", "v2.public.abc.def", &"x".repeat(5000)] {
             assert!(k.verify(junk, now).is_err(), "{junk}");
         }
+    }
+
+    #[test]
+    fn a_token_verified_once_is_checked_again_for_time_only() {
+        let k = keys(1);
+        let now = OffsetDateTime::now_utc();
+        let m = k.mint(AGENT, &iam(), 60, now).unwrap();
+        assert!(k.verify(&m.token, now).is_ok());
+        // Remembered, yet it still expires, and is not valid before its time.
+        assert!(k.verify(&m.token, now + Duration::seconds(30)).is_ok());
+        assert_eq!(
+            k.verify(&m.token, now + Duration::seconds(91)),
+            Err(ProxyTokenError::Expired)
+        );
+        assert_eq!(
+            k.verify(&m.token, now - Duration::seconds(31)),
+            Err(ProxyTokenError::NotYetValid)
+        );
+        // A forged twin of a remembered token is verified on its own, and refused.
+        let mut bytes = m.token.clone().into_bytes();
+        let i = "v4.public.".len() + 5;
+        bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+        assert!(k.verify(&String::from_utf8(bytes).unwrap(), now).is_err());
+        // Past the cache's size it starts over and still verifies.
+        for _ in 0..=CACHE_ENTRIES {
+            let other = k.mint(AGENT, &iam(), 60, now).unwrap();
+            assert!(k.verify(&other.token, now).is_ok());
+        }
+        assert!(k.verify(&m.token, now).is_ok());
     }
 
     #[test]
