@@ -75,9 +75,9 @@ pub use store::{
     INDEX_SHARDS, KIND_APPROVAL, KIND_APPROVAL_SLOT, KIND_IDEMPOTENCY, KIND_RATE_COUNTER, KIND_REQUEST,
 };
 pub use target::{
-    any_reading_under, every_reading_under, fully_decoded, normalize_host, special_host, special_target, special_v4,
-    special_v6, Host, NormalizeError, PathPrefix, PathReadings, Requested, Scheme, SpecialKind, Target, UrlTail,
-    MAX_HOST_LEN, MAX_LABEL_LEN, MAX_URL_LEN,
+    any_reading_under, every_reading_under, fully_decoded, internal_ranges, normalize_host, special_host,
+    special_target, special_v4, special_v6, Host, InternalRange, NormalizeError, PathPrefix, PathReadings, Requested,
+    Scheme, SpecialKind, Target, UrlTail, MAX_HOST_LEN, MAX_LABEL_LEN, MAX_URL_LEN,
 };
 
 #[cfg(feature = "aws")]

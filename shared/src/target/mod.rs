@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 pub use host::normalize_host;
 pub use path::{any_reading_under, every_reading_under, fully_decoded, fully_decoded_iis, PathPrefix, PathReadings};
 pub use requested::{Requested, UrlTail};
-pub use special::{special_host, special_target, special_v4, special_v6, SpecialKind};
+pub use special::{internal_ranges, special_host, special_target, special_v4, special_v6, InternalRange, SpecialKind};
 
 /// Longest `url` input we parse; anything longer is not a plausible egress target and only costs CPU.
 pub const MAX_URL_LEN: usize = 8192;
