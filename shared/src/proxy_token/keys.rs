@@ -2,6 +2,11 @@
 //! Ed25519 key pair is derived from it with HMAC-SHA-256 under a fixed label, so every function and every
 //! container derives the same pair and nothing but the secret is ever stored. While a rotation overlaps,
 //! the previous secret's key still verifies (its tokens live at most an hour) but never signs.
+//!
+//! Verification needs only the public keys: [`TokenVerifier`] holds them, and [`ProxyKeys`] verifies through
+//! one built from its own, as the proxy's helper does from the keys `GET /v1/egress/proxy-keys` lists.
+
+use std::collections::HashMap;
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -23,6 +28,12 @@ pub enum KeyError {
     ShortSecret,
     #[error("the proxy-token key could not be derived: {0}")]
     Derive(String),
+    #[error("no proxy-token public key was given")]
+    NoPublicKeys,
+    #[error("the proxy-token public key {kid} is not a base64url Ed25519 public key")]
+    BadPublicKey { kid: String },
+    #[error("the proxy-token public key listed as {kid} has the id {actual}")]
+    KidMismatch { kid: String, actual: String },
 }
 
 /// One key: its PASERK id (`k4.pid.…`), public key, and the secret key when it may sign.
@@ -42,20 +53,79 @@ fn derive(secret: &[u8]) -> Result<Key, KeyError> {
     let pair = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new(seed));
     let secret = AsymmetricSecretKey::<V4>::from(&pair.sk[..]).map_err(|e| KeyError::Derive(e.to_string()))?;
     let public = AsymmetricPublicKey::<V4>::from(&pair.pk[..]).map_err(|e| KeyError::Derive(e.to_string()))?;
+    let id = paserk_id(&public)?;
+    Ok(Key { id, public, secret })
+}
+
+/// The key's PASERK id, `k4.pid.…` (<https://github.com/paseto-standard/paserk/blob/master/types/pid.md>):
+/// a hash of the key, so a key cannot be listed under another key's id.
+fn paserk_id(public: &AsymmetricPublicKey<V4>) -> Result<String, KeyError> {
     let mut id = String::new();
-    Id::from(&public)
+    Id::from(public)
         .fmt(&mut id)
         .map_err(|e| KeyError::Derive(e.to_string()))?;
-    Ok(Key { id, public, secret })
+    Ok(id)
 }
 
 /// The key ring: the current key signs and verifies, the previous one (during a rotation) only verifies.
 pub struct ProxyKeys {
     current: Key,
     previous: Option<Key>,
-    audience: String,
+    /// Both public keys: the one place tokens are verified.
+    pub(super) verifier: TokenVerifier,
+}
+
+/// Verifies tokens with public keys only: the proxy's helper builds one from the keys the gateway lists;
+/// [`ProxyKeys`] holds one for its own keys. See [`TokenVerifier::verify`].
+pub struct TokenVerifier {
+    /// The verifying keys by PASERK id, the token footer's `kid`.
+    pub(super) keys: HashMap<String, AsymmetricPublicKey<V4>>,
+    pub(super) audience: String,
     /// Tokens that verified, by their digest (see [`super::token`]).
     pub(super) verified: super::token::VerifiedCache,
+}
+
+impl TokenVerifier {
+    /// A verifier for tokens of `audience` signed by any of `keys` (as `GET /v1/egress/proxy-keys` lists
+    /// them; `current` does not matter, a previous key verifies too). Each `public_key` must hash to its
+    /// `kid`: the id picks the key, so a key listed under another's id is refused rather than trusted.
+    pub fn from_public_keys(keys: &[PublicKeyInfo], audience: &str) -> Result<Self, KeyError> {
+        if keys.is_empty() {
+            return Err(KeyError::NoPublicKeys);
+        }
+        let parsed = keys
+            .iter()
+            .map(|info| {
+                let bad = || KeyError::BadPublicKey { kid: info.kid.clone() };
+                let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(&info.public_key)
+                    .map_err(|_| bad())?;
+                let public = AsymmetricPublicKey::<V4>::from(&raw).map_err(|_| bad())?;
+                let actual = paserk_id(&public)?;
+                if actual != info.kid {
+                    return Err(KeyError::KidMismatch {
+                        kid: info.kid.clone(),
+                        actual,
+                    });
+                }
+                Ok((actual, public))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self::new(parsed, audience))
+    }
+
+    fn new(keys: HashMap<String, AsymmetricPublicKey<V4>>, audience: &str) -> Self {
+        Self {
+            keys,
+            audience: audience.to_owned(),
+            verified: super::token::VerifiedCache::default(),
+        }
+    }
+
+    /// The audience tokens must name.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
 }
 
 /// A public key as `GET /v1/egress/proxy-keys` lists it.
@@ -77,29 +147,25 @@ impl ProxyKeys {
     pub fn new(current: &[u8], previous: Option<&[u8]>, audience: &str) -> Result<Self, KeyError> {
         let current = derive(current)?;
         let previous = previous.map(derive).transpose()?.filter(|p| p.id != current.id);
+        let public = [Some(&current), previous.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(|k| (k.id.clone(), k.public.clone()))
+            .collect();
+        let verifier = TokenVerifier::new(public, audience);
         Ok(Self {
             current,
             previous,
-            audience: audience.to_owned(),
-            verified: super::token::VerifiedCache::default(),
+            verifier,
         })
     }
 
     pub fn audience(&self) -> &str {
-        &self.audience
+        self.verifier.audience()
     }
 
     pub(super) fn signing(&self) -> (&str, &AsymmetricSecretKey<V4>) {
         (&self.current.id, &self.current.secret)
-    }
-
-    /// The verifying key named `kid`, if it is one of ours.
-    pub(super) fn verifying(&self, kid: &str) -> Option<&AsymmetricPublicKey<V4>> {
-        [Some(&self.current), self.previous.as_ref()]
-            .into_iter()
-            .flatten()
-            .find(|k| k.id == kid)
-            .map(|k| &k.public)
     }
 
     /// The public keys, current first.

@@ -8,11 +8,11 @@
 //! decides for the agent, so neither has to trust the other's reading.
 //!
 //! - `keys`: the signing and verifying keys, derived from the stack's secret (and the previous one while a
-//!   rotation overlaps), each named by its PASERK id;
+//!   rotation overlaps), each named by its PASERK id; [`TokenVerifier`], the public keys alone;
 //! - `token`: the claims, minting and verification.
 
 mod keys;
 mod token;
 
-pub use keys::{KeyError, ProxyKeys, PublicKeyInfo};
+pub use keys::{KeyError, ProxyKeys, PublicKeyInfo, TokenVerifier};
 pub use token::{Minted, ProxyTokenError, TokenClaims, Verified, CLOCK_SKEW_SECONDS, MAX_TTL_SECONDS};

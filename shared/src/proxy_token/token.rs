@@ -14,7 +14,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 use ulid::Ulid;
 
-use super::ProxyKeys;
+use super::{ProxyKeys, TokenVerifier};
 use crate::names::valid_principal;
 use crate::Identity;
 
@@ -52,7 +52,7 @@ const CACHE_ENTRIES: usize = if cfg!(test) { 16 } else { 4096 };
 
 /// Tokens that verified, by the SHA-256 of their text, with their validity: an agent presents the same
 /// token for every connection of its hour, and its signature, key and audience cannot change meanwhile
-/// (the keys of a process are fixed), so only the time is checked again. A forged token never enters.
+/// (a verifier's keys are fixed), so only the time is checked again. A forged token never enters.
 #[derive(Default)]
 pub(crate) struct VerifiedCache {
     entries: Mutex<HashMap<[u8; 32], (Verified, OffsetDateTime, OffsetDateTime)>>,
@@ -153,6 +153,13 @@ impl ProxyKeys {
         })
     }
 
+    /// Verifies `token` at `now` with the public keys (see [`TokenVerifier::verify`]).
+    pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<Verified, ProxyTokenError> {
+        self.verifier.verify(token, now)
+    }
+}
+
+impl TokenVerifier {
     /// Verifies `token` at `now`: a known key id, a valid signature, our audience, and `now` within
     /// [`nbf`, `exp`] give or take [`CLOCK_SKEW_SECONDS`].
     pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<Verified, ProxyTokenError> {
@@ -185,10 +192,10 @@ impl ProxyKeys {
         let untrusted = UntrustedToken::<Public, V4>::try_from(token).map_err(|_| Malformed)?;
         let footer_bytes = untrusted.untrusted_footer();
         let footer: Footer = serde_json::from_slice(footer_bytes).map_err(|_| Malformed)?;
-        let key = self.verifying(&footer.kid).ok_or(UnknownKey)?;
+        let key = self.keys.get(&footer.kid).ok_or(UnknownKey)?;
         let trusted = PublicToken::verify(key, &untrusted, Some(footer_bytes), None).map_err(|_| BadSignature)?;
         let claims: TokenClaims = serde_json::from_str(trusted.payload()).map_err(|_| Malformed)?;
-        if claims.aud != self.audience() {
+        if claims.aud != self.audience {
             return Err(WrongAudience);
         }
         let time = |s: &str| OffsetDateTime::parse(s, &Rfc3339).map_err(|_| Malformed);
@@ -209,6 +216,7 @@ impl ProxyKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proxy_token::{KeyError, PublicKeyInfo};
     use crate::IdentityKind;
 
     fn keys(secret: u8) -> ProxyKeys {
@@ -319,5 +327,85 @@ mod tests {
         let new = rotated.mint(AGENT, &iam(), 60, now).unwrap();
         assert_eq!(keys(1).verify(&new.token, now), Err(ProxyTokenError::UnknownKey));
         assert!(keys(2).verify(&new.token, now).is_ok());
+    }
+
+    fn verifier(keys: &ProxyKeys, audience: &str) -> TokenVerifier {
+        TokenVerifier::from_public_keys(&keys.public_keys(), audience).unwrap()
+    }
+
+    #[test]
+    fn the_public_keys_alone_verify_a_minted_token() {
+        let k = keys(1);
+        let now = OffsetDateTime::now_utc();
+        let m = k.mint(AGENT, &iam(), 60, now).unwrap();
+        let v = verifier(&k, "egress-egress-proxy");
+        let verified = v.verify(&m.token, now).unwrap();
+        assert_eq!(verified, k.verify(&m.token, now).unwrap());
+        assert_eq!(
+            (verified.principal.as_str(), verified.token_id.as_str()),
+            (AGENT, m.token_id.as_str())
+        );
+        assert_eq!(verified.identity, iam());
+        assert_eq!(
+            v.verify(&m.token, now + Duration::seconds(91)),
+            Err(ProxyTokenError::Expired)
+        );
+        assert_eq!(
+            verifier(&k, "other-egress-proxy").verify(&m.token, now),
+            Err(ProxyTokenError::WrongAudience)
+        );
+        assert_eq!(
+            verifier(&keys(2), "egress-egress-proxy").verify(&m.token, now),
+            Err(ProxyTokenError::UnknownKey)
+        );
+    }
+
+    #[test]
+    fn a_verifier_refuses_keys_that_are_not_what_they_say() {
+        let aud = "egress-egress-proxy";
+        assert_eq!(
+            TokenVerifier::from_public_keys(&[], aud).err(),
+            Some(KeyError::NoPublicKeys)
+        );
+        let ours = keys(1).public_keys().remove(0);
+        let theirs = keys(2).public_keys().remove(0);
+        // Another key under our id: a token naming our id would be checked against their key.
+        let swapped = PublicKeyInfo {
+            public_key: theirs.public_key.clone(),
+            ..ours.clone()
+        };
+        assert_eq!(
+            TokenVerifier::from_public_keys(&[swapped], aud).err(),
+            Some(KeyError::KidMismatch {
+                kid: ours.kid.clone(),
+                actual: theirs.kid.clone()
+            })
+        );
+        for junk in ["", "not base64!", "AAAA"] {
+            let bad = PublicKeyInfo {
+                public_key: junk.into(),
+                ..ours.clone()
+            };
+            assert_eq!(
+                TokenVerifier::from_public_keys(&[ours.clone(), bad], aud).err(),
+                Some(KeyError::BadPublicKey { kid: ours.kid.clone() }),
+                "{junk}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_verifier_from_a_rotation_accepts_both_keys() {
+        let now = OffsetDateTime::now_utc();
+        let old = keys(1).mint(AGENT, &iam(), 60, now).unwrap();
+        let rotated = ProxyKeys::new(&[2; 32], Some(&[1; 32]), "egress-egress-proxy").unwrap();
+        let new = rotated.mint(AGENT, &iam(), 60, now).unwrap();
+        let v = verifier(&rotated, "egress-egress-proxy");
+        assert_eq!(v.verify(&old.token, now).map(|v| v.token_id), Ok(old.token_id));
+        assert_eq!(v.verify(&new.token, now).map(|v| v.token_id), Ok(new.token_id));
+        // Only the new key listed: the old token's key is unknown.
+        let current_only = &rotated.public_keys()[..1];
+        let v = TokenVerifier::from_public_keys(current_only, "egress-egress-proxy").unwrap();
+        assert_eq!(v.verify(&old.token, now), Err(ProxyTokenError::UnknownKey));
     }
 }
