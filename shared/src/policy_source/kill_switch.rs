@@ -43,6 +43,36 @@ impl KillSwitchState {
     }
 }
 
+impl KillSwitchState {
+    /// The state after one read of the parameter, `None` to keep the previous one. Fails closed: a
+    /// deleted parameter engages, and so does an unreadable one when there is no previous state (cold
+    /// start); a later transient failure keeps the state last read. The gateway's guard and the proxy's
+    /// `watch` both decide with this, so they cannot disagree.
+    pub fn after_read(
+        previous: Option<&KillSwitchState>,
+        read: Result<Fetched, FetchError>,
+        source: &str,
+    ) -> Option<KillSwitchState> {
+        match read {
+            Ok(Fetched::Document(text)) => Some(KillSwitchState::from_value(&text)),
+            Ok(Fetched::Unchanged) => None,
+            Err(FetchError::NotFound(what)) => Some(KillSwitchState::Engaged {
+                reason: format!("kill-switch parameter {what} not found"),
+            }),
+            Err(e) if previous.is_none() => {
+                tracing::error!(source = %source, error = %e, "kill-switch parameter unreadable at cold start: engaged");
+                Some(KillSwitchState::Engaged {
+                    reason: "kill-switch parameter unreadable".into(),
+                })
+            }
+            Err(e) => {
+                tracing::warn!(source = %source, error = %e, "kill-switch refresh failed; state kept");
+                None
+            }
+        }
+    }
+}
+
 struct GuardState {
     switch: Option<KillSwitchState>,
     checked_at: Option<Instant>,
@@ -81,22 +111,9 @@ impl<F: PolicyFetcher> KillSwitchGuard<F> {
 
     async fn refresh_locked(&self, st: &mut GuardState) {
         st.checked_at = Some(Instant::now());
-        let next = match self.fetcher.fetch().await {
-            Ok(Fetched::Document(text)) => KillSwitchState::from_value(&text),
-            Ok(Fetched::Unchanged) => return,
-            Err(FetchError::NotFound(what)) => KillSwitchState::Engaged {
-                reason: format!("kill-switch parameter {what} not found"),
-            },
-            Err(e) if st.switch.is_none() => {
-                tracing::error!(source = %self.fetcher.describe(), error = %e, "kill-switch parameter unreadable at cold start: engaged");
-                KillSwitchState::Engaged {
-                    reason: "kill-switch parameter unreadable".into(),
-                }
-            }
-            Err(e) => {
-                tracing::warn!(source = %self.fetcher.describe(), error = %e, "kill-switch refresh failed; state kept");
-                return;
-            }
+        let read = self.fetcher.fetch().await;
+        let Some(next) = KillSwitchState::after_read(st.switch.as_ref(), read, &self.fetcher.describe()) else {
+            return;
         };
         if st.switch.as_ref() != Some(&next) {
             match &next {
