@@ -5,16 +5,11 @@ use std::time::SystemTime;
 
 use anyhow::{anyhow, bail, Context};
 use aws_credential_types::provider::ProvideCredentials;
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-use aws_sigv4::sign::v4;
+use egress_core::sigv4::execute_api_headers;
+use egress_core::PRINCIPAL_HEADER;
 use serde_json::Value;
 
 use crate::cli::{ApiOptions, AuthMode};
-
-/// The service name API Gateway checks SigV4 signatures for.
-const EXECUTE_API: &str = "execute-api";
-/// The development principal header.
-const PRINCIPAL_HEADER: &str = "x-egress-principal";
 
 pub struct Api {
     base: String,
@@ -90,11 +85,11 @@ impl Api {
         match &self.auth {
             Auth::Bearer(t) => headers.push(("authorization".into(), format!("Bearer {t}"))),
             Auth::Dev(p) => headers.push((PRINCIPAL_HEADER.into(), p.clone())),
-            Auth::Sigv4 { credentials, region } => headers.extend(sigv4_headers(
+            Auth::Sigv4 { credentials, region } => headers.extend(execute_api_headers(
                 method,
                 &url,
                 &headers,
-                body.as_deref(),
+                body.as_deref().unwrap_or("").as_bytes(),
                 credentials,
                 region,
                 SystemTime::now(),
@@ -123,65 +118,5 @@ impl Api {
             ),
             _ => Err(anyhow!("{}: {json}", status.as_u16())),
         }
-    }
-}
-
-/// The SigV4 headers (`authorization`, `x-amz-date`, the session token) for a request to API Gateway.
-pub fn sigv4_headers(
-    method: &str,
-    url: &str,
-    headers: &[(String, String)],
-    body: Option<&str>,
-    credentials: &aws_credential_types::Credentials,
-    region: &str,
-    time: SystemTime,
-) -> anyhow::Result<Vec<(String, String)>> {
-    let identity = credentials.clone().into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name(EXECUTE_API)
-        .time(time)
-        .settings(SigningSettings::default())
-        .build()?
-        .into();
-    let signable = SignableRequest::new(
-        method,
-        url,
-        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        SignableBody::Bytes(body.unwrap_or("").as_bytes()),
-    )?;
-    let (instructions, _signature) = sign(signable, &params)?.into_parts();
-    Ok(instructions
-        .headers()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sigv4_signs_for_execute_api_in_the_region() {
-        let creds = aws_credential_types::Credentials::new("AKIDEXAMPLE", "secret", Some("token".into()), None, "test");
-        let time = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
-        let url = "https://abc.execute-api.eu-west-1.amazonaws.com/v1/egress/approvals?state=pending";
-        let signed =
-            |body: &str| sigv4_headers("POST", url, &[], Some(body), &creds, "eu-west-1", time).expect("signs");
-        let a = signed("{}");
-        let auth = a
-            .iter()
-            .find(|(k, _)| k == "authorization")
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("");
-        assert!(
-            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20270115/eu-west-1/execute-api/aws4_request"),
-            "{auth}"
-        );
-        assert!(a.iter().any(|(k, v)| k == "x-amz-date" && v == "20270115T080000Z"));
-        assert!(a.iter().any(|(k, v)| k == "x-amz-security-token" && v == "token"));
-        // The signature covers the body: another body, another signature.
-        assert_ne!(a, signed(r#"{"decision":"deny"}"#));
     }
 }

@@ -34,6 +34,8 @@ pub mod proxy_token;
 #[cfg(feature = "aws")]
 mod redrive;
 mod request;
+#[cfg(feature = "aws")]
+pub mod sigv4;
 mod store;
 mod target;
 mod wire_enum;
