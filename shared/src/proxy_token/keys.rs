@@ -129,7 +129,7 @@ impl TokenVerifier {
 }
 
 /// A public key as `GET /v1/egress/proxy-keys` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct PublicKeyInfo {
     /// The PASERK id (`k4.pid.…`), the token footer's `kid`
     pub kid: String,

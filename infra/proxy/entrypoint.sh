@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The enforcing proxy's entrypoint (DESIGN §12): the container image, `make proxy` and the end-to-end
+# tests all start Squid through this script, with infra/proxy/squid.conf. It renders the configuration
+# into a run directory, generates the internal address list from the helper (the library's special
+# ranges), starts the kill-switch watch, then runs Squid in the foreground and stops the watch with it.
+#
+# Environment (required): EGRESS_GATEWAY_URL, AWS_REGION, EGRESS_KILL_SWITCH_PARAMETER, and AWS
+# credentials for the proxy's role (the task role in AWS).
+# Optional: EGRESS_PROXY_LISTEN (default 0.0.0.0:3128), EGRESS_PROXY_RUN_DIR (/run/egress-proxy),
+# EGRESS_PROXY_HELPER (the egress-squid-helper binary; default: on PATH), EGRESS_PROXY_DNS (nameservers
+# Squid asks instead of /etc/resolv.conf's), EGRESS_PROXY_ACCESS_LOG (default stdio:/dev/stdout),
+# EGRESS_PROXY_CACHE_LOG (default stderr), EGRESS_PROXY_CUT_TUNNELS=1 (the kill switch also closes open
+# tunnels), EGRESS_PROXY_ACL_CHILDREN (4), EGRESS_PROXY_ACL_QUEUE (200), EGRESS_GATEWAY_DEV_PRINCIPAL
+# (local stack only). Test only: EGRESS_PROXY_RANGES_EXCLUDE, CIDRs taken out of the internal list
+# (the local tests' origin lives in 198.18.0.0/15); it is printed loudly, and never set in the image.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+conf_template="$here/squid.conf"
+errors_src="$here/errors"
+
+run_dir="${EGRESS_PROXY_RUN_DIR:-/run/egress-proxy}"
+listen="${EGRESS_PROXY_LISTEN:-0.0.0.0:3128}"
+helper="${EGRESS_PROXY_HELPER:-$(command -v egress-squid-helper || true)}"
+[[ -x "$helper" ]] || { echo "entrypoint: egress-squid-helper not found (EGRESS_PROXY_HELPER)" >&2; exit 1; }
+: "${EGRESS_GATEWAY_URL:?}" "${AWS_REGION:?}" "${EGRESS_KILL_SWITCH_PARAMETER:?}"
+squid_user="$(id -un proxy 2>/dev/null || echo nobody)"
+
+mkdir -p "$run_dir/state"
+# Squid's helpers run as its unprivileged user: the helper, the lists and the templates must be theirs
+# to read, and the state directory theirs to read only (watch, running as root, writes it).
+install -m 0755 "$helper" "$run_dir/egress-squid-helper"
+rm -rf "$run_dir/errors"
+cp -r /usr/share/squid/errors/templates "$run_dir/errors"
+cp "$errors_src"/ERR_* "$run_dir/errors/"
+
+"$helper" ranges > "$run_dir/internal-ranges.txt.all"
+if [[ -n "${EGRESS_PROXY_RANGES_EXCLUDE:-}" ]]; then
+    echo "entrypoint: TEST OVERRIDE: taken out of the internal list: $EGRESS_PROXY_RANGES_EXCLUDE" >&2
+    grep -v -x -F -f <(tr ' ,' '\n\n' <<<"$EGRESS_PROXY_RANGES_EXCLUDE" | sed '/^$/d') \
+        "$run_dir/internal-ranges.txt.all" > "$run_dir/internal-ranges.txt" || true
+else
+    cp "$run_dir/internal-ranges.txt.all" "$run_dir/internal-ranges.txt"
+fi
+rm -f "$run_dir/internal-ranges.txt.all"
+
+dns_line="# nameservers: /etc/resolv.conf"
+[[ -n "${EGRESS_PROXY_DNS:-}" ]] && dns_line="dns_nameservers ${EGRESS_PROXY_DNS}"
+sed -e "s|@LISTEN@|$listen|g" \
+    -e "s|@RUN_DIR@|$run_dir|g" \
+    -e "s|@CACHE_LOG@|${EGRESS_PROXY_CACHE_LOG:-stdio:/dev/stderr}|g" \
+    -e "s|@ACCESS_LOG@|${EGRESS_PROXY_ACCESS_LOG:-stdio:/dev/stdout}|g" \
+    -e "s|@DNS_NAMESERVERS@|$dns_line|g" \
+    -e "s|@ACL_CHILDREN@|${EGRESS_PROXY_ACL_CHILDREN:-4}|g" \
+    -e "s|@ACL_QUEUE@|${EGRESS_PROXY_ACL_QUEUE:-200}|g" \
+    "$conf_template" > "$run_dir/squid.conf"
+if grep -q "@[A-Z_]*@" "$run_dir/squid.conf"; then
+    echo "entrypoint: unfilled placeholders in squid.conf" >&2
+    exit 1
+fi
+chown -R "$squid_user" "$run_dir"
+chown root "$run_dir/state"
+chmod 0755 "$run_dir/state"
+
+export EGRESS_PROXY_STATE_DIR="$run_dir/state"
+export EGRESS_PROXY_PORT="${listen##*:}"
+squid -k parse -f "$run_dir/squid.conf" 2> "$run_dir/parse.log" || { cat "$run_dir/parse.log" >&2; exit 1; }
+[[ "${1:-}" == "--check" ]] && { echo "entrypoint: $run_dir/squid.conf parses"; exit 0; }
+
+"$run_dir/egress-squid-helper" watch &
+watch_pid=$!
+squid_pid=""
+stop() {
+    [[ -n "$squid_pid" ]] && kill "$squid_pid" 2>/dev/null
+    kill "$watch_pid" 2>/dev/null
+    wait 2>/dev/null
+}
+trap stop EXIT
+trap 'exit 143' TERM INT
+# The first state before the first connection: without it every decision is refused.
+for _ in $(seq 50); do
+    [[ -s "$run_dir/state/kill-switch" ]] && break
+    sleep 0.1
+done
+squid -N -f "$run_dir/squid.conf" &
+squid_pid=$!
+echo "$$" > "$run_dir/entrypoint.pid"
+wait "$squid_pid"

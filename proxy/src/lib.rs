@@ -1,0 +1,20 @@
+//! The enforcing proxy's helper (`egress-squid-helper`, DESIGN §12): Squid carries the traffic, this
+//! crate answers Squid's questions by asking the gateway. Modes, one job each:
+//!
+//! - [`auth`]: `auth_param basic` helper, checks the proxy token offline (407 when it fails);
+//! - [`acl`]: `external_acl_type` helper, one gateway decision per tunnel or plain-HTTP request;
+//! - [`watch`]: follows the kill-switch parameter and writes the state `acl` obeys;
+//! - [`ranges`]: prints the internal address list of Squid's `dst` ACL.
+//!
+//! [`protocol`] and [`serve`] are Squid's helper protocol (channel ids, out-of-order replies);
+//! [`gateway`] the SigV4-signed API client; [`kill_switch`] the state file; [`settings`] the environment.
+
+pub mod acl;
+pub mod auth;
+pub mod gateway;
+pub mod kill_switch;
+pub mod protocol;
+pub mod ranges;
+pub mod serve;
+pub mod settings;
+pub mod watch;

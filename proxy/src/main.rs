@@ -1,0 +1,77 @@
+//! `egress-squid-helper <auth|acl|watch|ranges>`: thin; every mode lives in `egress_proxy`.
+//! Stdout is Squid's helper protocol, so logs go to stderr (JSON, `RUST_LOG`).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use egress_proxy::gateway::Gateway;
+use egress_proxy::settings::Settings;
+use egress_proxy::{acl, auth, ranges, serve, watch};
+
+const USAGE: &str = "usage: egress-squid-helper <auth|acl|watch|ranges>";
+
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+async fn run(mode: &str) -> Result<(), String> {
+    match mode {
+        "ranges" => {
+            print!("{}", ranges::render());
+            Ok(())
+        }
+        "auth" | "acl" => {
+            let settings = Settings::from_env().map_err(|e| e.to_string())?;
+            let gateway = Gateway::new(settings.clone()).await.map_err(|e| e.to_string())?;
+            let served = if mode == "auth" {
+                serve::serve(Arc::new(auth::Auth::new(gateway))).await
+            } else {
+                serve::serve(Arc::new(acl::Acl::new(gateway, settings))).await
+            };
+            served.map_err(|e| e.to_string())
+        }
+        "watch" => {
+            let settings = Settings::from_env().map_err(|e| e.to_string())?;
+            let parameter = std::env::var("EGRESS_KILL_SWITCH_PARAMETER")
+                .map_err(|_| "EGRESS_KILL_SWITCH_PARAMETER is not set".to_owned())?;
+            let cut_port = match std::env::var("EGRESS_PROXY_CUT_TUNNELS").as_deref() {
+                Ok("1") => Some(
+                    std::env::var("EGRESS_PROXY_PORT")
+                        .ok()
+                        .and_then(|p| p.parse().ok())
+                        .ok_or("EGRESS_PROXY_CUT_TUNNELS=1 needs EGRESS_PROXY_PORT")?,
+                ),
+                _ => None,
+            };
+            watch::run(watch::WatchSettings {
+                parameter,
+                state_dir: settings.state_dir,
+                cut_port,
+            })
+            .await
+            .map_err(|e| e.to_string())
+        }
+        _ => Err(USAGE.into()),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    init_logs();
+    let mode = std::env::args().nth(1).unwrap_or_default();
+    match run(&mode).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(mode = %mode, error = %e, "egress-squid-helper stopped");
+            eprintln!("egress-squid-helper: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
