@@ -18,7 +18,7 @@ export SAM_CLI_TELEMETRY := 0
 # overrides it, e.g. DYNAMODB_PORT=8100 make test).
 LOCAL_ENV := source infra/local/common.sh
 
-.PHONY: help install dev local-up local-down watch-up test contract load lint bench coldstart sam-build
+.PHONY: help install dev local-up local-down watch-up proxy proxy-up test contract load lint bench coldstart sam-build
 
 help:
 	@echo "make dev         local stack + cargo lambda watch in the foreground (http://127.0.0.1:LAMBDA_PORT)"
@@ -28,6 +28,8 @@ help:
 	@echo "make local-up    DynamoDB Local, moto, resources, stream poller (background); ports: infra/local/local.env"
 	@echo "make local-down  stop what local-up / watch-up / dev started"
 	@echo "make watch-up    cargo lambda watch in the background (log: .local/logs/watch.log)"
+	@echo "make proxy       the enforcing proxy (Squid + egress-squid-helper) on 127.0.0.1:PROXY_PORT, foreground"
+	@echo "make proxy-up    the same in the background (make local-down stops it)"
 	@echo "make lint        fmt, clippy, cfn-lint, sam validate --lint, event schemas vs types and template, openapi.yaml check"
 	@echo "make bench       cargo bench -p egress-bench --features cedar, then make coldstart"
 	@echo "make coldstart   exec-to-first-event of each release binary under cargo-lambda's runtime emulator"
@@ -47,6 +49,14 @@ dev:
 
 watch-up:
 	@bash infra/local/watch-up.sh
+
+# The enforcing proxy against the local stack (infra/local/proxy.sh; DESIGN §12). Needs `make dev` (or
+# local-up + watch-up) running, and root.
+proxy: install
+	@bash infra/local/proxy.sh
+
+proxy-up: install
+	@bash infra/local/proxy.sh --background
 
 # Runs every test, then the contract test (make contract), against the local stack and always stops
 # it afterwards. The script exits with the tests' status, else the contract test's (make itself then
@@ -76,6 +86,8 @@ lint: install
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo run -q -p egress-core --bin egress-schemas -- --check
+	cargo run -q -p egress-proxy --bin egress-squid-helper -- ranges | diff -u infra/proxy/internal-ranges.txt -
+	bash infra/proxy/check.sh
 	python3 infra/local/sync_schemas.py --check
 	python3 infra/local/openapi_check.py
 	cfn-lint template.yaml

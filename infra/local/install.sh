@@ -6,6 +6,7 @@
 #   java          via apt-get (openjdk-17-jre-headless), only when `java` is missing
 #   go            via apt-get (golang-go), only when `go` is missing (tests/differential/go_oracle.go)
 #   libcurl.so.4  via apt-get (libcurl4), only when ldconfig does not list it (the curl oracle)
+#   squid-openssl, socat, iproute2, openssl  via apt-get when missing (the enforcing proxy and its lab)
 # Idempotent and fast when already done: each step checks a marker first.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -14,6 +15,8 @@ REQS="$LOCAL_SCRIPTS_DIR/requirements.txt"
 DYNAMO_NPM_VERSION="11.1.0"
 # 16.0.1 is the newest whatwg-url whose engines accept Node 20 (17.x wants ^22.14 || >=24).
 WHATWG_URL_NPM_VERSION="16.0.1"
+# 6.x: the newest major whose engines accept Node 20.
+UNDICI_NPM_VERSION="6.29.1"
 mkdir -p "$LOCAL_DIR"
 
 # --- python venv -------------------------------------------------------------------------
@@ -73,6 +76,22 @@ else
     touch "$whatwg_marker"
 fi
 
+# --- undici via npm (the proxy lab's Node client: its ProxyAgent tunnels http:// through CONNECT) ------
+undici_marker="$NODE_PREFIX/.installed-undici-$UNDICI_NPM_VERSION"
+if [[ -f "$undici_marker" && -f "$NODE_PREFIX/node_modules/undici/package.json" ]]; then
+    log "undici up to date"
+else
+    command -v npm >/dev/null 2>&1 || { log "npm not found (install Node.js)"; exit 1; }
+    log "npm installing undici@$UNDICI_NPM_VERSION into ${NODE_PREFIX#"$ROOT"/}"
+    mkdir -p "$NODE_PREFIX"
+    npm install --prefix "$NODE_PREFIX" --no-audit --no-fund --loglevel=error --save-exact \
+        "undici@$UNDICI_NPM_VERSION" >/dev/null
+    [[ -f "$NODE_PREFIX/node_modules/undici/package.json" ]] \
+        || { log "undici did not install into ${NODE_PREFIX#"$ROOT"/}/node_modules"; exit 1; }
+    rm -f "$NODE_PREFIX"/.installed-undici-*
+    touch "$undici_marker"
+fi
+
 # --- apt packages: Java (DynamoDB Local needs 17+), Go and libcurl (differential URL oracles), jq ---
 SUDO=""
 if [[ "$(id -u)" != 0 ]]; then SUDO="sudo"; fi
@@ -116,5 +135,24 @@ else
     log "jq missing: apt-get installing jq"
     apt_install jq
 fi
+
+# The enforcing proxy (infra/proxy/, make proxy, proxy/tests/e2e.rs): Debian's Squid with OpenSSL, socat
+# (the lab's relays), iproute2 (`ip netns`, `ss -K`), curl and openssl (the lab's clients and test CA).
+if command -v squid >/dev/null 2>&1 && squid -v 2>/dev/null | grep -q -- "--with-openssl"; then
+    log "squid present ($(squid -v | head -1))"
+else
+    log "squid-openssl missing: apt-get installing it"
+    apt_install squid-openssl
+    # The package's service is not ours: the proxy runs only through infra/proxy/entrypoint.sh.
+    if [[ -f /run/squid.pid ]] || pgrep -x squid >/dev/null 2>&1; then
+        $SUDO squid -k shutdown 2>/dev/null || true
+    fi
+fi
+for tool in socat:socat ip:iproute2 ss:iproute2 curl:curl openssl:openssl; do
+    if ! command -v "${tool%%:*}" >/dev/null 2>&1; then
+        log "${tool%%:*} missing: apt-get installing ${tool##*:}"
+        apt_install "${tool##*:}"
+    fi
+done
 
 command -v curl >/dev/null 2>&1 || log "warning: curl missing (up.sh uses it to wait for services)"
