@@ -97,7 +97,7 @@ lint: install
 # in process; load + compile of a 1,000,000-host deny list (time, peak RSS); then exec-to-first-event
 # (make coldstart). docs/BENCHMARKS.md records the results.
 bench:
-	@bash infra/local/with-stack.sh cargo bench -p egress-bench --features cedar $(BENCH_ARGS)
+	@bash infra/local/with-stack.sh --watch cargo bench -p egress-bench --features cedar $(BENCH_ARGS)
 	cargo run -q --profile bench -p egress-bench --bin policy-load -- 1000000 5
 	@bash infra/local/coldstart.sh $(COLDSTART_ARGS)
 

@@ -11,116 +11,32 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use egress_e2e::proxy_lab::{python, Lab, ROOT};
 use egress_e2e::*;
 use serde_json::{json, Value};
 use tokio::sync::RwLock;
 
 const ZONE: &str = "proxy-lab";
 const DOMAIN: &str = "egress-lab.com";
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-
-struct Lab {
-    info: Value,
-    control: Mutex<(ChildStdin, BufReader<std::process::ChildStdout>)>,
-    _child: Child,
-}
 
 /// Shared cases hold it for reading; cases that change the whole proxy, for writing.
 static EXCLUSIVE: RwLock<()> = RwLock::const_new(());
 static LAB: OnceLock<Lab> = OnceLock::new();
 
-fn python() -> String {
-    format!("{ROOT}/.local/venv/bin/python")
-}
-
 fn lab() -> &'static Lab {
-    LAB.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("egress-proxy-lab-{}", std::process::id()));
-        let prefix = format!("eg{}", std::process::id() % 100_000);
-        let mut child = Command::new(python())
-            .arg(format!("{ROOT}/proxy/tests/lab/lab.py"))
-            .args(["up", "--prefix", &prefix, "--dir"])
-            .arg(&dir)
-            .arg("--helper")
-            .arg(env!("CARGO_BIN_EXE_egress-squid-helper"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("lab.py runs (needs root, squid-openssl, socat: make install)");
-        let stdin = child.stdin.take().expect("stdin");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        stdout.read_line(&mut line).expect("lab.py answers");
-        let info: Value = match line.strip_prefix("READY ") {
-            Some(j) => serde_json::from_str(j).expect("lab info"),
-            None => panic!("the lab did not come up: {line} (logs in {})", dir.display()),
-        };
-        Lab {
-            info,
-            control: Mutex::new((stdin, stdout)),
-            _child: child,
-        }
-    })
+    LAB.get_or_init(|| Lab::start(Path::new(env!("CARGO_BIN_EXE_egress-squid-helper"))))
 }
 
-impl Lab {
-    fn ns(&self, which: &str) -> String {
-        self.info["namespaces"][which].as_str().unwrap_or_default().to_owned()
-    }
-    fn dir(&self) -> PathBuf {
-        PathBuf::from(self.info["dir"].as_str().unwrap_or_default())
-    }
-    fn proxy(&self) -> String {
-        self.info["proxy"].as_str().unwrap_or_default().to_owned()
-    }
-    fn ca(&self) -> String {
-        self.info["ca"].as_str().unwrap_or_default().to_owned()
-    }
-    fn command(&self, cmd: &str) -> String {
-        let mut c = self.control.lock().unwrap();
-        writeln!(c.0, "{cmd}").expect("lab control");
-        c.0.flush().expect("lab control");
-        let mut line = String::new();
-        c.1.read_line(&mut line).expect("lab answer");
-        assert!(line.starts_with("OK"), "{cmd}: {line}");
-        line
-    }
-    /// Runs a command in the agent namespace (with no proxy variables of ours leaking in).
-    fn agent(&self, args: &[&str]) -> std::process::Output {
-        Command::new("ip")
-            .args(["netns", "exec", &self.ns("agent")])
-            .args(args)
-            .env_remove("HTTPS_PROXY")
-            .env_remove("HTTP_PROXY")
-            .env_remove("https_proxy")
-            .env_remove("http_proxy")
-            .env_remove("ALL_PROXY")
-            .output()
-            .expect("ip netns exec")
-    }
-    fn file(&self, name: &str) -> String {
-        std::fs::read_to_string(self.dir().join(name)).unwrap_or_default()
-    }
-    /// Access-log lines (JSON) with this request id.
-    fn access(&self, request_id: &str) -> Vec<Value> {
-        self.file("squid/access.log")
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|v| v["request_id"] == request_id)
-            .collect()
-    }
-    fn dns_queries(&self, name: &str) -> usize {
-        self.file("dns-queries.log").lines().filter(|l| *l == name).count()
-    }
-    fn canary_hits(&self) -> usize {
-        self.file("canary.log").lines().count()
-    }
+/// The lab, and the suite's event queue in place before the first request.
+async fn lab_and_events() -> &'static Lab {
+    event_queue().await;
+    lab()
 }
 
 /// A proxy token minted through the API for a fresh principal.
@@ -162,16 +78,8 @@ fn curl(lab: &Lab, zone: &str, token: &str, url: &str, extra: &[&str]) -> Curl {
     let hdr = lab.dir().join(format!("curl-{tag}.h"));
     let body = lab.dir().join(format!("curl-{tag}.b"));
     let proxy = format!("http://{zone}:{token}@{}", lab.proxy());
-    let mut args = vec![
-        "curl",
-        "-sS",
-        "--max-time",
-        "10",
-        "--proxy",
-        &proxy,
-        "--cacert",
-        &lab.info["ca"].as_str().unwrap_or(""),
-    ];
+    let ca = lab.ca();
+    let mut args = vec!["curl", "-sS", "--max-time", "10", "--proxy", &proxy, "--cacert", &ca];
     let (h, b) = (hdr.to_string_lossy().to_string(), body.to_string_lossy().to_string());
     args.extend(["-D", &h, "-o", &b]);
     args.extend(extra);
@@ -225,6 +133,92 @@ fn s_attr<'a>(row: &'a HashMap<String, AttributeValue>, k: &str) -> &'a str {
     s(row, k).unwrap_or_default()
 }
 
+/// The lab's own event queue: an EventBridge rule on the stack's bus for this suite's principals
+/// (`e2e-proxy-…`) into a queue purged when the suite starts. The stack's all-events queue can hold
+/// thousands of events from the test binaries before this one (the load test); this one holds ours.
+const EVENT_QUEUE: &str = "egress-proxy-e2e-events";
+static EVENT_QUEUE_URL: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+static EVENTS_SEEN: std::sync::Mutex<Vec<Value>> = std::sync::Mutex::new(Vec::new());
+
+async fn event_queue() -> &'static str {
+    EVENT_QUEUE_URL
+        .get_or_init(|| async {
+            let sqs = sqs().await;
+            let url = sqs
+                .create_queue()
+                .queue_name(EVENT_QUEUE)
+                .send()
+                .await
+                .expect("create queue")
+                .queue_url
+                .expect("queue url");
+            sqs.purge_queue().queue_url(&url).send().await.expect("purge");
+            let arn = sqs
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .send()
+                .await
+                .expect("queue arn")
+                .attributes
+                .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
+                .expect("arn");
+            let events = aws_sdk_eventbridge::Client::new(&sdk_config(&moto_endpoint()).await);
+            let bus = stack_setting("EGRESS_BUS_NAME");
+            let pattern = json!({"detail": {"principal": [{"prefix": "arn:aws:iam::000000000000:role/e2e-proxy"}]}});
+            events
+                .put_rule()
+                .name(EVENT_QUEUE)
+                .event_bus_name(&bus)
+                .event_pattern(pattern.to_string())
+                .send()
+                .await
+                .expect("rule");
+            events
+                .put_targets()
+                .rule(EVENT_QUEUE)
+                .event_bus_name(&bus)
+                .targets(
+                    aws_sdk_eventbridge::types::Target::builder()
+                        .id("queue")
+                        .arn(arn)
+                        .build()
+                        .expect("target"),
+                )
+                .send()
+                .await
+                .expect("targets");
+            url
+        })
+        .await
+}
+
+/// Waits for the `egress.*` event of `request_id` on the suite's queue.
+async fn event_for(request_id: &str) -> Option<Value> {
+    let sqs = sqs().await;
+    let url = event_queue().await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let found = EVENTS_SEEN
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|e| detail_field(e, "request_id") == Some(request_id))
+            .cloned();
+        if found.is_some() || Instant::now() > deadline {
+            return found;
+        }
+        for (body, handle) in receive_json(&sqs, url).await.unwrap_or_default() {
+            if let Some(b) = body {
+                EVENTS_SEEN.lock().unwrap().push(b);
+            }
+            if let Some(h) = handle {
+                let _ = sqs.delete_message().queue_url(url).receipt_handle(h).send().await;
+            }
+        }
+    }
+}
+
 /// The one row with this request id among the principal's, and its event.
 async fn row_and_event(principal: &str, request_id: &str) -> HashMap<String, AttributeValue> {
     let rows = rows_for(principal).await;
@@ -232,18 +226,16 @@ async fn row_and_event(principal: &str, request_id: &str) -> HashMap<String, Att
         .into_iter()
         .find(|r| s(r, "request_id") == Some(request_id))
         .unwrap_or_else(|| panic!("no row {request_id} for {principal}"));
-    let events = wait_events(ALL_EVENTS_QUEUE, 1, Duration::from_secs(30), |e| {
-        detail_field(e, "request_id") == Some(request_id)
-    })
-    .await;
-    assert!(!events.is_empty(), "no event for {request_id}");
+    let event = event_for(request_id).await;
+    let event = event.unwrap_or_else(|| panic!("no event for {request_id}"));
+    assert_eq!(detail_field(&event, "principal"), Some(principal), "{event}");
     row
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_namespace_has_a_route_but_its_links() {
     let _shared = EXCLUSIVE.read().await;
-    let lab = lab();
+    let lab = lab_and_events().await;
     for ns in ["agent", "proxy", "origin"] {
         let out = Command::new("ip")
             .args(["-n", &lab.ns(ns), "route", "show", "default"])
@@ -263,7 +255,7 @@ async fn no_namespace_has_a_route_but_its_links() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_allowed_tunnel_carries_curl_and_requests_with_one_row_each() {
     let _shared = EXCLUSIVE.read().await;
-    let lab = lab();
+    let lab = lab_and_events().await;
     let (principal, token) = agent_token("proxy-tunnel").await;
     let c = curl(lab, ZONE, &token, &format!("https://origin.{DOMAIN}/hello"), &[]);
     assert_eq!(c.exit, 0, "curl failed: {}", c.stderr);
@@ -302,7 +294,7 @@ async fn an_allowed_tunnel_carries_curl_and_requests_with_one_row_each() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_http_is_decided_per_request_with_its_path() {
     let _shared = EXCLUSIVE.read().await;
-    let lab = lab();
+    let lab = lab_and_events().await;
     let (principal, token) = agent_token("proxy-paths").await;
     let ok = curl(lab, ZONE, &token, &format!("http://paths.{DOMAIN}/public/readme"), &[]);
     assert_eq!(ok.status(), 200, "{ok:?}");
@@ -324,7 +316,7 @@ async fn plain_http_is_decided_per_request_with_its_path() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_tokens_are_407_and_never_reach_the_gateway() {
     let _shared = EXCLUSIVE.read().await;
-    let lab = lab();
+    let lab = lab_and_events().await;
     let (_, good) = agent_token("proxy-407").await;
     let secret = stack_setting("LOCAL_PROXY_KEY");
     let now = time::OffsetDateTime::now_utc();
@@ -388,7 +380,7 @@ async fn bad_tokens_are_407_and_never_reach_the_gateway() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn names_are_resolved_only_after_an_allow_and_never_to_internal_addresses() {
     let _shared = EXCLUSIVE.read().await;
-    let lab = lab();
+    let lab = lab_and_events().await;
     let (principal, token) = agent_token("proxy-dns").await;
     let auth = format!("{ZONE}:{token}");
     let denied = raw_connect(lab, &auth, &format!("denied.{DOMAIN}:443"));
@@ -430,7 +422,7 @@ async fn names_are_resolved_only_after_an_allow_and_never_to_internal_addresses(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn internal_literals_are_refused_by_the_gateway() {
     let _shared = EXCLUSIVE.read().await;
-    let lab = lab();
+    let lab = lab_and_events().await;
     let (principal, token) = agent_token("proxy-literals").await;
     let auth = format!("{ZONE}:{token}");
     for target in [
@@ -450,7 +442,7 @@ async fn internal_literals_are_refused_by_the_gateway() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secret_in_a_plain_http_query_is_refused_and_kept_nowhere() {
     let _shared = EXCLUSIVE.read().await;
-    let lab = lab();
+    let lab = lab_and_events().await;
     let (principal, token) = agent_token("proxy-dlp").await;
     let secret = "ghp_Zq8bT3vL0pX7mN2cR5yW9kD4fH6jS1aE0uGi";
     let c = curl(
@@ -473,7 +465,7 @@ async fn a_secret_in_a_plain_http_query_is_refused_and_kept_nowhere() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_followed_redirect_is_its_own_decision() {
     let _shared = EXCLUSIVE.read().await;
-    let lab = lab();
+    let lab = lab_and_events().await;
     let (principal, token) = agent_token("proxy-redirect").await;
     let c = curl(
         lab,
@@ -496,7 +488,7 @@ async fn a_followed_redirect_is_its_own_decision() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approval_granted_once_opens_exactly_one_connection() {
     let _shared = EXCLUSIVE.read().await;
-    let lab = lab();
+    let lab = lab_and_events().await;
     let (principal, token) = agent_token("proxy-approval").await;
     let auth = format!("{ZONE}:{token}");
     let target = format!("approve.{DOMAIN}:443");
@@ -546,7 +538,7 @@ async fn an_approval_granted_once_opens_exactly_one_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limit_of_three_gives_three_connections() {
     let _shared = EXCLUSIVE.read().await;
-    let lab = lab();
+    let lab = lab_and_events().await;
     let (_, token) = agent_token("proxy-limit").await;
     let auth = format!("{ZONE}:{token}");
     let statuses: Vec<Value> = (0..4)
@@ -560,7 +552,7 @@ async fn a_rate_limit_of_three_gives_three_connections() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undici_tunnels_plain_http_through_connect() {
     let _shared = EXCLUSIVE.read().await;
-    let lab = lab();
+    let lab = lab_and_events().await;
     let undici = format!("{ROOT}/.local/node/node_modules/undici");
     assert!(Path::new(&undici).exists(), "undici missing: make install");
     let (principal, token) = agent_token("proxy-undici").await;
@@ -584,7 +576,7 @@ async fn undici_tunnels_plain_http_through_connect() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_concurrent_connects_each_get_the_gateways_answer() {
     let _shared = EXCLUSIVE.read().await;
-    let lab = lab();
+    let lab = lab_and_events().await;
     let (principal, token) = agent_token("proxy-many").await;
     let targets = [
         format!("origin.{DOMAIN}:443"),
@@ -649,7 +641,7 @@ fn within(limit: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_kill_switch_refuses_new_connections_and_cuts_open_tunnels() {
     let _alone = EXCLUSIVE.write().await;
-    let lab = lab();
+    let lab = lab_and_events().await;
     let (_, token) = agent_token("proxy-kill").await;
     let auth = format!("{ZONE}:{token}");
     let origin = format!("origin.{DOMAIN}:443");
@@ -722,7 +714,7 @@ async fn the_kill_switch_refuses_new_connections_and_cuts_open_tunnels() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_gateway_is_a_refusal_and_its_return_needs_no_restart() {
     let _alone = EXCLUSIVE.write().await;
-    let lab = lab();
+    let lab = lab_and_events().await;
     let (_, token) = agent_token("proxy-outage").await;
     let auth = format!("{ZONE}:{token}");
     let origin = format!("origin.{DOMAIN}:443");
@@ -748,7 +740,7 @@ async fn an_unreachable_gateway_is_a_refusal_and_its_return_needs_no_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_helper_refuses_what_it_held_and_squid_starts_another() {
     let _alone = EXCLUSIVE.write().await;
-    let lab = lab();
+    let lab = lab_and_events().await;
     let (_, token) = agent_token("proxy-crash").await;
     let auth = format!("{ZONE}:{token}");
     let origin = format!("origin.{DOMAIN}:443");

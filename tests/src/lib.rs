@@ -4,6 +4,7 @@
 
 pub mod cases;
 pub mod load;
+pub mod proxy_lab;
 pub mod suites;
 
 use std::collections::HashMap;
