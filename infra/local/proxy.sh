@@ -19,14 +19,15 @@ export EGRESS_GATEWAY_DEV_PRINCIPAL="arn:aws:iam::000000000000:role/egress-proxy
 export EGRESS_PROXY_LISTEN="127.0.0.1:${PROXY_PORT}"
 export EGRESS_PROXY_RUN_DIR="$LOCAL_DIR/proxy"
 export EGRESS_PROXY_HELPER="$ROOT/target/debug/egress-squid-helper"
-export EGRESS_PROXY_ACCESS_LOG="stdio:$LOG_DIR/proxy-access.log"
-export EGRESS_PROXY_CACHE_LOG="$LOG_DIR/proxy-cache.log"
+# Squid writes its logs as its own user: they live in the run directory the entrypoint gives it.
+export EGRESS_PROXY_ACCESS_LOG="stdio:$EGRESS_PROXY_RUN_DIR/access.log"
+export EGRESS_PROXY_CACHE_LOG="$EGRESS_PROXY_RUN_DIR/cache.log"
 mkdir -p "$LOG_DIR"
 if [[ "${1:-}" == "--background" ]]; then
     start_bg proxy "$LOG_DIR/proxy.log" bash infra/proxy/entrypoint.sh
     for _ in $(seq 100); do
         if port_in_use "$PROXY_PORT"; then
-            log "proxy: http://127.0.0.1:$PROXY_PORT (access log: .local/logs/proxy-access.log)"
+            log "proxy: http://127.0.0.1:$PROXY_PORT (access log: .local/proxy/access.log)"
             exit 0
         fi
         sleep 0.1
@@ -35,5 +36,5 @@ if [[ "${1:-}" == "--background" ]]; then
     tail -n 20 "$LOG_DIR/proxy.log" >&2
     exit 1
 fi
-log "proxy: http://127.0.0.1:$PROXY_PORT (access log: .local/logs/proxy-access.log)"
+log "proxy: http://127.0.0.1:$PROXY_PORT (access log: .local/proxy/access.log)"
 exec bash infra/proxy/entrypoint.sh

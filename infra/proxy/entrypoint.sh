@@ -70,9 +70,10 @@ squid -k parse -f "$run_dir/squid.conf" 2> "$run_dir/parse.log" || { cat "$run_d
 watch_pid=$!
 squid_pid=""
 stop() {
-    [[ -n "$squid_pid" ]] && kill "$squid_pid" 2>/dev/null
-    kill "$watch_pid" 2>/dev/null
-    wait 2>/dev/null
+    # Every step may find its process gone already; none may stop the others (set -e).
+    if [[ -n "$squid_pid" ]]; then kill "$squid_pid" 2>/dev/null || true; fi
+    kill "$watch_pid" 2>/dev/null || true
+    wait 2>/dev/null || true
 }
 trap stop EXIT
 trap 'exit 143' TERM INT

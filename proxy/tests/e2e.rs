@@ -789,3 +789,47 @@ async fn a_killed_helper_refuses_what_it_held_and_squid_starts_another() {
     });
     assert!(later.is_some(), "Squid did not decide normally again after the crash");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overflowing_helper_queue_refuses_and_never_connects() {
+    let _alone = EXCLUSIVE.write().await;
+    let lab = lab_and_events().await;
+    let (principal, token) = agent_token("proxy-overflow").await;
+    let auth = format!("{ZONE}:{token}");
+    let origin = format!("origin.{DOMAIN}:443");
+    // The lab runs one acl helper (100 in flight) with a queue of 10: with the gateway hanging, 150 at
+    // once fill both and overflow.
+    lab.command("pause gateway");
+    let script = format!("{ROOT}/proxy/tests/lab/client.py");
+    let burst = Command::new("ip")
+        .args(["netns", "exec", &lab.ns("agent"), &python(), &script, "many"])
+        .args(["--proxy", &lab.proxy(), "--auth", &auth, "--n", "150", "--concurrency", "150", &origin])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("burst");
+    std::thread::sleep(Duration::from_millis(1500));
+    lab.command("resume gateway");
+    let out = burst.wait_with_output().expect("burst ends");
+    let results: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let results = results.as_array().expect("list");
+    let ok = results.iter().filter(|r| r["status"] == 200).count();
+    assert!(
+        results.iter().all(|r| r["status"] == 200 || r["status"] == 403),
+        "neither an allow nor a refusal: {results:?}"
+    );
+    let early: Vec<&Value> = results
+        .iter()
+        .filter(|r| r["status"] == 403 && r["seconds"].as_f64().unwrap_or(9.0) < 1.0)
+        .collect();
+    assert!(!early.is_empty(), "no refusal before the gateway came back: the queue never overflowed");
+    assert!(
+        early.iter().all(|r| r["headers"].get("x-egress-request-id").is_none()),
+        "an overflow is refused without a decision: {early:?}"
+    );
+    let allowed = rows_for(&principal)
+        .await
+        .iter()
+        .filter(|r| s_attr(r, "decision") == "allow")
+        .count();
+    assert!(ok <= allowed, "{ok} connections but {allowed} allows");
+}

@@ -140,7 +140,7 @@ def main():
     elif a.cmd == "many":
         n = min(a.n, 1000)  # bounded
         targets = [a.targets[i % len(a.targets)] for i in range(n)]
-        with ThreadPoolExecutor(max_workers=min(a.concurrency, 50)) as pool:
+        with ThreadPoolExecutor(max_workers=min(a.concurrency, 200)) as pool:
             results = list(pool.map(lambda t: connect_once(a.proxy, a.auth, t), targets))
         print(json.dumps(results))
     elif a.cmd == "hold":

@@ -240,6 +240,9 @@ class Lab:
             "EGRESS_PROXY_ACCESS_LOG": f"stdio:{self.dir / 'squid' / 'access.log'}",
             "EGRESS_PROXY_CACHE_LOG": f"{self.dir / 'squid' / 'cache.log'}",
             "EGRESS_PROXY_CUT_TUNNELS": "1",
+            # One acl helper (100 in flight) and a short queue, so the suite can overflow it.
+            "EGRESS_PROXY_ACL_CHILDREN": "1",
+            "EGRESS_PROXY_ACL_QUEUE": "10",
             # The one documented override: the lab's origin lives in 198.18.0.0/15.
             "EGRESS_PROXY_RANGES_EXCLUDE": "198.18.0.0/15",
             "RUST_LOG": "info",
