@@ -86,8 +86,8 @@ lint: install
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo run -q -p egress-core --bin egress-schemas -- --check
-	cargo run -q -p egress-proxy --bin egress-squid-helper -- ranges | diff -u infra/proxy/internal-ranges.txt -
 	bash infra/proxy/check.sh
+	target/debug/egress-squid-helper ranges | diff -u infra/proxy/internal-ranges.txt -
 	python3 infra/local/sync_schemas.py --check
 	python3 infra/local/openapi_check.py
 	cfn-lint template.yaml

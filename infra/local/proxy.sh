@@ -13,7 +13,8 @@ set -a
 # shellcheck disable=SC1091
 . "$RUN_DIR/stack.env"
 set +a
-cargo build -q -p egress-proxy --bin egress-squid-helper
+# The workspace's binaries, as make dev and make test build them (one feature set: no second build).
+cargo build -q --workspace --bins
 export EGRESS_GATEWAY_URL="$EGRESS_LAMBDA_URL"
 export EGRESS_GATEWAY_DEV_PRINCIPAL="arn:aws:iam::000000000000:role/egress-proxy"
 export EGRESS_PROXY_LISTEN="127.0.0.1:${PROXY_PORT}"

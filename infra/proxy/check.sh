@@ -3,7 +3,8 @@
 # (`squid -k parse`), with the internal list the helper generates. Nothing is started.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cargo build -q -p egress-proxy --bin egress-squid-helper
+# The workspace's binaries, as `make test` builds them: one feature set, so nothing is built twice.
+cargo build -q --workspace --bins
 run_dir="$(mktemp -d)"
 trap 'rm -rf "$run_dir"' EXIT
 EGRESS_GATEWAY_URL="http://127.0.0.1:9" AWS_REGION=us-east-1 EGRESS_KILL_SWITCH_PARAMETER=/lint/kill-switch \

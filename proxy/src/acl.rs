@@ -130,14 +130,14 @@ impl Ask {
 
 /// The reply for a decision.
 pub fn verdict(ask: &Ask, answer: &DecisionAnswer) -> Reply {
-    let annotated = |r: Reply| {
+    let annotated = |r: Reply, decision: &str| {
         r.note("request_id", answer.request_id.clone())
-            .note("decision", answer.decision.clone())
+            .note("decision", decision.to_owned())
             .note("principal", answer.principal.clone())
             .note("approval_id", answer.approval_id.clone().unwrap_or_default())
     };
     if answer.decision != "allow" {
-        return annotated(Reply::err())
+        return annotated(Reply::err(), &answer.decision)
             .note("reason", answer.reason.clone())
             .note("message", format!("{}: {}", answer.decision, answer.reason));
     }
@@ -148,11 +148,13 @@ pub fn verdict(ask: &Ask, answer: &DecisionAnswer) -> Reply {
             gateway_host = %answer.target.host, gateway_port = answer.target.port,
             "the gateway read another target than Squid: refused"
         );
-        return annotated(Reply::err())
+        // `deny`, not the gateway's `allow`: squid.conf's internal-address line matches `decision=allow`
+        // and would resolve a name the gateway never judged.
+        return annotated(Reply::err(), "deny")
             .note("reason", "target_mismatch")
             .note("message", "the proxy and the gateway read the target differently");
     }
-    annotated(Reply::ok()).note("reason", answer.reason.clone())
+    annotated(Reply::ok(), &answer.decision).note("reason", answer.reason.clone())
 }
 
 /// The reason code for a call that produced no decision.
@@ -318,6 +320,10 @@ mod tests {
         ] {
             let r = verdict(&ask, &answer(d, h, p));
             assert_eq!(r.verdict, crate::protocol::Verdict::Err, "{d} {h} {p}");
+            assert!(
+                !r.notes.iter().any(|(k, v)| *k == "decision" && v == "allow"),
+                "a refusal never says allow: {r:?}"
+            );
             assert!(r.notes.iter().any(|(k, v)| *k == "request_id" && v == "01R"));
         }
         let v6 = Ask {

@@ -803,7 +803,17 @@ async fn an_overflowing_helper_queue_refuses_and_never_connects() {
     let script = format!("{ROOT}/proxy/tests/lab/client.py");
     let burst = Command::new("ip")
         .args(["netns", "exec", &lab.ns("agent"), &python(), &script, "many"])
-        .args(["--proxy", &lab.proxy(), "--auth", &auth, "--n", "150", "--concurrency", "150", &origin])
+        .args([
+            "--proxy",
+            &lab.proxy(),
+            "--auth",
+            &auth,
+            "--n",
+            "150",
+            "--concurrency",
+            "150",
+            &origin,
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .expect("burst");
@@ -821,7 +831,10 @@ async fn an_overflowing_helper_queue_refuses_and_never_connects() {
         .iter()
         .filter(|r| r["status"] == 403 && r["seconds"].as_f64().unwrap_or(9.0) < 1.0)
         .collect();
-    assert!(!early.is_empty(), "no refusal before the gateway came back: the queue never overflowed");
+    assert!(
+        !early.is_empty(),
+        "no refusal before the gateway came back: the queue never overflowed"
+    );
     assert!(
         early.iter().all(|r| r["headers"].get("x-egress-request-id").is_none()),
         "an overflow is refused without a decision: {early:?}"
@@ -832,4 +845,9 @@ async fn an_overflowing_helper_queue_refuses_and_never_connects() {
         .filter(|r| s_attr(r, "decision") == "allow")
         .count();
     assert!(ok <= allowed, "{ok} connections but {allowed} allows");
+    // Squid's queue-full warning prints the helper's input line (the token): it must not be logged.
+    let secret_part = token.split('.').nth(2).unwrap_or(&token);
+    for f in ["squid/cache.log", "squid/access.log", "proxy.log"] {
+        assert!(!lab.file(f).contains(secret_part), "the proxy token is in {f}");
+    }
 }
