@@ -13,9 +13,10 @@ if [[ "${1:-}" == "--watch" ]]; then
 fi
 [[ $# -gt 0 ]] || { echo "usage: $0 [--watch] CMD..." >&2; exit 2; }
 
-# Stop only what this run started: a stack (or watch) that was already up stays up.
+# Stop only what this run started (the proxy too: the README starts it with `make proxy-up`): a stack
+# (or watch, or proxy) that was already up stays up.
 started=()
-for name in poller watch moto dynamodb; do
+for name in proxy poller watch moto dynamodb; do
     pid_alive "$RUN_DIR/$name.pid" || started+=("$name")
 done
 # shellcheck disable=SC2317 # called by the EXIT trap
