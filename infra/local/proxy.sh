@@ -26,8 +26,8 @@ export EGRESS_PROXY_CACHE_LOG="$EGRESS_PROXY_RUN_DIR/cache.log"
 mkdir -p "$LOG_DIR"
 if [[ "${1:-}" == "--background" ]]; then
     start_bg proxy "$LOG_DIR/proxy.log" bash infra/proxy/entrypoint.sh
-    for _ in $(seq 100); do
-        if port_in_use "$PROXY_PORT"; then
+    for _ in $(seq 300); do
+        if [[ -f "$EGRESS_PROXY_RUN_DIR/ready" ]]; then
             log "proxy: http://127.0.0.1:$PROXY_PORT (access log: .local/proxy/access.log)"
             exit 0
         fi

@@ -10,7 +10,8 @@
 # EGRESS_PROXY_HELPER (the egress-squid-helper binary; default: on PATH), EGRESS_PROXY_DNS (nameservers
 # Squid asks instead of /etc/resolv.conf's), EGRESS_PROXY_ACCESS_LOG (default stdio:/dev/stdout),
 # EGRESS_PROXY_CACHE_LOG (default stderr), EGRESS_PROXY_CUT_TUNNELS=1 (the kill switch also closes open
-# tunnels), EGRESS_PROXY_ACL_CHILDREN (4), EGRESS_PROXY_ACL_QUEUE (200), EGRESS_GATEWAY_DEV_PRINCIPAL
+# tunnels), EGRESS_PROXY_ACL_CHILDREN (4), EGRESS_PROXY_ACL_QUEUE (200), EGRESS_PROXY_TUNNEL_PORT
+# (3129, the loopback port of the tunnel leg), EGRESS_GATEWAY_DEV_PRINCIPAL
 # (local stack only). Test only: EGRESS_PROXY_RANGES_EXCLUDE, CIDRs taken out of the internal list
 # (the local tests' origin lives in 198.18.0.0/15); it is printed loudly, and never set in the image.
 set -euo pipefail
@@ -20,12 +21,14 @@ errors_src="$here/errors"
 
 run_dir="${EGRESS_PROXY_RUN_DIR:-/run/egress-proxy}"
 listen="${EGRESS_PROXY_LISTEN:-0.0.0.0:3128}"
+tunnel_port="${EGRESS_PROXY_TUNNEL_PORT:-3129}"
 helper="${EGRESS_PROXY_HELPER:-$(command -v egress-squid-helper || true)}"
 [[ -x "$helper" ]] || { echo "entrypoint: egress-squid-helper not found (EGRESS_PROXY_HELPER)" >&2; exit 1; }
 : "${EGRESS_GATEWAY_URL:?}" "${AWS_REGION:?}" "${EGRESS_KILL_SWITCH_PARAMETER:?}"
 squid_user="$(id -un proxy 2>/dev/null || echo nobody)"
 
 mkdir -p "$run_dir/state"
+rm -f "$run_dir/ready"
 # Squid's helpers run as its unprivileged user: the helper, the lists and the templates must be theirs
 # to read, and the state directory theirs to read only (watch, running as root, writes it).
 install -m 0755 "$helper" "$run_dir/egress-squid-helper"
@@ -43,6 +46,14 @@ else
 fi
 rm -f "$run_dir/internal-ranges.txt.all"
 
+# The tunnel leg's certificate (squid.conf): self-signed, made fresh at each start, trusted by nobody.
+# Squid requires one on a port that peeks; peek and splice never present it.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj "/CN=egress-proxy tunnel leg" \
+    -keyout "$run_dir/tunnel-leg.pem" -out "$run_dir/tunnel-leg.crt" 2>/dev/null
+cat "$run_dir/tunnel-leg.crt" >> "$run_dir/tunnel-leg.pem"
+rm -f "$run_dir/tunnel-leg.crt"
+chmod 0600 "$run_dir/tunnel-leg.pem"
+
 dns_line="# nameservers: /etc/resolv.conf"
 [[ -n "${EGRESS_PROXY_DNS:-}" ]] && dns_line="dns_nameservers ${EGRESS_PROXY_DNS}"
 sed -e "s|@LISTEN@|$listen|g" \
@@ -52,6 +63,7 @@ sed -e "s|@LISTEN@|$listen|g" \
     -e "s|@DNS_NAMESERVERS@|$dns_line|g" \
     -e "s|@ACL_CHILDREN@|${EGRESS_PROXY_ACL_CHILDREN:-4}|g" \
     -e "s|@ACL_QUEUE@|${EGRESS_PROXY_ACL_QUEUE:-200}|g" \
+    -e "s|@TUNNEL_PORT@|$tunnel_port|g" \
     "$conf_template" > "$run_dir/squid.conf"
 if grep -q "@[A-Z_]*@" "$run_dir/squid.conf"; then
     echo "entrypoint: unfilled placeholders in squid.conf" >&2
@@ -85,4 +97,27 @@ done
 squid -N -f "$run_dir/squid.conf" &
 squid_pid=$!
 echo "$$" > "$run_dir/entrypoint.pid"
+
+# Ready when the agents' leg sees the tunnel leg up. Squid probes a peer once when it configures it,
+# which can be before the tunnel leg listens; until a later probe succeeds every CONNECT is refused
+# (500, no path). Asking for the peer list makes Squid probe again; this waits for "Up" and then writes
+# `ready` (the container's health check). Never up within 30 s: stop, so the orchestrator replaces us.
+peer_status() {
+    local reply
+    exec 3<>"/dev/tcp/127.0.0.1/$tunnel_port" || return 1
+    printf 'GET /squid-internal-mgr/server_list HTTP/1.0\r\nHost: 127.0.0.1:%s\r\n\r\n' "$tunnel_port" >&3
+    reply="$(timeout 2 cat <&3 || true)"
+    exec 3<&-
+    grep -q "^Status *: Up" <<<"$reply"
+}
+for _ in $(seq 150); do
+    if peer_status 2>/dev/null; then
+        touch "$run_dir/ready"
+        echo "entrypoint: ready (the tunnel leg is up)" >&2
+        break
+    fi
+    kill -0 "$squid_pid" 2>/dev/null || break
+    sleep 0.2
+done
+[[ -f "$run_dir/ready" ]] || { echo "entrypoint: the tunnel leg never came up" >&2; exit 1; }
 wait "$squid_pid"

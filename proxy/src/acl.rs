@@ -9,13 +9,13 @@
 //! makes every lookup unique, so Squid never merges two connections into one decision; `%DATA`, the
 //! ACL's arguments, is written out because Squid appends it anyway).
 
-use std::net::IpAddr;
 use std::time::SystemTime;
 
 use base64::Engine;
 use serde_json::json;
 
 use crate::gateway::{DecisionAnswer, Gateway, GatewayError};
+use crate::host::same_host;
 use crate::kill_switch::{gate, Gate};
 use crate::protocol::{HelperLine, Reply};
 use crate::serve::Handler;
@@ -114,17 +114,7 @@ impl Ask {
     /// Whether the gateway's reading of the target is Squid's: the same port, and the same host (IP
     /// literals compared as addresses; names case-insensitively, a trailing dot aside).
     pub fn same_target(&self, host: &str, port: u16) -> bool {
-        let bare = |h: &str| h.trim_start_matches('[').trim_end_matches(']').to_owned();
-        let (ours, theirs) = (bare(&self.host), bare(host));
-        let same_host = match (ours.parse::<IpAddr>(), theirs.parse::<IpAddr>()) {
-            (Ok(a), Ok(b)) => a == b,
-            (Err(_), Err(_)) => ours
-                .strip_suffix('.')
-                .unwrap_or(&ours)
-                .eq_ignore_ascii_case(theirs.strip_suffix('.').unwrap_or(&theirs)),
-            _ => false,
-        };
-        same_host && port == self.port
+        same_host(&self.host, host) && port == self.port
     }
 }
 

@@ -3,18 +3,23 @@
 //!
 //! - [`auth`]: `auth_param basic` helper, checks the proxy token offline (407 when it fails);
 //! - [`acl`]: `external_acl_type` helper, one gateway decision per tunnel or plain-HTTP request;
+//! - [`admit`]: `external_acl_type` helper at the tunnel leg's door, the relayed decision into its notes;
+//! - [`sni`]: `external_acl_type` helper of the tunnel leg, the TLS server name against the CONNECT host;
 //! - [`watch`]: follows the kill-switch parameter and writes the state `acl` obeys;
 //! - [`ranges`]: prints the internal address list of Squid's `dst` ACL.
 //!
 //! [`protocol`] and [`serve`] are Squid's helper protocol (channel ids, out-of-order replies);
-//! [`gateway`] the SigV4-signed API client; [`kill_switch`] the state file; [`settings`] the environment.
+//! [`host`] compares two readings of a host; [`gateway`] the SigV4-signed API client; [`kill_switch`] the state file; [`settings`] the environment.
 
 pub mod acl;
+pub mod admit;
 pub mod auth;
 pub mod gateway;
+pub mod host;
 pub mod kill_switch;
 pub mod protocol;
 pub mod ranges;
 pub mod serve;
 pub mod settings;
+pub mod sni;
 pub mod watch;

@@ -6,6 +6,9 @@ prints one JSON document (or, for `hold`, one line per event).
     client.py connect --proxy H:P --auth U:P AUTH   one raw CONNECT; the proxy's status and headers
     client.py many --proxy H:P --auth U:P --n N --concurrency C AUTH...
                                                      N raw CONNECTs (targets in turn), C at a time
+    client.py tunnel --proxy H:P --auth U:P [--ca CA --sni NAME | --plain] AUTH
+                                                     one CONNECT, then one GET inside it: over TLS with
+                                                     the server name NAME, or as plain bytes
     client.py hold --proxy H:P --auth U:P --ca CA HOST
                                                      an open TLS tunnel to HOST; prints OPEN, then
                                                      CLOSED <seconds> when the proxy cuts it (max 30 s)
@@ -35,13 +38,20 @@ def via_requests(proxy, ca, url):
 
 
 def head_of(sock):
+    status, headers, _ = head_and_rest(sock)
+    return status, headers
+
+
+def head_and_rest(sock):
+    """A response head read from `sock`: status, headers, and what was read past the head."""
     data = b""
     while b"\r\n\r\n" not in data and len(data) < 65536:
         chunk = sock.recv(4096)
         if not chunk:
             break
         data += chunk
-    text = data.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    head, _, rest = data.partition(b"\r\n\r\n")
+    text = head.decode("latin-1")
     lines = text.split("\r\n")
     parts = lines[0].split(" ", 2) if lines and lines[0] else []
     status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
@@ -50,7 +60,7 @@ def head_of(sock):
         if ":" in line:
             k, v = line.split(":", 1)
             headers[k.strip().lower()] = v.strip()
-    return status, headers
+    return status, headers, rest
 
 
 def open_tunnel(proxy, auth, authority, timeout=10):
@@ -74,6 +84,47 @@ def connect_once(proxy, auth, authority):
                 "seconds": round(time.monotonic() - started, 3)}
     except OSError as e:
         return {"target": authority, "status": 0, "error": str(e), "seconds": round(time.monotonic() - started, 3)}
+
+
+def read_response(sock):
+    status, headers, body = head_and_rest(sock)
+    length = int(headers.get("content-length", "0") or 0)
+    while len(body) < min(length, 65536):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        body += chunk
+    return status, body.decode("latin-1")
+
+
+def tunnel(proxy, auth, authority, ca, sni, plain):
+    """CONNECT, then a GET through the tunnel; reports how far it got."""
+    out = {"target": authority}
+    try:
+        s, status, _ = open_tunnel(proxy, auth, authority)
+    except OSError as e:
+        return {**out, "connect": 0, "error": str(e)}
+    out["connect"] = status
+    if status != 200:
+        s.close()
+        return out
+    host = authority.rsplit(":", 1)[0]
+    try:
+        if plain:
+            conn = s
+        else:
+            ctx = ssl.create_default_context(cafile=ca)
+            # The server name is the test's variable; the origin's certificate covers every lab name.
+            ctx.check_hostname = False
+            conn = ctx.wrap_socket(s, server_hostname=sni or None)
+            out["handshake"] = "ok"
+        conn.sendall(f"GET /through-tunnel HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        out["http"], out["body"] = read_response(conn)
+    except (OSError, ValueError) as e:
+        out["error"] = f"{type(e).__name__}: {e}"[:300]
+    finally:
+        s.close()
+    return out
 
 
 def hold(proxy, auth, ca, host):
@@ -127,6 +178,13 @@ def main():
     m.add_argument("--n", type=int, required=True)
     m.add_argument("--concurrency", type=int, required=True)
     m.add_argument("targets", nargs="+")
+    t = sub.add_parser("tunnel")
+    t.add_argument("--proxy", required=True)
+    t.add_argument("--auth", required=True)
+    t.add_argument("--ca")
+    t.add_argument("--sni", default="")
+    t.add_argument("--plain", action="store_true")
+    t.add_argument("authority")
     h = sub.add_parser("hold")
     h.add_argument("--proxy", required=True)
     h.add_argument("--auth", required=True)
@@ -143,6 +201,8 @@ def main():
         with ThreadPoolExecutor(max_workers=min(a.concurrency, 200)) as pool:
             results = list(pool.map(lambda t: connect_once(a.proxy, a.auth, t), targets))
         print(json.dumps(results))
+    elif a.cmd == "tunnel":
+        print(json.dumps(tunnel(a.proxy, a.auth, a.authority, a.ca, a.sni, a.plain)))
     elif a.cmd == "hold":
         hold(a.proxy, a.auth, a.ca, a.host)
 

@@ -108,13 +108,16 @@ class OriginHandler(BaseHTTPRequestHandler):
 
 
 def serve_origin(cert, key):
-    """HTTP on :80 and HTTPS on :443 (a certificate for *.egress-lab.com from the lab's CA)."""
-    plain = ThreadingHTTPServer((ORIGIN_IP, 80), OriginHandler)
+    """HTTP on :80 and :8080, HTTPS on :443 (a certificate for *.egress-lab.com from the lab's CA). :8080
+    is plain HTTP on a port the policy allows, so a tunnel that carries non-TLS bytes there would get an
+    answer if the proxy let it through."""
+    for port in (80, 8080):
+        plain = ThreadingHTTPServer((ORIGIN_IP, port), OriginHandler)
+        threading.Thread(target=plain.serve_forever, daemon=True).start()
     tls = ThreadingHTTPServer((ORIGIN_IP, 443), OriginHandler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
-    threading.Thread(target=plain.serve_forever, daemon=True).start()
     tls.serve_forever()
 
 
@@ -250,6 +253,13 @@ class Lab:
         # Moto and the gateway keep their addresses: inside the proxy namespace the relays listen on them.
         self.spawn("proxy", ["bash", str(ROOT / "infra/proxy/entrypoint.sh")], ns="proxy", env=env)
         self.wait_port("proxy", PROXY_AGENT_IP, PROXY_PORT, seconds=30)
+        # The entrypoint writes `ready` once the agents' leg sees the tunnel leg up.
+        ready = self.dir / "squid" / "ready"
+        deadline = time.monotonic() + 40
+        while not ready.exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the proxy never became ready (squid/cache.log, proxy.log)")
+            time.sleep(0.1)
         return {
             "namespaces": self.ns,
             "dir": str(self.dir),
