@@ -8,7 +8,8 @@
 # credentials for the proxy's role (the task role in AWS).
 # Optional: EGRESS_PROXY_LISTEN (default 0.0.0.0:3128), EGRESS_PROXY_RUN_DIR (/run/egress-proxy),
 # EGRESS_PROXY_HELPER (the egress-squid-helper binary; default: on PATH), EGRESS_PROXY_DNS (nameservers
-# Squid asks instead of /etc/resolv.conf's), EGRESS_PROXY_ACCESS_LOG (default stdio:/dev/stdout),
+# the DNS filter asks instead of /etc/resolv.conf's), EGRESS_PROXY_DNS_LISTEN (127.0.0.2, the filter's
+# loopback address that Squid asks), EGRESS_PROXY_ACCESS_LOG (default stdio:/dev/stdout),
 # EGRESS_PROXY_CACHE_LOG (default stderr), EGRESS_PROXY_CUT_TUNNELS=1 (the kill switch also closes open
 # tunnels), EGRESS_PROXY_ACL_CHILDREN (4), EGRESS_PROXY_ACL_QUEUE (200), EGRESS_PROXY_TUNNEL_PORT
 # (3129, the loopback port of the tunnel leg), EGRESS_GATEWAY_DEV_PRINCIPAL
@@ -22,6 +23,8 @@ errors_src="$here/errors"
 run_dir="${EGRESS_PROXY_RUN_DIR:-/run/egress-proxy}"
 listen="${EGRESS_PROXY_LISTEN:-0.0.0.0:3128}"
 tunnel_port="${EGRESS_PROXY_TUNNEL_PORT:-3129}"
+# The DNS filter Squid asks (port 53 on a loopback address: dns_nameservers takes addresses only).
+dns_filter="${EGRESS_PROXY_DNS_LISTEN:-127.0.0.2}"
 helper="${EGRESS_PROXY_HELPER:-$(command -v egress-squid-helper || true)}"
 [[ -x "$helper" ]] || { echo "entrypoint: egress-squid-helper not found (EGRESS_PROXY_HELPER)" >&2; exit 1; }
 : "${EGRESS_GATEWAY_URL:?}" "${AWS_REGION:?}" "${EGRESS_KILL_SWITCH_PARAMETER:?}"
@@ -54,13 +57,11 @@ cat "$run_dir/tunnel-leg.crt" >> "$run_dir/tunnel-leg.pem"
 rm -f "$run_dir/tunnel-leg.crt"
 chmod 0600 "$run_dir/tunnel-leg.pem"
 
-dns_line="# nameservers: /etc/resolv.conf"
-[[ -n "${EGRESS_PROXY_DNS:-}" ]] && dns_line="dns_nameservers ${EGRESS_PROXY_DNS}"
 sed -e "s|@LISTEN@|$listen|g" \
     -e "s|@RUN_DIR@|$run_dir|g" \
     -e "s|@CACHE_LOG@|${EGRESS_PROXY_CACHE_LOG:-stdio:/dev/stderr}|g" \
     -e "s|@ACCESS_LOG@|${EGRESS_PROXY_ACCESS_LOG:-stdio:/dev/stdout}|g" \
-    -e "s|@DNS_NAMESERVERS@|$dns_line|g" \
+    -e "s|@DNS_FILTER@|$dns_filter|g" \
     -e "s|@ACL_CHILDREN@|${EGRESS_PROXY_ACL_CHILDREN:-4}|g" \
     -e "s|@ACL_QUEUE@|${EGRESS_PROXY_ACL_QUEUE:-200}|g" \
     -e "s|@TUNNEL_PORT@|$tunnel_port|g" \
@@ -80,20 +81,27 @@ squid -k parse -f "$run_dir/squid.conf" 2> "$run_dir/parse.log" || { cat "$run_d
 
 "$run_dir/egress-squid-helper" watch &
 watch_pid=$!
+# The DNS filter runs as root (port 53) and reads the list Squid enforces. It asks EGRESS_PROXY_DNS, or
+# the nameservers of /etc/resolv.conf.
+EGRESS_PROXY_DNS_LISTEN="$dns_filter" EGRESS_PROXY_RANGES_FILE="$run_dir/internal-ranges.txt" \
+    "$run_dir/egress-squid-helper" dns &
+dns_pid=$!
 squid_pid=""
 stop() {
     # Every step may find its process gone already; none may stop the others (set -e).
     if [[ -n "$squid_pid" ]]; then kill "$squid_pid" 2>/dev/null || true; fi
-    kill "$watch_pid" 2>/dev/null || true
+    kill "$watch_pid" "$dns_pid" 2>/dev/null || true
     wait 2>/dev/null || true
 }
 trap stop EXIT
 trap 'exit 143' TERM INT
-# The first state before the first connection: without it every decision is refused.
+# The first state before the first connection: without it every decision is refused. The filter
+# listening before Squid's first lookup: without it every lookup fails (a refusal, but a useless proxy).
 for _ in $(seq 50); do
-    [[ -s "$run_dir/state/kill-switch" ]] && break
+    [[ -s "$run_dir/state/kill-switch" ]] && ss -Hlun "src $dns_filter:53" | grep -q . && break
     sleep 0.1
 done
+kill -0 "$dns_pid" 2>/dev/null || { echo "entrypoint: the DNS filter did not start" >&2; exit 1; }
 squid -N -f "$run_dir/squid.conf" &
 squid_pid=$!
 echo "$$" > "$run_dir/entrypoint.pid"

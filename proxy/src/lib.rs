@@ -5,6 +5,7 @@
 //! - [`acl`]: `external_acl_type` helper, one gateway decision per tunnel or plain-HTTP request;
 //! - [`admit`]: `external_acl_type` helper at the tunnel leg's door, the relayed decision into its notes;
 //! - [`sni`]: `external_acl_type` helper of the tunnel leg, the TLS server name against the CONNECT host;
+//! - [`dns`]: the resolver Squid asks, a forwarder that drops internal addresses from every answer;
 //! - [`watch`]: follows the kill-switch parameter and writes the state `acl` obeys;
 //! - [`ranges`]: prints the internal address list of Squid's `dst` ACL.
 //!
@@ -14,6 +15,7 @@
 pub mod acl;
 pub mod admit;
 pub mod auth;
+pub mod dns;
 pub mod gateway;
 pub mod host;
 pub mod kill_switch;

@@ -1,4 +1,4 @@
-//! `egress-squid-helper <auth|acl|admit|sni|watch|ranges>`: thin; every mode lives in `egress_proxy`.
+//! `egress-squid-helper <auth|acl|admit|sni|dns|watch|ranges>`: thin; every mode lives in `egress_proxy`.
 //! Stdout is Squid's helper protocol, so logs go to stderr (JSON, `RUST_LOG`).
 
 use std::process::ExitCode;
@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use egress_proxy::gateway::Gateway;
 use egress_proxy::settings::Settings;
-use egress_proxy::{acl, admit, auth, ranges, serve, sni, watch};
+use egress_proxy::{acl, admit, auth, dns, ranges, serve, sni, watch};
 
-const USAGE: &str = "usage: egress-squid-helper <auth|acl|admit|sni|watch|ranges>";
+const USAGE: &str = "usage: egress-squid-helper <auth|acl|admit|sni|dns|watch|ranges>";
 
 fn init_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -30,6 +30,10 @@ async fn run(mode: &str) -> Result<(), String> {
         // No gateway, no settings: both read only what Squid hands them.
         "admit" => serve::serve(Arc::new(admit::Admit)).await.map_err(|e| e.to_string()),
         "sni" => serve::serve(Arc::new(sni::Sni)).await.map_err(|e| e.to_string()),
+        "dns" => {
+            let settings = dns::DnsSettings::from_env().map_err(|e| e.to_string())?;
+            dns::run(settings).await.map_err(|e| e.to_string())
+        }
         "auth" | "acl" => {
             let settings = Settings::from_env().map_err(|e| e.to_string())?;
             let gateway = Gateway::new(settings.clone()).await.map_err(|e| e.to_string())?;

@@ -398,15 +398,17 @@ async fn names_are_resolved_only_after_an_allow_and_never_to_internal_addresses(
         "a denied name is never resolved"
     );
 
+    // The lab's DNS answers the canary's loopback address; the proxy's DNS filter takes it out, so the
+    // allowed name has no address the proxy may dial.
     let canary = raw_connect(lab, &auth, &format!("canary.{DOMAIN}:443"));
     assert_eq!(canary["status"], 403, "{canary}");
-    assert_eq!(canary["headers"]["x-egress-reason"], "internal_address");
+    assert_eq!(canary["headers"]["x-egress-reason"], "no_public_address");
     let id = canary["headers"]["x-egress-request-id"]
         .as_str()
         .expect("id")
         .to_owned();
     let log = lab.access(&id);
-    assert_eq!(log[0]["reason"], "internal_address", "{log:?}");
+    assert_eq!(log[0]["reason"], "no_public_address", "{log:?}");
     row_and_event(&principal, &id).await;
 
     let mut statuses = HashMap::<i64, usize>::new();
@@ -422,6 +424,43 @@ async fn names_are_resolved_only_after_an_allow_and_never_to_internal_addresses(
         *statuses.entry(s).or_default() += 1;
     }
     assert!(statuses.keys().all(|s| *s == 200 || *s == 403), "{statuses:?}");
+    assert_eq!(lab.canary_hits(), 0, "the canary was reached");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dns_filter_keeps_internal_addresses_out_of_squid() {
+    let _shared = EXCLUSIVE.read().await;
+    let lab = lab_and_events().await;
+    // Asked directly in the proxy namespace, as Squid asks it: the canary's loopback address never comes
+    // back, the origin's does, and a name with both keeps only the origin's.
+    let ask = |name: &str| -> Vec<String> {
+        let script = format!(
+            "import dnslib,json; r=dnslib.DNSRecord.parse(dnslib.DNSRecord.question({name:?}).send('127.0.0.2', 53, timeout=5)); \
+             print(json.dumps([str(a.rdata) for a in r.rr if a.rtype == dnslib.QTYPE.A]))"
+        );
+        let out = lab.run_in("proxy", &[&python(), "-c", &script]);
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("dns query {name}: {}", String::from_utf8_lossy(&out.stderr)))
+    };
+    let origin = lab.origin_ip();
+    assert_eq!(ask(&format!("origin.{DOMAIN}")), vec![origin.clone()]);
+    assert_eq!(ask(&format!("canary.{DOMAIN}")), Vec::<String>::new());
+    assert_eq!(ask(&format!("mixed.{DOMAIN}")), vec![origin]);
+    assert!(
+        lab.dns_queries(&format!("mixed.{DOMAIN}")) >= 1,
+        "the filter asked the lab's DNS"
+    );
+    assert!(lab
+        .file("proxy.log")
+        .contains("internal addresses taken out of a DNS answer"));
+
+    // Through the proxy, the mixed name reaches the origin every time and the canary never.
+    let (_, token) = agent_token("proxy-dns-mixed").await;
+    for _ in 0..10 {
+        let c = curl(lab, ZONE, &token, &format!("https://mixed.{DOMAIN}/m"), &[]);
+        assert_eq!(c.status(), 200, "{c:?}");
+        assert!(c.body.contains("\"origin\": true"), "{c:?}");
+    }
     assert_eq!(lab.canary_hits(), 0, "the canary was reached");
 }
 

@@ -85,8 +85,12 @@ impl Lab {
     }
     /// Runs a command in the agent namespace (no proxy variables of ours leak in).
     pub fn agent(&self, args: &[&str]) -> std::process::Output {
+        self.run_in("agent", args)
+    }
+    /// Runs a command in one of the lab's namespaces (`agent`, `proxy`, `origin`).
+    pub fn run_in(&self, which: &str, args: &[&str]) -> std::process::Output {
         Command::new("ip")
-            .args(["netns", "exec", &self.ns("agent")])
+            .args(["netns", "exec", &self.ns(which)])
             .args(args)
             .env_remove("HTTPS_PROXY")
             .env_remove("HTTP_PROXY")

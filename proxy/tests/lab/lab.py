@@ -73,6 +73,11 @@ def serve_dns(log_path, port):
                     rebind["n"] += 1
                     ip = ORIGIN_IP if rebind["n"] % 2 else CANARY_IP
                 ttl = 0
+            elif label == "mixed":
+                # An internal address beside the origin's: only the origin's may ever reach Squid.
+                for ip in (CANARY_IP, ORIGIN_IP):
+                    reply.add_answer(RR(request.q.qname, QTYPE.A, rdata=A(ip), ttl=ttl))
+                return reply
             else:
                 ip = ORIGIN_IP
             reply.add_answer(RR(request.q.qname, QTYPE.A, rdata=A(ip), ttl=ttl))
