@@ -24,6 +24,8 @@ export EGRESS_PROXY_HELPER="$ROOT/target/debug/egress-squid-helper"
 export EGRESS_PROXY_ACCESS_LOG="stdio:$EGRESS_PROXY_RUN_DIR/access.log"
 export EGRESS_PROXY_CACHE_LOG="$EGRESS_PROXY_RUN_DIR/cache.log"
 mkdir -p "$LOG_DIR"
+# A ready file from an earlier run must not answer for this one.
+rm -f "$EGRESS_PROXY_RUN_DIR/ready"
 if [[ "${1:-}" == "--background" ]]; then
     start_bg proxy "$LOG_DIR/proxy.log" bash infra/proxy/entrypoint.sh
     for _ in $(seq 300); do

@@ -25,6 +25,9 @@ listen="${EGRESS_PROXY_LISTEN:-0.0.0.0:3128}"
 tunnel_port="${EGRESS_PROXY_TUNNEL_PORT:-3129}"
 # The DNS filter Squid asks (port 53 on a loopback address: dns_nameservers takes addresses only).
 dns_filter="${EGRESS_PROXY_DNS_LISTEN:-127.0.0.2}"
+# The key that proves a CONNECT on the tunnel leg came from the agents' leg (DESIGN §12): new at each
+# start, in the rendered configuration (readable by Squid's user only) and Squid's environment.
+tunnel_key="$(openssl rand -hex 32)"
 helper="${EGRESS_PROXY_HELPER:-$(command -v egress-squid-helper || true)}"
 [[ -x "$helper" ]] || { echo "entrypoint: egress-squid-helper not found (EGRESS_PROXY_HELPER)" >&2; exit 1; }
 : "${EGRESS_GATEWAY_URL:?}" "${AWS_REGION:?}" "${EGRESS_KILL_SWITCH_PARAMETER:?}"
@@ -65,12 +68,14 @@ sed -e "s|@LISTEN@|$listen|g" \
     -e "s|@ACL_CHILDREN@|${EGRESS_PROXY_ACL_CHILDREN:-4}|g" \
     -e "s|@ACL_QUEUE@|${EGRESS_PROXY_ACL_QUEUE:-200}|g" \
     -e "s|@TUNNEL_PORT@|$tunnel_port|g" \
+    -e "s|@TUNNEL_KEY@|$tunnel_key|g" \
     "$conf_template" > "$run_dir/squid.conf"
 if grep -q "@[A-Z_]*@" "$run_dir/squid.conf"; then
     echo "entrypoint: unfilled placeholders in squid.conf" >&2
     exit 1
 fi
 chown -R "$squid_user" "$run_dir"
+chmod 0600 "$run_dir/squid.conf"
 chown root "$run_dir/state"
 chmod 0755 "$run_dir/state"
 
@@ -79,6 +84,17 @@ export EGRESS_PROXY_PORT="${listen##*:}"
 squid -k parse -f "$run_dir/squid.conf" 2> "$run_dir/parse.log" || { cat "$run_dir/parse.log" >&2; exit 1; }
 [[ "${1:-}" == "--check" ]] && { echo "entrypoint: $run_dir/squid.conf parses"; exit 0; }
 
+watch_pid="" dns_pid="" squid_pid=""
+stop() {
+    # Every step may find its process gone already; none may stop the others (set -e).
+    for pid in "$squid_pid" "$watch_pid" "$dns_pid"; do
+        if [[ -n "$pid" ]]; then kill "$pid" 2>/dev/null || true; fi
+    done
+    wait 2>/dev/null || true
+}
+trap stop EXIT
+trap 'exit 143' TERM INT
+
 "$run_dir/egress-squid-helper" watch &
 watch_pid=$!
 # The DNS filter runs as root (port 53) and reads the list Squid enforces. It asks EGRESS_PROXY_DNS, or
@@ -86,15 +102,6 @@ watch_pid=$!
 EGRESS_PROXY_DNS_LISTEN="$dns_filter" EGRESS_PROXY_RANGES_FILE="$run_dir/internal-ranges.txt" \
     "$run_dir/egress-squid-helper" dns &
 dns_pid=$!
-squid_pid=""
-stop() {
-    # Every step may find its process gone already; none may stop the others (set -e).
-    if [[ -n "$squid_pid" ]]; then kill "$squid_pid" 2>/dev/null || true; fi
-    kill "$watch_pid" "$dns_pid" 2>/dev/null || true
-    wait 2>/dev/null || true
-}
-trap stop EXIT
-trap 'exit 143' TERM INT
 # The first state before the first connection: without it every decision is refused. The filter
 # listening before Squid's first lookup: without it every lookup fails (a refusal, but a useless proxy).
 for _ in $(seq 50); do
@@ -102,14 +109,15 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 kill -0 "$dns_pid" 2>/dev/null || { echo "entrypoint: the DNS filter did not start" >&2; exit 1; }
-squid -N -f "$run_dir/squid.conf" &
+# Squid and its helpers (admit) get the tunnel key from the environment as well as the configuration.
+EGRESS_PROXY_TUNNEL_KEY="$tunnel_key" squid -N -f "$run_dir/squid.conf" &
 squid_pid=$!
 echo "$$" > "$run_dir/entrypoint.pid"
 
 # Ready when the agents' leg sees the tunnel leg up. Squid probes a peer once when it configures it,
 # which can be before the tunnel leg listens; until a later probe succeeds every CONNECT is refused
 # (500, no path). Asking for the peer list makes Squid probe again; this waits for "Up" and then writes
-# `ready` (the container's health check). Never up within 30 s: stop, so the orchestrator replaces us.
+# `ready` (the container's health check). Not up within 30 s: stop, so the orchestrator replaces us.
 peer_status() {
     local reply
     exec 3<>"/dev/tcp/127.0.0.1/$tunnel_port" || return 1
@@ -118,7 +126,8 @@ peer_status() {
     exec 3<&-
     grep -q "^Status *: Up" <<<"$reply"
 }
-for _ in $(seq 150); do
+deadline=$((SECONDS + 30))
+while (( SECONDS < deadline )); do
     if peer_status 2>/dev/null; then
         touch "$run_dir/ready"
         echo "entrypoint: ready (the tunnel leg is up)" >&2
@@ -128,4 +137,11 @@ for _ in $(seq 150); do
     sleep 0.2
 done
 [[ -f "$run_dir/ready" ]] || { echo "entrypoint: the tunnel leg never came up" >&2; exit 1; }
-wait "$squid_pid"
+# Squid, watch and the DNS filter live and die together: when any one ends, the others are stopped
+# (trap) and the entrypoint exits with its status, so the orchestrator replaces the whole proxy.
+set +e
+wait -n "$squid_pid" "$watch_pid" "$dns_pid"
+status=$?
+echo "entrypoint: a process of the proxy ended (status $status): stopping" >&2
+rm -f "$run_dir/ready"
+exit "$status"

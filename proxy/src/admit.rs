@@ -7,9 +7,12 @@
 //! tunnel of plain bytes), so every line of the tunnel joins to the gateway's row.
 //!
 //! Input (`external_acl_type egress_admit` in `infra/proxy/squid.conf`): the headers
-//! `X-Egress-Request-Id`, `-Decision`, `-Reason`, `-Principal`, `-Zone`, `-Client`, then `%DATA`. `OK`
-//! only for a relayed `allow` with a well-formed request id: the tunnel leg carries nothing the agents'
-//! leg did not allow.
+//! `X-Egress-Tunnel-Key`, `X-Egress-Request-Id`, `-Decision`, `-Reason`, `-Principal`, `-Zone`, `-Client`,
+//! then `%DATA`. `OK` only for a relayed `allow` with a well-formed request id **and** the tunnel key:
+//! the tunnel port is on loopback, but loopback is shared (other containers of a task, other processes of
+//! a host), so the agents' leg proves it is the sender with a random key the entrypoint makes at each
+//! start (`EGRESS_PROXY_TUNNEL_KEY`, in Squid's configuration and environment, never logged). The tunnel
+//! leg carries nothing the agents' leg did not allow.
 
 use crate::protocol::{HelperLine, Reply};
 use crate::serve::Handler;
@@ -17,6 +20,8 @@ use crate::serve::Handler;
 /// Why a connection is not admitted to the tunnel leg.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AdmitRefusal {
+    #[error("the relayed CONNECT does not carry this Squid's tunnel key")]
+    NotFromAgentsLeg,
     #[error("the tunnel leg got no request id from the agents' leg")]
     NoRequestId,
     #[error("the agents' leg relayed a connection it did not allow")]
@@ -30,11 +35,23 @@ fn is_request_id(v: &str) -> bool {
     v.len() == 26 && v.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-/// The notes of an admitted connection, or why it is refused.
-pub fn admit(values: &[Option<String>]) -> Result<Reply, AdmitRefusal> {
-    let [request_id, decision, reason, principal, zone, client, _data] = values else {
+/// Equal in time independent of where the first difference is (the key is a secret).
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The shortest tunnel key accepted (the entrypoint makes 64 hex characters).
+pub const MIN_KEY_LEN: usize = 32;
+
+/// The notes of an admitted connection, or why it is refused. `key` is this Squid's tunnel key.
+pub fn admit(values: &[Option<String>], key: &str) -> Result<Reply, AdmitRefusal> {
+    let [presented, request_id, decision, reason, principal, zone, client, _data] = values else {
         return Err(AdmitRefusal::Unreadable);
     };
+    let presented = presented.as_deref().unwrap_or_default();
+    if key.len() < MIN_KEY_LEN || !same_secret(presented.as_bytes(), key.as_bytes()) {
+        return Err(AdmitRefusal::NotFromAgentsLeg);
+    }
     let request_id = request_id
         .as_deref()
         .filter(|v| is_request_id(v))
@@ -52,11 +69,26 @@ pub fn admit(values: &[Option<String>]) -> Result<Reply, AdmitRefusal> {
         .note("client", text(client)))
 }
 
-pub struct Admit;
+pub struct Admit {
+    key: String,
+}
+
+impl Admit {
+    /// `EGRESS_PROXY_TUNNEL_KEY`, which the entrypoint sets for Squid and so for its helpers.
+    pub fn from_env() -> Result<Self, String> {
+        let key = std::env::var("EGRESS_PROXY_TUNNEL_KEY").unwrap_or_default();
+        if key.len() < MIN_KEY_LEN {
+            return Err(format!(
+                "EGRESS_PROXY_TUNNEL_KEY must be at least {MIN_KEY_LEN} characters"
+            ));
+        }
+        Ok(Self { key })
+    }
+}
 
 impl Handler for Admit {
     async fn handle(&self, line: HelperLine) -> Reply {
-        admit(&line.values).unwrap_or_else(|refusal| {
+        admit(&line.values, &self.key).unwrap_or_else(|refusal| {
             tracing::error!(error = %refusal, "tunnel leg: connection not admitted");
             Reply::err().note("refusal", "not_admitted")
         })
@@ -69,11 +101,13 @@ mod tests {
     use crate::protocol::parse_line;
 
     const ID: &str = "01M97D72SNNJS5PPN92MMTHGYJ";
+    const KEY: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
     #[tokio::test]
     async fn an_allowed_relay_is_admitted_and_tagged_with_its_request_id() {
-        let line = format!("7 {ID} allow rule_allow arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fa proxy-lab 198.18.0.1 -");
-        let reply = Admit.handle(parse_line(&line).unwrap()).await.line("7");
+        let admit = Admit { key: KEY.into() };
+        let line = format!("7 {KEY} {ID} allow rule_allow arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fa proxy-lab 198.18.0.1 -");
+        let reply = admit.handle(parse_line(&line).unwrap()).await.line("7");
         assert_eq!(
             reply,
             format!(
@@ -85,28 +119,42 @@ mod tests {
 
     #[test]
     fn anything_else_is_refused() {
-        let vals = |id: Option<&str>, decision: Option<&str>| {
-            let mut v: Vec<Option<String>> = vec![id.map(str::to_owned), decision.map(str::to_owned)];
+        let vals = |key: Option<&str>, id: Option<&str>, decision: Option<&str>| {
+            let mut v: Vec<Option<String>> = [key, id, decision].iter().map(|x| x.map(str::to_owned)).collect();
             v.extend([None, None, None, None, None]);
             v
         };
+        let ok = |id, decision| vals(Some(KEY), id, decision);
         assert_eq!(
-            admit(&vals(None, Some("allow"))).unwrap_err(),
+            admit(&ok(None, Some("allow")), KEY).unwrap_err(),
             AdmitRefusal::NoRequestId
         );
         assert_eq!(
-            admit(&vals(Some("not-an-id\" x=\"y"), Some("allow"))).unwrap_err(),
+            admit(&ok(Some("not-an-id\" x=\"y"), Some("allow")), KEY).unwrap_err(),
             AdmitRefusal::NoRequestId
         );
         assert_eq!(
-            admit(&vals(Some(ID), Some("deny"))).unwrap_err(),
+            admit(&ok(Some(ID), Some("deny")), KEY).unwrap_err(),
             AdmitRefusal::NotAllowed
         );
-        assert_eq!(admit(&vals(Some(ID), None)).unwrap_err(), AdmitRefusal::NotAllowed);
+        assert_eq!(admit(&ok(Some(ID), None), KEY).unwrap_err(), AdmitRefusal::NotAllowed);
         assert_eq!(
-            admit(&vals(Some(ID), Some("allow"))[..3]).unwrap_err(),
+            admit(&ok(Some(ID), Some("allow"))[..3], KEY).unwrap_err(),
             AdmitRefusal::Unreadable
         );
-        assert!(admit(&vals(Some(ID), Some("allow"))).is_ok());
+        assert!(admit(&ok(Some(ID), Some("allow")), KEY).is_ok());
+        // Whoever else reaches the tunnel port on loopback: no key, a wrong key, a prefix of the key.
+        for presented in [None, Some("0000"), Some(&KEY[..40]), Some(&KEY[1..])] {
+            assert_eq!(
+                admit(&vals(presented, Some(ID), Some("allow")), KEY).unwrap_err(),
+                AdmitRefusal::NotFromAgentsLeg,
+                "{presented:?}"
+            );
+        }
+        // A short configured key admits nothing, not even itself.
+        assert_eq!(
+            admit(&vals(Some("short"), Some(ID), Some("allow")), "short").unwrap_err(),
+            AdmitRefusal::NotFromAgentsLeg
+        );
     }
 }

@@ -102,11 +102,15 @@ pub struct Filtered {
     pub dropped: Vec<IpAddr>,
 }
 
-/// Takes every internal A/AAAA record out of an upstream `answer` to the query with id `query_id`
-/// (answer and additional sections; authority holds no addresses Squid uses).
-pub fn filter(answer: &[u8], query_id: u16, list: &InternalList) -> Result<Filtered, DnsError> {
+/// Takes every internal A/AAAA record out of an upstream `answer` to `query` (answer and additional
+/// sections; authority holds no addresses Squid uses). An answer with another id or question is not
+/// this query's answer.
+pub fn filter(answer: &[u8], query: &Message, list: &InternalList) -> Result<Filtered, DnsError> {
     let mut message = Message::from_vec(answer)?;
-    if message.id() != query_id || message.message_type() != MessageType::Response {
+    if message.id() != query.id()
+        || message.message_type() != MessageType::Response
+        || message.queries() != query.queries()
+    {
         return Err(DnsError::Mismatch);
     }
     let mut dropped = Vec::new();
@@ -261,14 +265,14 @@ async fn read_framed(stream: &mut TcpStream) -> Result<Vec<u8>, DnsError> {
 /// Asks each upstream in turn (UDP, then TCP when the answer is truncated) and filters the first
 /// answer that reads. The query is forwarded as the client sent it.
 pub async fn resolve(query: &[u8], upstreams: &[SocketAddr], list: &InternalList) -> Result<Filtered, DnsError> {
-    let id = Message::from_vec(query)?.id();
+    let parsed = Message::from_vec(query)?;
     let mut failures = Vec::new();
     for upstream in upstreams {
         let exchange = async {
             let answer = ask_udp(*upstream, query).await?;
-            let first = filter(&answer, id, list)?;
+            let first = filter(&answer, &parsed, list)?;
             if first.message.truncated() {
-                return filter(&ask_tcp(*upstream, query).await?, id, list);
+                return filter(&ask_tcp(*upstream, query).await?, &parsed, list);
             }
             Ok(first)
         };
@@ -322,8 +326,14 @@ pub async fn run(settings: DnsSettings) -> Result<(), DnsError> {
     let (tcp_list, tcp_upstreams) = (Arc::clone(&list), Arc::clone(&upstreams));
     let tcp_loop = tokio::spawn(async move {
         loop {
-            let Ok((mut stream, _)) = tcp.accept().await else {
-                continue;
+            let mut stream = match tcp.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors, say: wait rather than spin; Squid retries over UDP.
+                    tracing::error!(error = %e, "DNS filter: accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
             };
             let (list, upstreams) = (Arc::clone(&tcp_list), Arc::clone(&tcp_upstreams));
             tokio::spawn(async move {
@@ -368,12 +378,16 @@ mod tests {
         InternalList::parse("# internal\n127.0.0.0/8\n10.0.0.0/8\n169.254.0.0/16\nfc00::/7\n::1/128\n\n").unwrap()
     }
 
+    fn query() -> Message {
+        let mut q = Message::new();
+        q.set_id(77)
+            .add_query(Query::query(Name::from_str("rebind.example.").unwrap(), RecordType::A));
+        q
+    }
+
     fn answer_with(records: Vec<Record>) -> Vec<u8> {
-        let name = Name::from_str("rebind.example.").unwrap();
-        let mut m = Message::new();
-        m.set_id(77)
-            .set_message_type(MessageType::Response)
-            .add_query(Query::query(name, RecordType::A));
+        let mut m = query();
+        m.set_message_type(MessageType::Response);
         m.insert_answers(records);
         m.to_vec().unwrap()
     }
@@ -393,7 +407,7 @@ mod tests {
             rec(RData::AAAA(AAAA("fd00::1".parse().unwrap()))),
             rec(RData::AAAA(AAAA("2606:2800:220:1::1".parse().unwrap()))),
         ]);
-        let f = filter(&bytes, 77, &list()).unwrap();
+        let f = filter(&bytes, &query(), &list()).unwrap();
         let kept: Vec<String> = f.message.answers().iter().map(|r| r.data().to_string()).collect();
         assert_eq!(kept, ["edge.example.", "93.184.216.34", "2606:2800:220:1::1"]);
         assert_eq!(f.dropped.len(), 4);
@@ -402,7 +416,7 @@ mod tests {
     #[test]
     fn only_internal_addresses_answer_with_none() {
         let bytes = answer_with(vec![rec(RData::A(A("127.0.0.1".parse().unwrap())))]);
-        let f = filter(&bytes, 77, &list()).unwrap();
+        let f = filter(&bytes, &query(), &list()).unwrap();
         assert!(f.message.answers().is_empty());
         assert_eq!(f.message.response_code(), ResponseCode::NoError);
     }
@@ -410,8 +424,16 @@ mod tests {
     #[test]
     fn another_querys_answer_or_garbage_is_an_error() {
         let bytes = answer_with(vec![]);
-        assert!(matches!(filter(&bytes, 78, &list()), Err(DnsError::Mismatch)));
-        assert!(filter(b"\x00\x01garbage", 1, &list()).is_err());
+        let mut other_id = query();
+        other_id.set_id(78);
+        assert!(matches!(filter(&bytes, &other_id, &list()), Err(DnsError::Mismatch)));
+        let mut other_question = query();
+        other_question.queries_mut()[0].set_query_type(RecordType::AAAA);
+        assert!(matches!(
+            filter(&bytes, &other_question, &list()),
+            Err(DnsError::Mismatch)
+        ));
+        assert!(filter(b"\x00\x01garbage", &query(), &list()).is_err());
     }
 
     #[test]

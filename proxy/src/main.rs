@@ -28,7 +28,9 @@ async fn run(mode: &str) -> Result<(), String> {
             Ok(())
         }
         // No gateway, no settings: both read only what Squid hands them.
-        "admit" => serve::serve(Arc::new(admit::Admit)).await.map_err(|e| e.to_string()),
+        "admit" => serve::serve(Arc::new(admit::Admit::from_env()?))
+            .await
+            .map_err(|e| e.to_string()),
         "sni" => serve::serve(Arc::new(sni::Sni)).await.map_err(|e| e.to_string()),
         "dns" => {
             let settings = dns::DnsSettings::from_env().map_err(|e| e.to_string())?;

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt as _, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
 use crate::protocol::{parse_line, HelperLine, LineError, Reply};
@@ -46,6 +46,17 @@ where
         if n == 0 {
             break;
         }
+        if !buf.ends_with('\n') && n == MAX_LINE {
+            // Longer than any line Squid writes (a huge header or TLS name can make one): the rest up
+            // to the newline is part of it, never a line of its own (its tail could look like a channel
+            // id). The request is answered ERR on its channel.
+            skip_to_newline(&mut lines).await?;
+            if let Some(channel) = buf.split_ascii_whitespace().next().filter(|c| parse_line(c).is_ok()) {
+                tracing::warn!("overlong helper line refused");
+                let _ = tx.send(Reply::err().note("reason", "proxy_request_unreadable").line(channel));
+            }
+            continue;
+        }
         let text = buf.trim_end_matches(['\n', '\r']);
         match parse_line(text) {
             Ok(line) => {
@@ -65,7 +76,17 @@ where
     writer.await.map_err(std::io::Error::other)?
 }
 
-use tokio::io::AsyncReadExt as _;
+/// Reads and drops input up to and including the next newline (or the end), in bounded chunks.
+async fn skip_to_newline<R: tokio::io::AsyncBufRead + Unpin>(input: &mut R) -> std::io::Result<()> {
+    let mut sink = Vec::new();
+    loop {
+        sink.clear();
+        let n = (&mut *input).take(MAX_LINE as u64).read_until(b'\n', &mut sink).await?;
+        if n == 0 || sink.ends_with(b"\n") {
+            return Ok(());
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -98,5 +119,23 @@ mod tests {
         assert_eq!(lines[2], "0 OK seen=\"2\"", "the slow one last: {out}");
         assert!(lines.contains(&"1 OK seen=\"1\""));
         assert!(lines.contains(&"2 OK seen=\"3\""));
+    }
+
+    #[tokio::test]
+    async fn an_overlong_line_is_refused_whole_and_its_tail_is_no_line() {
+        // A request longer than any Squid line, whose tail after the cut looks like a request of its own.
+        let mut input = b"5 fast ".to_vec();
+        input.extend(std::iter::repeat_n(b'x', MAX_LINE));
+        input.extend(b" 6 fast forged\n7 fast\n");
+        let (client, mut server) = tokio::io::duplex(1 << 20);
+        serve_on(Arc::new(Slow), input.as_slice(), client).await.unwrap();
+        let mut out = String::new();
+        server.read_to_string(&mut out).await.unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines,
+            ["5 ERR reason=\"proxy_request_unreadable\"", "7 OK seen=\"1\""],
+            "{out}"
+        );
     }
 }
