@@ -27,6 +27,8 @@ use egress_proxy::settings::Settings;
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+mod http1;
+
 const ANSWER: &str = r#"{"request_id":"01M971MT10RWB8RKKJJKVRY6JF","decision":"allow","reason":"rule_allow","rule":"lab-allow-origin","mode":"enforce","policy_decision":"allow","policy_version":"sha256:f47f0db5d72dec2ae3cf5334bf1c41a3","principal":"arn:aws:iam::000000000000:role/agent","identity":{"kind":"dev","session":null,"account":null,"org":null,"via":"arn:aws:iam::000000000000:role/egress-proxy","token_id":"01M971MT10RWB8RKKJJKVRY6JG"},"zone":"proxy-lab","target":{"scheme":"https","host":"origin.egress-lab.com","port":443,"path":null},"tunnel":true,"created_at":"2026-12-07T01:24:43.168Z"}"#;
 
 /// A kill-switch state directory kept fresh the way `watch` keeps it (rewritten every 500 ms), since a
@@ -59,31 +61,7 @@ async fn stub_gateway() -> String {
             };
             tokio::spawn(async move {
                 let mut buf = Vec::with_capacity(4096);
-                let mut chunk = [0u8; 4096];
-                loop {
-                    // One request: headers, then the body its content-length names.
-                    let head_end = loop {
-                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                            break i + 4;
-                        }
-                        match sock.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    };
-                    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-                    let len: usize = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .and_then(|v| v.trim().parse().ok())
-                        .unwrap_or(0);
-                    while buf.len() < head_end + len {
-                        match sock.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    buf.drain(..head_end + len);
+                while http1::read_request(&mut sock, &mut buf).await.is_some() {
                     let resp = format!(
                         "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{ANSWER}",
                         ANSWER.len()

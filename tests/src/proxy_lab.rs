@@ -26,6 +26,12 @@ pub fn python() -> String {
 impl Lab {
     /// Starts the lab with `helper` as Squid's helper binary; panics with the lab's words when it fails.
     pub fn start(helper: &Path) -> Lab {
+        Self::start_with(helper, None)
+    }
+
+    /// [`Lab::start`], with the proxy reaching the gateway at `gateway_url` (on the root namespace's
+    /// loopback) instead of the stack's.
+    pub fn start_with(helper: &Path, gateway_url: Option<&str>) -> Lab {
         let dir = std::env::temp_dir().join(format!("egress-proxy-lab-{}", std::process::id()));
         let prefix = format!("eg{}", std::process::id() % 100_000);
         let mut child = Command::new(python())
@@ -34,6 +40,7 @@ impl Lab {
             .arg(&dir)
             .arg("--helper")
             .arg(helper)
+            .envs(gateway_url.map(|u| ("EGRESS_LAB_GATEWAY_URL", u)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()

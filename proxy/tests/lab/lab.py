@@ -228,7 +228,9 @@ class Lab:
         self.spawn("origin", [py, me, "origin", "--cert", str(self.dir / "origin.pem"),
                               "--key", str(self.dir / "origin.key")], ns="origin")
         self.spawn("canary", [py, me, "canary", "--log", str(self.dir / "canary.log")], ns="proxy")
-        gw_port = self.gw_port = self.stack["EGRESS_LAMBDA_URL"].rsplit(":", 1)[1].rstrip("/")
+        # The benchmark puts a timing forwarder in front of the gateway (EGRESS_LAB_GATEWAY_URL).
+        gateway_url = os.environ.get("EGRESS_LAB_GATEWAY_URL") or self.stack["EGRESS_LAMBDA_URL"]
+        gw_port = self.gw_port = gateway_url.rsplit(":", 1)[1].rstrip("/")
         moto_port = self.moto_port = self.stack["MOTO_PORT"]
         self.relay("gateway", gw_port)
         self.relay("moto", moto_port)
