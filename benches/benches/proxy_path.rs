@@ -34,7 +34,17 @@ const ORIGIN: &str = "https://origin.egress-lab.com/bench";
 /// of each (through the proxy: less the gateway's time for its decision when `net` is set).
 enum Job {
     Direct(u64),
-    Proxied { n: u64, net: bool },
+    Proxied {
+        n: u64,
+        net: bool,
+    },
+    /// `n` decisions asked the way the helper asks them (through the lab's relay and the forwarder);
+    /// answers what the lab's plumbing added to each, beyond the gateway's own time.
+    Plumbing {
+        n: u64,
+        url: String,
+        token: String,
+    },
 }
 
 /// The gateway times the forwarder measured, in the order the decisions were made.
@@ -158,10 +168,17 @@ fn client_thread(
             )
             .build()
             .expect("client");
+        // Pooled, as the helper's client is: one relay connection, reused.
+        let plain = reqwest::Client::builder().no_proxy().build().expect("client");
         for (job, reply) in rx {
             let (client, n, net) = match job {
                 Job::Direct(n) => (&direct, n, false),
                 Job::Proxied { n, net } => (&proxied, n, net),
+                Job::Plumbing { n, url, token } => {
+                    let times = rt.block_on(plumbing(&plain, &url, &token, n, &timings));
+                    let _ = reply.send(times);
+                    continue;
+                }
             };
             let times = rt.block_on(async {
                 let mut times = Vec::with_capacity(n as usize);
@@ -185,6 +202,32 @@ fn client_thread(
         }
     });
     tx
+}
+
+/// What the relay and the forwarder add to one decision: the helper's view of it less the gateway's.
+async fn plumbing(http: &reqwest::Client, url: &str, token: &str, n: u64, timings: &Timings) -> Vec<Duration> {
+    let mut times = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        let before = timings.lock().expect("timings").len();
+        let t = Instant::now();
+        let r = http
+            .post(format!("{url}/v1/egress/requests"))
+            .header(
+                egress_core::PRINCIPAL_HEADER,
+                "arn:aws:iam::000000000000:role/egress-proxy",
+            )
+            .header(egress_core::PROXY_TOKEN_HEADER, token)
+            .json(&serde_json::json!({"url": "https://origin.egress-lab.com:443", "zone": "proxy-lab", "tunnel": true}))
+            .send()
+            .await
+            .expect("decide");
+        assert_eq!(r.status().as_u16(), 201);
+        r.bytes().await.expect("body");
+        let took = t.elapsed();
+        let gateway: Duration = timings.lock().expect("timings")[before..].iter().sum();
+        times.push(took.saturating_sub(gateway));
+    }
+    times
 }
 
 fn run(client: &mpsc::Sender<(Job, mpsc::Sender<Vec<Duration>>)>, job: Job) -> Vec<Duration> {
@@ -218,9 +261,11 @@ fn proxy_path(c: &mut Criterion) {
         ca,
         lab.proxy(),
         "proxy-lab",
-        token,
+        token.clone(),
         Arc::clone(&timings),
     );
+    // Inside the proxy namespace the relay listens on the forwarder's port, as the helper reaches it.
+    let relay_url = format!("http://127.0.0.1:{}", forwarder.rsplit(':').next().unwrap_or_default());
     let mut g = c.benchmark_group("proxy_path");
     g.sample_size(30).measurement_time(Duration::from_secs(8));
     g.bench_function("direct_https_get", |b| {
@@ -246,7 +291,15 @@ fn proxy_path(c: &mut Criterion) {
         proxied.extend(gross);
     }
     let mut gateway: Vec<Duration> = proxied.iter().zip(&net).map(|(p, n)| *p - *n).collect();
-    for v in [&mut direct, &mut proxied, &mut net, &mut gateway] {
+    let mut lab_plumbing = run(
+        &client,
+        Job::Plumbing {
+            n: 300,
+            url: relay_url,
+            token,
+        },
+    );
+    for v in [&mut direct, &mut proxied, &mut net, &mut gateway, &mut lab_plumbing] {
         v.sort();
     }
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
@@ -262,6 +315,7 @@ fn proxy_path(c: &mut Criterion) {
     line("proxied", &proxied);
     line("gateway (in the path)", &gateway);
     line("proxied - its gateway", &net);
+    line("lab relay + forwarder", &lab_plumbing);
     let over = |p: f64| ms(percentile(&net, p)) - ms(percentile(&direct, p));
     println!(
         "proxy_path/overhead ((proxied - its gateway) - direct): p50 {:.3} ms, p99 {:.3} ms; (proxied - gateway)/direct p50 {:.2}x, proxied/direct p50 {:.2}x",
