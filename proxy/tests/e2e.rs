@@ -125,6 +125,29 @@ fn client(lab: &Lab, args: &[&str]) -> Value {
         .unwrap_or_else(|_| panic!("client.py {args:?}: {}", String::from_utf8_lossy(&out.stderr)))
 }
 
+/// `n` raw CONNECTs to `authority`, all at once, from the agent namespace, in the background (client.py
+/// `many`; its JSON list on stdout when it ends).
+fn spawn_many(lab: &Lab, auth: &str, n: u32, authority: &str) -> std::process::Child {
+    let script = format!("{ROOT}/proxy/tests/lab/client.py");
+    let n = n.to_string();
+    Command::new("ip")
+        .args(["netns", "exec", &lab.ns("agent"), &python(), &script, "many"])
+        .args([
+            "--proxy",
+            &lab.proxy(),
+            "--auth",
+            auth,
+            "--n",
+            &n,
+            "--concurrency",
+            &n,
+            authority,
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("client.py many")
+}
+
 fn raw_connect(lab: &Lab, auth: &str, authority: &str) -> Value {
     client(lab, &["connect", "--proxy", &lab.proxy(), "--auth", auth, authority])
 }
@@ -905,23 +928,7 @@ async fn a_killed_helper_refuses_what_it_held_and_squid_starts_another() {
     assert_eq!(raw_connect(lab, &auth, &origin)["status"], 200);
     // Hold decisions in flight (the gateway hangs), then kill every acl helper.
     lab.command("pause gateway");
-    let script = format!("{ROOT}/proxy/tests/lab/client.py");
-    let inflight = Command::new("ip")
-        .args(["netns", "exec", &lab.ns("agent"), &python(), &script, "many"])
-        .args([
-            "--proxy",
-            &lab.proxy(),
-            "--auth",
-            &auth,
-            "--n",
-            "5",
-            "--concurrency",
-            "5",
-            &origin,
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("in flight");
+    let inflight = spawn_many(lab, &auth, 5, &origin);
     std::thread::sleep(Duration::from_millis(700));
     let killed = Command::new("ip")
         .args([
@@ -956,25 +963,11 @@ async fn an_overflowing_helper_queue_refuses_and_never_connects() {
     let auth = format!("{ZONE}:{token}");
     let origin = format!("origin.{DOMAIN}:443");
     // The lab runs one acl helper (100 in flight) with a queue of 10: with the gateway hanging, 150 at
-    // once fill both and overflow.
+    // once fill both and overflow. One connection first, so the auth helper has the gateway's public keys
+    // before the gateway hangs (else the burst waits at the token check and never reaches the queue).
+    assert_eq!(raw_connect(lab, &auth, &origin)["status"], 200);
     lab.command("pause gateway");
-    let script = format!("{ROOT}/proxy/tests/lab/client.py");
-    let burst = Command::new("ip")
-        .args(["netns", "exec", &lab.ns("agent"), &python(), &script, "many"])
-        .args([
-            "--proxy",
-            &lab.proxy(),
-            "--auth",
-            &auth,
-            "--n",
-            "150",
-            "--concurrency",
-            "150",
-            &origin,
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("burst");
+    let burst = spawn_many(lab, &auth, 150, &origin);
     std::thread::sleep(Duration::from_millis(1500));
     lab.command("resume gateway");
     let out = burst.wait_with_output().expect("burst ends");
