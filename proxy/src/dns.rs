@@ -141,16 +141,22 @@ pub fn filter(answer: &[u8], query: &Message, list: &InternalList) -> Result<Fil
 /// itself is unreadable (nothing to answer).
 pub fn servfail(query: &[u8]) -> Option<Vec<u8>> {
     let query = Message::from_vec(query).ok()?;
-    let mut reply = Message::new();
+    let mut reply = head_of(&query);
     reply
-        .set_id(query.id())
-        .set_message_type(MessageType::Response)
-        .set_op_code(query.op_code())
-        .set_recursion_desired(query.recursion_desired())
         .set_recursion_available(true)
-        .set_response_code(ResponseCode::ServFail)
-        .add_queries(query.queries().to_vec());
+        .set_response_code(ResponseCode::ServFail);
     reply.to_vec().ok()
+}
+
+/// A response with `message`'s id, opcode, RD bit and question, and nothing else (no records).
+fn head_of(message: &Message) -> Message {
+    let mut head = Message::new();
+    head.set_id(message.id())
+        .set_message_type(MessageType::Response)
+        .set_op_code(message.op_code())
+        .set_recursion_desired(message.recursion_desired())
+        .add_queries(message.queries().to_vec());
+    head
 }
 
 /// `message` for a UDP client: as it is when it fits, else only its header and question with TC set
@@ -160,15 +166,10 @@ fn for_udp(message: &Message) -> Result<Vec<u8>, DnsError> {
     if bytes.len() <= UDP_LIMIT {
         return Ok(bytes);
     }
-    let mut cut = Message::new();
-    cut.set_id(message.id())
-        .set_message_type(MessageType::Response)
-        .set_op_code(message.op_code())
-        .set_recursion_desired(message.recursion_desired())
-        .set_recursion_available(message.recursion_available())
+    let mut cut = head_of(message);
+    cut.set_recursion_available(message.recursion_available())
         .set_response_code(message.response_code())
-        .set_truncated(true)
-        .add_queries(message.queries().to_vec());
+        .set_truncated(true);
     Ok(cut.to_vec()?)
 }
 
@@ -227,10 +228,10 @@ pub fn resolv_conf_nameservers(text: &str) -> String {
 }
 
 async fn ask_udp(upstream: SocketAddr, query: &[u8]) -> Result<Vec<u8>, DnsError> {
-    let local: SocketAddr = if upstream.is_ipv4() {
-        "0.0.0.0:0".parse().map_err(|_| DnsError::Settings("bind".into()))?
+    let local = if upstream.is_ipv4() {
+        SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0))
     } else {
-        "[::]:0".parse().map_err(|_| DnsError::Settings("bind".into()))?
+        SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0))
     };
     let socket = UdpSocket::bind(local).await?;
     // Connected: the kernel drops datagrams from anyone but the upstream.

@@ -10,7 +10,8 @@
 //! - [`ranges`]: prints the internal address list of Squid's `dst` ACL.
 //!
 //! [`protocol`] and [`serve`] are Squid's helper protocol (channel ids, out-of-order replies);
-//! [`host`] compares two readings of a host; [`gateway`] the SigV4-signed API client; [`kill_switch`] the state file; [`settings`] the environment.
+//! [`host`] compares two readings of a host; [`gateway`] the SigV4-signed API client; [`kill_switch`]
+//! the state file; [`settings`] the environment.
 
 pub mod acl;
 pub mod admit;
