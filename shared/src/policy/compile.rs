@@ -144,7 +144,8 @@ pub(super) struct CompiledZone {
 /// shared), so the kill-switch parameter can be laid over a policy of a million hosts.
 #[derive(Debug, Clone)]
 pub struct CompiledPolicy {
-    pub(super) version: String,
+    /// Shared with every decision it makes (a reference count, not a copy per decision).
+    pub(super) version: Arc<str>,
     pub(super) kill_switch: bool,
     pub(super) kill_switch_reason: Option<String>,
     pub(super) mode: Mode,
@@ -233,7 +234,7 @@ impl CompiledPolicy {
             return Err(PolicyError { problems });
         }
         Ok(Self {
-            version,
+            version: version.into(),
             kill_switch: doc.kill_switch.engaged,
             kill_switch_reason: doc.kill_switch.reason.clone(),
             mode: doc.mode,

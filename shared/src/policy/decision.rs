@@ -2,6 +2,8 @@
 //! precedence answered) and the mode, so the effective decision, the reason code and the rule id can never
 //! contradict each other: e.g. a `rule_allow` without a rule id, or shadow mode softening a kill switch.
 
+use std::sync::Arc;
+
 use super::dlp::Detector;
 use crate::SpecialKind;
 
@@ -108,7 +110,7 @@ pub enum Verdict {
 pub struct Decision {
     verdict: Verdict,
     mode: Mode,
-    policy_version: Option<String>,
+    policy_version: Option<Arc<str>>,
     /// The secrets-in-URL detector that found a credential, whichever step decided.
     dlp: Option<Detector>,
     /// The approval a `require_approval` answer waits for, or the grant an `approval_granted` used.
@@ -116,7 +118,7 @@ pub struct Decision {
 }
 
 impl Decision {
-    pub(crate) fn new(verdict: Verdict, mode: Mode, policy_version: Option<String>) -> Self {
+    pub(crate) fn new(verdict: Verdict, mode: Mode, policy_version: Option<Arc<str>>) -> Self {
         Self {
             verdict,
             mode,

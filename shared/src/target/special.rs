@@ -240,23 +240,20 @@ pub fn special_v6(ip: Ipv6Addr) -> Option<SpecialKind> {
     translated_v4(ip).and_then(special_v4)
 }
 
-/// Names that never reach the public internet, each with its source. Single-label names are resolved
-/// through the resolver's search domains (`metadata` becomes `metadata.google.internal` on GCP), so they
-/// are internal too. A name under any of these suffixes (or the suffix itself) is internal.
-const INTERNAL_SUFFIXES: &[&str] = &[
-    // IANA Special-Use Domain Names registry (RFC 6761 and later).
-    "localhost",     // RFC 6761 §6.3: loopback
-    "local",         // RFC 6762: multicast DNS
-    "test",          // RFC 6761 §6.2
-    "invalid",       // RFC 6761 §6.4
-    "example",       // RFC 6761 §6.5 (the TLD; example.com/.net/.org are real, public names)
-    "onion",         // RFC 7686: Tor, never resolved by DNS
-    "alt",           // RFC 9476: non-DNS namespaces
-    "home.arpa",     // RFC 8375: home networks
-    "resolver.arpa", // RFC 9462: the local resolver's own name
-    "service.arpa",  // RFC 9665: local service registration
-    "ipv4only.arpa", // RFC 8880: resolves to 192.0.0.170/171 (NAT64 discovery)
+/// Top-level names that never reach the public internet, each with its source: a name is internal when its
+/// last label is one of these. Single-label names are resolved through the resolver's search domains
+/// (`metadata` becomes `metadata.google.internal` on GCP), so they are internal too.
+const INTERNAL_TLDS: &[&str] = &[
+    // IANA Special-Use Domain Names registry (RFC 6761 and later); `localhost` is loopback, see below.
+    "local",   // RFC 6762: multicast DNS
+    "test",    // RFC 6761 §6.2
+    "invalid", // RFC 6761 §6.4
+    "example", // RFC 6761 §6.5 (the TLD; example.com/.net/.org are real, public names)
+    "onion",   // RFC 7686: Tor, never resolved by DNS
+    "alt",     // RFC 9476: non-DNS namespaces
     // `.arpa` as a whole is infrastructure (RFC 3172): reverse zones, ENUM; no agent fetches HTTP there.
+    // The registry's names under it are covered: home.arpa (RFC 8375, home networks), resolver.arpa
+    // (RFC 9462), service.arpa (RFC 9665), ipv4only.arpa (RFC 8880, NAT64 discovery).
     "arpa",
     // ICANN: `.internal` reserved for private use (board resolution 2024.07.29.06).
     "internal",
@@ -272,22 +269,19 @@ const INTERNAL_SUFFIXES: &[&str] = &[
     "localdomain",
 ];
 
+/// The kind of a normalized DNS name (lowercase, no trailing dot) that is not public, by its last label.
 pub fn special_name(d: &str) -> Option<SpecialKind> {
-    if !d.contains('.') {
-        return Some(if d == "localhost" {
-            SpecialKind::Loopback
-        } else {
-            SpecialKind::SingleLabelName
-        });
+    // One search from the end and a comparison per entry that is mostly a length test: this runs on every
+    // decision.
+    let dot = d.rfind('.');
+    let last = dot.map_or(d, |dot| &d[dot + 1..]);
+    if last == "localhost" {
+        return Some(SpecialKind::Loopback); // RFC 6761 §6.3: `localhost` and every name under it
     }
-    let suffix = INTERNAL_SUFFIXES
-        .iter()
-        .find(|s| d == **s || (d.len() > s.len() && d.ends_with(**s) && d.as_bytes()[d.len() - s.len() - 1] == b'.'))?;
-    Some(if *suffix == "localhost" {
-        SpecialKind::Loopback
-    } else {
-        SpecialKind::InternalName
-    })
+    if dot.is_none() {
+        return Some(SpecialKind::SingleLabelName);
+    }
+    INTERNAL_TLDS.contains(&last).then_some(SpecialKind::InternalName)
 }
 
 #[cfg(test)]
@@ -509,6 +503,17 @@ mod tests {
             ("http://abc.onion/", Some(InternalName)),
             ("http://x.alt/", Some(InternalName)),
             ("http://ipv4only.arpa/", Some(InternalName)),
+            ("http://router.home.arpa/", Some(InternalName)),
+            ("http://resolver.arpa/", Some(InternalName)),
+            ("http://printer.service.arpa/", Some(InternalName)),
+            ("http://arpa.example.com/", None),
+            ("http://home.arpa.example.com/", None),
+            ("http://x.lan/", Some(InternalName)),
+            ("http://nas.localdomain/", Some(InternalName)),
+            ("http://wiki.intranet/", Some(InternalName)),
+            ("http://x.localhost.com/", None),
+            ("http://com/", Some(SingleLabelName)),
+            ("http://lan.com/", None),
             ("http://1.0.0.127.in-addr.arpa/", Some(InternalName)),
             ("http://corp.example.com/", None),
             ("http://example.com/", None),
