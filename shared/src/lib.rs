@@ -54,7 +54,7 @@ pub use events::{
 pub use identity::{iam_principal, is_account_id, is_org_id, jwt_scopes, IamPrincipal, Identity, IdentityKind};
 pub use metrics::{
     capture as capture_metrics, namespace as metrics_namespace, take_captured as captured_metrics, Metric,
-    NAMESPACE as METRICS_NAMESPACE,
+    NAMESPACE as METRICS_NAMESPACE, UNKNOWN_ZONE as METRICS_UNKNOWN_ZONE,
 };
 pub use names::{valid_principal, valid_zone_name, MAX_PRINCIPAL_LEN};
 pub use policy::{

@@ -81,8 +81,21 @@ pub fn emit(metric: Metric, value: u64, dimension_sets: &[&[&str]], properties: 
     }
 }
 
+/// The `zone` dimension of a request whose zone the policy does not define. A caller names its zone, and
+/// every distinct dimension value is a custom metric CloudWatch bills: only the policy's zones (bounded by
+/// whoever writes the policy) become dimension values. Zone names are lowercase letters, digits and `-`,
+/// so no zone can be called this.
+pub const UNKNOWN_ZONE: &str = "_unknown";
+
 /// The decision metric of a recorded request (the request id is a property: logs find the line).
-pub fn decision(record: &RequestRecord) {
+/// `zone_defined`: whether the policy that decided defines the request's zone; if not, the dimension is
+/// [`UNKNOWN_ZONE`] and the zone as asked is the property `zone_requested`, for the logs.
+pub fn decision(record: &RequestRecord, zone_defined: bool) {
+    let zone = if zone_defined {
+        record.zone.as_str()
+    } else {
+        UNKNOWN_ZONE
+    };
     emit(
         Metric::Decisions,
         1,
@@ -96,7 +109,8 @@ pub fn decision(record: &RequestRecord) {
             ("decision", record.decision.as_str()),
             ("policy_decision", record.policy_decision.as_str()),
             ("reason", record.reason.as_str()),
-            ("zone", &record.zone),
+            ("zone", zone),
+            ("zone_requested", &record.zone),
             ("mode", record.mode.as_str()),
             ("request_id", &record.request_id),
         ],

@@ -67,9 +67,19 @@ async fn every_decision_and_approval_decision_is_one_data_point() {
                 ["mode", "policy_decision"]
             ])
         );
-        for field in ["decision", "reason", "zone", "mode", "policy_decision"] {
+        for field in ["decision", "reason", "mode", "policy_decision"] {
             assert_eq!(p[field], ans.body[field], "{field} of {id}");
         }
+        // The dimension names only the policy's zones; the zone as asked stays a property.
+        let zone = match ans.body["zone"].as_str() {
+            Some("default") => "default",
+            _ => egress_core::METRICS_UNKNOWN_ZONE,
+        };
+        assert_eq!(
+            (p["zone"].as_str(), &p["zone_requested"]),
+            (Some(zone), &ans.body["zone"]),
+            "{id}"
+        );
         if ans.body["decision"] == "require_approval" {
             approval = ans.body["approval_id"].as_str().map(str::to_owned);
         }
@@ -89,6 +99,44 @@ async fn every_decision_and_approval_decision_is_one_data_point() {
     assert_eq!(again.status, 409);
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(points(Metric::ApprovalsDecided, "approval_id", &approval).len(), 1);
+}
+
+/// A caller picks its zone name, and each `zone` dimension value is a billed custom metric: 100 requests
+/// with made-up zones give one value, `_unknown`, while the policy's zone keeps its own.
+#[tokio::test]
+async fn zone_dimension_values_are_the_policys_zones_only() {
+    let agent = unique_principal("metrics-zones");
+    let mut ids = Vec::new();
+    for i in 0..100 {
+        let zone = format!("z{}-{i}", ulid::Ulid::new().to_string().to_lowercase());
+        let ans = post_json(&agent, &json!({"domain": "example.org", "zone": zone})).await;
+        assert_eq!(
+            (ans.status, ans.body["zone"].as_str()),
+            (201, Some(zone.as_str())),
+            "{}",
+            ans.body
+        );
+        ids.push(ans.body["request_id"].as_str().unwrap().to_owned());
+    }
+    let known = post_json(&agent, &json!({"domain": "example.org", "zone": "default"})).await;
+    assert_eq!(known.status, 201, "{}", known.body);
+    ids.push(known.body["request_id"].as_str().unwrap().to_owned());
+    let mut values = std::collections::BTreeMap::<String, usize>::new();
+    let mut asked = std::collections::BTreeSet::new();
+    for id in &ids {
+        let found = wait_points(Metric::Decisions, "request_id", id, 1).await;
+        assert_eq!(found.len(), 1, "one Decisions point for {id}");
+        *values
+            .entry(found[0]["zone"].as_str().unwrap_or("").to_owned())
+            .or_default() += 1;
+        asked.insert(found[0]["zone_requested"].as_str().unwrap_or("").to_owned());
+    }
+    let want = [
+        (egress_core::METRICS_UNKNOWN_ZONE.to_owned(), 100),
+        ("default".to_owned(), 1),
+    ];
+    assert_eq!(values, want.into_iter().collect(), "zone dimension values");
+    assert_eq!(asked.len(), 101, "every zone as asked is in its line");
 }
 
 /// The recorded request fixture (shared/tests/fixtures) through the real publisher and moto's

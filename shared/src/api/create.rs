@@ -119,7 +119,8 @@ impl CreateService {
                     replaces = record.replaces.as_deref().unwrap_or(""),
                     "egress request recorded"
                 );
-                metrics::decision(&record);
+                let zone_defined = policy.as_deref().is_some_and(|p| p.has_zone(&record.zone));
+                metrics::decision(&record, zone_defined);
                 let mut resp = json_response(StatusCode::CREATED, &record);
                 if let Ok(loc) = HeaderValue::from_str(&format!("/v1/egress/requests/{}", record.request_id)) {
                     resp.headers_mut().insert(header::LOCATION, loc);
