@@ -57,6 +57,8 @@ pub use metrics::{
     NAMESPACE as METRICS_NAMESPACE, UNKNOWN_ZONE as METRICS_UNKNOWN_ZONE,
 };
 pub use names::{valid_principal, valid_zone_name, MAX_PRINCIPAL_LEN};
+/// Deciding offline (`egress-policy eval|test|diff`).
+pub use policy::offline;
 pub use policy::{
     authorize_egress, compile_detectors, policy_version, redact_path, redact_target, requests_kill_switch,
     scan_for_secrets, scan_host_for_secrets, to_json_form, ApprovalDocument, ApprovalSettings, CompiledPolicy,

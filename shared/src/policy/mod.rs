@@ -9,6 +9,7 @@ mod dlp;
 mod document;
 mod hosts;
 mod limits;
+pub mod offline;
 mod principals;
 
 pub use approvals::{ApprovalSettings, DEFAULT_APPROVAL_SECONDS, MAX_APPROVAL_SECONDS};

@@ -1,0 +1,342 @@
+//! Deciding offline, for policy authors and policy CI (`egress-policy eval|test|diff`): the request body
+//! read by the gateway's own parser, steps 1-6 of the precedence by `authorize_egress` itself. Steps 7
+//! (approval grants) and 8 (rate limits) need the store, so an offline answer is what the policy says
+//! before them: a `require_approval` here may be allowed by a grant, an `allow` denied by a limit.
+
+use serde::{Deserialize, Serialize};
+
+use super::decision::{Decision, Effect, Mode, Reason};
+use super::dlp::Detector;
+use super::{authorize_egress, CompiledPolicy, Subject};
+use crate::{parse_body, BodyError, RequestRecord, Requested};
+
+/// Who asks: the principal and what an authorizer would vouch for (`account:` and `org:` patterns).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Caller {
+    pub principal: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+}
+
+impl Caller {
+    fn subject(&self) -> Subject<'_> {
+        Subject {
+            principal: &self.principal,
+            account: self.account.as_deref(),
+            org: self.org.as_deref(),
+        }
+    }
+}
+
+/// What the policy decides, with the fields of a recorded request that say why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    pub decision: Effect,
+    pub policy_decision: Effect,
+    pub reason: Reason,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dlp: Option<Detector>,
+    pub mode: Mode,
+}
+
+impl From<&Decision> for Outcome {
+    fn from(d: &Decision) -> Self {
+        Self {
+            decision: d.effective(),
+            policy_decision: d.policy_decision(),
+            reason: d.reason(),
+            rule: d.rule().map(str::to_owned),
+            dlp: d.dlp(),
+            mode: d.mode(),
+        }
+    }
+}
+
+/// Decides `body` (a `POST /v1/egress/requests` body, as JSON) for `caller` under `policy`; a body the
+/// API would refuse (`400`) is refused here with the same problems.
+pub fn eval(policy: &CompiledPolicy, caller: &Caller, body: &[u8]) -> Result<Outcome, BodyError> {
+    let valid = parse_body(body)?;
+    let decision = authorize_egress(policy, caller.subject(), &valid.body.zone, valid.requested());
+    Ok(Outcome::from(&decision))
+}
+
+/// One case of a policy test file: a caller, a request body, and what must come of it. `reason` and
+/// `rule` are checked when given; `rule: ""` expects no rule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(flatten)]
+    pub caller: Caller,
+    pub request: serde_json::Value,
+    pub expect: Expected,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expected {
+    pub decision: Effect,
+    #[serde(default)]
+    pub reason: Option<Reason>,
+    #[serde(default)]
+    pub rule: Option<String>,
+}
+
+/// A case that did not come out as expected: its position (from 1), name, and what happened instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub case: usize,
+    pub name: Option<String>,
+    pub problem: String,
+}
+
+/// Runs every case; the failures, in order (none: the policy passes).
+pub fn run_cases(policy: &CompiledPolicy, cases: &[Case]) -> Vec<Failure> {
+    let mut failures = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let fail = |problem: String| Failure {
+            case: i + 1,
+            name: case.name.clone(),
+            problem,
+        };
+        let body = case.request.to_string();
+        let got = match eval(policy, &case.caller, body.as_bytes()) {
+            Ok(got) => got,
+            Err(e) => {
+                failures.push(fail(format!("the request is not valid: {}", e.detail)));
+                continue;
+            }
+        };
+        let want = &case.expect;
+        let rule_differs = want
+            .rule
+            .as_deref()
+            .is_some_and(|r| got.rule.as_deref().unwrap_or("") != r);
+        if got.decision != want.decision || want.reason.is_some_and(|r| r != got.reason) || rule_differs {
+            failures.push(fail(format!(
+                "expected {}{}{}, got {} (reason {}, rule {})",
+                want.decision.as_str(),
+                want.reason
+                    .map(|r| format!(" (reason {})", r.as_str()))
+                    .unwrap_or_default(),
+                want.rule
+                    .as_deref()
+                    .map(|r| format!(" (rule {r:?})"))
+                    .unwrap_or_default(),
+                got.decision.as_str(),
+                got.reason.as_str(),
+                got.rule.as_deref().unwrap_or("none"),
+            )));
+        }
+    }
+    failures
+}
+
+/// A recorded request that a candidate policy would decide differently from the current one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub request_id: String,
+    pub principal: String,
+    pub zone: String,
+    pub target: String,
+    pub tunnel: bool,
+    pub current: Outcome,
+    pub candidate: Outcome,
+}
+
+/// Decides every recorded request under `current` and `candidate` and returns those that change. A
+/// record keeps the normalized target, never the query or fragment (nor a credential: it is redacted),
+/// so what is replayed is the host, port and path; secrets-in-URL findings in the query are not.
+pub fn replay(current: &CompiledPolicy, candidate: &CompiledPolicy, records: &[RequestRecord]) -> Vec<Change> {
+    records
+        .iter()
+        .filter_map(|r| {
+            let caller = Caller {
+                principal: r.principal.clone(),
+                account: r.identity.account.clone(),
+                org: r.identity.org.clone(),
+            };
+            let requested = Requested {
+                target: &r.target,
+                tail: None,
+                tunnel: r.tunnel,
+            };
+            let decide = |p: &CompiledPolicy| Outcome::from(&authorize_egress(p, caller.subject(), &r.zone, requested));
+            let (before, after) = (decide(current), decide(candidate));
+            (before != after).then(|| Change {
+                request_id: r.request_id.clone(),
+                principal: r.principal.clone(),
+                zone: r.zone.clone(),
+                target: r.target.to_string(),
+                tunnel: r.tunnel,
+                current: before,
+                candidate: after,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLICY: &str = r#"
+zones:
+  default:
+    members: ["*"]
+    default: deny
+    rules:
+      - {id: gh, effect: allow, hosts: [api.github.com], schemes: [https]}
+      - {id: gh-admin, effect: deny, hosts: [api.github.com], paths: ["/admin/"]}
+      - {id: paste, effect: require_approval, hosts: [pastebin.com]}
+  agents:
+    members: ["org:o-a1b2c3d4e5"]
+    default: allow
+"#;
+
+    fn policy(text: &str) -> CompiledPolicy {
+        CompiledPolicy::from_yaml(text).unwrap()
+    }
+
+    fn caller(p: &str) -> Caller {
+        Caller {
+            principal: p.into(),
+            ..Caller::default()
+        }
+    }
+
+    #[test]
+    fn eval_decides_like_the_gateway_and_refuses_what_the_api_refuses() {
+        let p = policy(POLICY);
+        let got = eval(
+            &p,
+            &caller("alice"),
+            br#"{"url":"https://api.github.com/repos","zone":"default"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (got.decision, got.reason, got.rule.as_deref()),
+            (Effect::Allow, Reason::RuleAllow, Some("gh"))
+        );
+        let got = eval(
+            &p,
+            &caller("alice"),
+            br#"{"url":"https://api.github.com/ADMIN","zone":"default"}"#,
+        )
+        .unwrap();
+        assert_eq!((got.decision, got.rule.as_deref()), (Effect::Deny, Some("gh-admin")));
+        let got = eval(
+            &p,
+            &caller("alice"),
+            br#"{"url":"https://x.test/?token=ghp_0123456789abcdefghij0123456789abcdef","zone":"default"}"#,
+        )
+        .unwrap();
+        assert_eq!(got.reason, Reason::InternalTarget, "step 2 before step 4");
+        let secret = eval(
+            &p,
+            &caller("alice"),
+            br#"{"url":"https://api.github.com/?t=ghp_0123456789abcdefghij0123456789abcdef","zone":"default"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (secret.decision, secret.dlp),
+            (Effect::Deny, Some(Detector::GithubToken))
+        );
+        // The org comes from the caller's identity, as the authorizer vouches for it.
+        let org = Caller {
+            org: Some("o-a1b2c3d4e5".into()),
+            ..caller("bob")
+        };
+        let body = br#"{"domain":"example.org","zone":"agents"}"#;
+        assert_eq!(eval(&p, &org, body).unwrap().decision, Effect::Allow);
+        assert_eq!(eval(&p, &caller("bob"), body).unwrap().reason, Reason::ZoneNotPermitted);
+        let bad = eval(
+            &p,
+            &caller("alice"),
+            br#"{"url":"https://a.com/","zone":"default","principal":"x"}"#,
+        );
+        assert_eq!(bad.unwrap_err().errors[0].field, "principal");
+        assert!(eval(&p, &caller("alice"), br#"{"url":"ftp://a.com/","zone":"default"}"#).is_err());
+    }
+
+    #[test]
+    fn cases_pass_and_fail_on_decision_reason_and_rule() {
+        let p = policy(POLICY);
+        let cases: Vec<Case> = serde_norway::from_str(
+            r#"
+- {principal: alice, request: {url: "https://api.github.com/", zone: default}, expect: {decision: allow, rule: gh}}
+- {name: paste, principal: alice, request: {domain: pastebin.com, zone: default}, expect: {decision: require_approval, reason: rule_require_approval}}
+- {name: wrong decision, principal: alice, request: {domain: example.org, zone: default}, expect: {decision: allow}}
+- {name: wrong rule, principal: alice, request: {url: "https://api.github.com/admin/x", zone: default}, expect: {decision: deny, rule: gh}}
+- {name: no rule expected, principal: alice, request: {domain: example.org, zone: default}, expect: {decision: deny, rule: ""}}
+- {name: invalid, principal: alice, request: {url: "https://a.com/", zone: "Not A Zone"}, expect: {decision: deny}}
+"#,
+        )
+        .unwrap();
+        let failures = run_cases(&p, &cases);
+        let failed: Vec<(usize, Option<&str>)> = failures.iter().map(|f| (f.case, f.name.as_deref())).collect();
+        assert_eq!(
+            failed,
+            vec![
+                (3, Some("wrong decision")),
+                (4, Some("wrong rule")),
+                (6, Some("invalid"))
+            ]
+        );
+        assert!(
+            failures[0].problem.contains("expected allow, got deny"),
+            "{}",
+            failures[0].problem
+        );
+        let unknown =
+            serde_norway::from_str::<Vec<Case>>("- {principal: a, request: {}, expect: {decision: allow}, extra: 1}");
+        assert!(unknown.is_err(), "unknown keys in a case are refused");
+    }
+
+    #[test]
+    fn replay_reports_exactly_the_requests_a_candidate_changes() {
+        let current = policy(POLICY);
+        let candidate = policy(&POLICY.replace("{id: paste, effect: require_approval", "{id: paste, effect: deny"));
+        let records: Vec<RequestRecord> = [
+            r#"{"url":"https://api.github.com/","zone":"default"}"#,
+            r#"{"domain":"pastebin.com","zone":"default"}"#,
+            r#"{"url":"https://pastebin.com/raw/x","zone":"default"}"#,
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, body)| record(&current, &format!("r{i}"), body))
+        .collect();
+        let changes = replay(&current, &candidate, &records);
+        let ids: Vec<&str> = changes.iter().map(|c| c.request_id.as_str()).collect();
+        assert_eq!(ids, ["r1", "r2"]);
+        assert_eq!(
+            (changes[0].current.decision, changes[0].candidate.decision),
+            (Effect::RequireApproval, Effect::Deny)
+        );
+        assert!(replay(&current, &current, &records).is_empty());
+    }
+
+    /// A record as the gateway writes it, for `body` decided under `p`.
+    fn record(p: &CompiledPolicy, id: &str, body: &str) -> RequestRecord {
+        let valid = parse_body(body.as_bytes()).unwrap();
+        let d = authorize_egress(p, "alice", &valid.body.zone, valid.requested());
+        let identity = crate::Identity::dev();
+        let mut r = RequestRecord::new(
+            ulid::Ulid::new(),
+            "alice".into(),
+            identity,
+            valid.body.zone.clone(),
+            valid.target.clone(),
+            None,
+            &d,
+        );
+        r.request_id = id.into();
+        r
+    }
+}
