@@ -42,6 +42,22 @@ crate::wire_enum::wire_enum! {
         ApprovalsDecided,
         /// A proxy token minted (proxy-tokens); `token_id` is a property, the token never.
         ProxyTokensMinted,
+        /// Seconds since the policy source was last read well (the policy in force is what it holds),
+        /// written at every refresh attempt; `source` is a property. Grows while the source fails.
+        PolicyAgeSeconds,
+        /// Seconds since the kill-switch parameter was last read, written at every refresh attempt;
+        /// `source` is a property. Grows while the parameter cannot be read (or is missing).
+        KillSwitchAgeSeconds,
+    }
+}
+
+impl Metric {
+    /// The CloudWatch unit of the metric's values.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Metric::PolicyAgeSeconds | Metric::KillSwitchAgeSeconds => "Seconds",
+            _ => "Count",
+        }
     }
 }
 
@@ -51,6 +67,10 @@ static CAPTURE: Mutex<Option<Vec<String>>> = Mutex::new(None);
 /// One EMF line: `value` of `metric`, with the dimension sets and the properties (dimension values, and
 /// searchable context such as a request id) at the top level.
 pub fn line(metric: Metric, value: u64, dimension_sets: &[&[&str]], properties: &[(&str, &str)]) -> String {
+    line_of(metric, json!(value), dimension_sets, properties)
+}
+
+fn line_of(metric: Metric, value: Value, dimension_sets: &[&[&str]], properties: &[(&str, &str)]) -> String {
     let timestamp = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
     let mut root = Map::new();
     root.insert(
@@ -60,20 +80,30 @@ pub fn line(metric: Metric, value: u64, dimension_sets: &[&[&str]], properties: 
             "CloudWatchMetrics": [{
                 "Namespace": namespace(),
                 "Dimensions": dimension_sets,
-                "Metrics": [{"Name": metric.as_str(), "Unit": "Count"}],
+                "Metrics": [{"Name": metric.as_str(), "Unit": metric.unit()}],
             }],
         }),
     );
     for (k, v) in properties {
         root.insert((*k).to_owned(), Value::String((*v).to_owned()));
     }
-    root.insert(metric.as_str().to_owned(), json!(value));
+    root.insert(metric.as_str().to_owned(), value);
     Value::Object(root).to_string()
 }
 
 /// Writes one data point.
 pub fn emit(metric: Metric, value: u64, dimension_sets: &[&[&str]], properties: &[(&str, &str)]) {
-    let l = line(metric, value, dimension_sets, properties);
+    write(line(metric, value, dimension_sets, properties));
+}
+
+/// Writes how old a source's state is (`PolicyAgeSeconds`, `KillSwitchAgeSeconds`), to the millisecond,
+/// without dimensions; `source` names it in the line.
+pub fn age(metric: Metric, age: std::time::Duration, source: &str) {
+    let seconds = (age.as_millis() as f64) / 1000.0;
+    write(line_of(metric, json!(seconds), &[&[]], &[("source", source)]));
+}
+
+fn write(l: String) {
     let mut capture = CAPTURE.lock().unwrap_or_else(|p| p.into_inner());
     match capture.as_mut() {
         Some(lines) => lines.push(l),

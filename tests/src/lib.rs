@@ -81,7 +81,7 @@ pub fn captured(lines: &[String], metric: egress_core::Metric, with: &[(&str, &s
     lines
         .iter()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v[metric.as_str()].is_u64() && with.iter().all(|(k, want)| v[*k].as_str() == Some(*want)))
+        .filter(|v| v[metric.as_str()].is_number() && with.iter().all(|(k, want)| v[*k].as_str() == Some(*want)))
         .collect()
 }
 

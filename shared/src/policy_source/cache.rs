@@ -20,12 +20,24 @@ struct CacheState {
     rejected: bool,
     rejected_raw: Option<String>,
     checked_at: Option<Instant>,
+    /// The last read after which the policy in force was the source's (see [`Read`]).
+    good_at: Option<Instant>,
+}
+
+/// What one refresh found: the source's document is in force (`Good`), or it could not be read, was
+/// missing, or was rejected (`Stale`: whatever is in force is older than the source).
+#[derive(PartialEq, Eq)]
+enum Read {
+    Good,
+    Stale,
 }
 
 /// The caching [`PolicySource`] over any fetcher.
 pub struct CachedPolicySource<F> {
     fetcher: F,
     ttl: Duration,
+    /// Until a first good read, the age is counted from here.
+    created: Instant,
     state: Mutex<CacheState>,
 }
 
@@ -34,12 +46,14 @@ impl<F: PolicyFetcher> CachedPolicySource<F> {
         Self {
             fetcher,
             ttl: ttl.min(MAX_POLICY_AGE),
+            created: Instant::now(),
             state: Mutex::new(CacheState {
                 policy: None,
                 raw: None,
                 rejected: false,
                 rejected_raw: None,
                 checked_at: None,
+                good_at: None,
             }),
         }
     }
@@ -51,40 +65,56 @@ impl<F: PolicyFetcher> CachedPolicySource<F> {
         st.policy.clone()
     }
 
+    /// One read of the source, then its age as a metric (a warning in a log is not an alarm: a source that
+    /// keeps failing shows as an age that grows).
     async fn refresh_locked(&self, st: &mut CacheState) {
-        st.checked_at = Some(Instant::now());
+        let now = Instant::now();
+        st.checked_at = Some(now);
+        if self.read_locked(st).await == Read::Good {
+            st.good_at = Some(now);
+        }
+        let since = st.good_at.unwrap_or(self.created);
+        metrics::age(
+            metrics::Metric::PolicyAgeSeconds,
+            since.elapsed(),
+            &self.fetcher.describe(),
+        );
+    }
+
+    async fn read_locked(&self, st: &mut CacheState) -> Read {
         let text = match self.fetcher.fetch().await {
             Ok(Fetched::Unchanged) => {
                 if st.rejected {
                     self.still_rejected(st);
+                    return Read::Stale;
                 }
-                return;
+                return if st.policy.is_some() { Read::Good } else { Read::Stale };
             }
             Ok(Fetched::Document(text)) => text,
             Err(FetchError::NotFound(what)) => {
                 // A deleted policy is not a transient error: fail closed rather than serve a stale one.
                 tracing::error!(source = %what, "policy not found; failing closed");
                 (st.policy, st.raw, st.rejected, st.rejected_raw) = (None, None, false, None);
-                return;
+                return Read::Stale;
             }
             Err(FetchError::Invalid(detail)) => {
                 tracing::error!(source = %self.fetcher.describe(), error = %detail, kept_last_good = st.policy.is_some(), "invalid policy rejected");
                 (st.rejected, st.rejected_raw) = (true, None);
                 metrics::policy_rejected(&self.fetcher.describe());
-                return;
+                return Read::Stale;
             }
             Err(e) => {
                 tracing::warn!(source = %self.fetcher.describe(), error = %e, kept_last_good = st.policy.is_some(), "policy refresh failed");
-                return;
+                return Read::Stale;
             }
         };
         if st.raw.as_deref() == Some(text.as_str()) {
             st.rejected = false;
-            return;
+            return Read::Good;
         }
         if st.rejected_raw.as_deref() == Some(text.as_str()) {
             self.still_rejected(st);
-            return;
+            return Read::Stale;
         }
         match CompiledPolicy::from_yaml(&text) {
             Ok(p) => {
@@ -92,6 +122,7 @@ impl<F: PolicyFetcher> CachedPolicySource<F> {
                 st.policy = Some(Arc::new(p));
                 st.raw = Some(text);
                 (st.rejected, st.rejected_raw) = (false, None);
+                Read::Good
             }
             Err(e) => {
                 // Keep the last good policy (or stay closed): a bad edit must not open the gateway.
@@ -107,6 +138,7 @@ impl<F: PolicyFetcher> CachedPolicySource<F> {
                     );
                 }
                 (st.rejected, st.rejected_raw) = (true, Some(text));
+                Read::Stale
             }
         }
     }

@@ -76,6 +76,8 @@ impl KillSwitchState {
 struct GuardState {
     switch: Option<KillSwitchState>,
     checked_at: Option<Instant>,
+    /// The last read that answered (a value, or unchanged); a missing parameter is not one.
+    read_at: Option<Instant>,
     /// The last overlay made: (the source's policy, that policy with the switch engaged).
     overlay: Option<(Arc<CompiledPolicy>, Arc<CompiledPolicy>)>,
 }
@@ -85,6 +87,8 @@ pub struct KillSwitchGuard<F> {
     inner: Arc<dyn PolicySource>,
     fetcher: F,
     ttl: Duration,
+    /// Until a first read, the age is counted from here.
+    created: Instant,
     state: Mutex<GuardState>,
 }
 
@@ -94,9 +98,11 @@ impl<F: PolicyFetcher> KillSwitchGuard<F> {
             inner,
             fetcher,
             ttl: ttl.min(KILL_SWITCH_AGE),
+            created: Instant::now(),
             state: Mutex::new(GuardState {
                 switch: None,
                 checked_at: None,
+                read_at: None,
                 overlay: None,
             }),
         }
@@ -109,9 +115,21 @@ impl<F: PolicyFetcher> KillSwitchGuard<F> {
         st.switch.clone().unwrap_or(KillSwitchState::Off)
     }
 
+    /// One read of the parameter, then its age as a metric (a failed read only warns in the log, and the
+    /// state it keeps may be old: the age is what an alarm watches).
     async fn refresh_locked(&self, st: &mut GuardState) {
-        st.checked_at = Some(Instant::now());
+        let now = Instant::now();
+        st.checked_at = Some(now);
         let read = self.fetcher.fetch().await;
+        if read.is_ok() {
+            st.read_at = Some(now);
+        }
+        let since = st.read_at.unwrap_or(self.created);
+        crate::metrics::age(
+            crate::metrics::Metric::KillSwitchAgeSeconds,
+            since.elapsed(),
+            &self.fetcher.describe(),
+        );
         let Some(next) = KillSwitchState::after_read(st.switch.as_ref(), read, &self.fetcher.describe()) else {
             return;
         };
