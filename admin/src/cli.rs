@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "egress-admin",
     version,
-    about = "Operate the egress gateway: approvals, proxy tokens, redrive"
+    about = "Operate the egress gateway: approvals, proxy tokens, the kill switch, redrive"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -60,8 +60,53 @@ pub enum Command {
         #[command(subcommand)]
         command: ProxyCommand,
     },
+    /// Read, engage or release the kill switch (its SSM parameter, with the caller's AWS credentials);
+    /// `--wait` confirms the change through the API.
+    KillSwitch(KillSwitchArgs),
     /// Re-publish the events of the stream batches in the publisher's on-failure queue.
     Redrive(RedriveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KillSwitchArgs {
+    /// The kill-switch parameter (stack output KillSwitchParameterName).
+    #[arg(long, env = "EGRESS_KILL_SWITCH_PARAMETER")]
+    pub parameter: String,
+    #[command(subcommand)]
+    pub command: KillSwitchCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KillSwitchCommand {
+    /// Print the state: off, engaged (and why), or missing (which the gateway treats as engaged).
+    Status,
+    /// Deny every request, in every mode, within 5 s; the reason is kept in the gateway's logs.
+    Engage {
+        /// Why (an incident id, a name): any text but `off`, at most 512 characters.
+        reason: String,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Let requests be decided by the policy again (on a new stack, creates the parameter, off).
+    Release {
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Confirm through the API within the documented 5 s: probe requests (recorded, purpose
+    /// "egress-admin kill-switch probe") until one is decided `kill_switch` after an engage, or anything
+    /// else after a release. Exit 1 if the API does not confirm in time.
+    #[arg(long)]
+    pub wait: bool,
+    /// The zone of the probe requests.
+    #[arg(long, default_value = "default")]
+    pub probe_zone: String,
+    /// The host of the probe requests.
+    #[arg(long, default_value = "example.com")]
+    pub probe_domain: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,7 +3,8 @@
 
 - DynamoDB Local: every AWS::DynamoDB::Table (keys, attributes, GSIs, stream, TTL);
 - moto: every AWS::Events::EventBus, every AWS::SQS::Queue, every AWS::Events::Rule with its event
-  pattern and its SQS targets; every AWS::SSM::Parameter (the kill switch, off); every
+  pattern and its SQS targets; the kill-switch parameter the functions read, created `off` only if it
+  does not exist (no deploy may reset it); every AWS::SSM::Parameter; every
   AWS::SecretsManager::Secret (the cursor and proxy-token keys: LOCAL_SECRETS, from local.env); every AWS::S3::Bucket
   (the policy bucket, versioned, holding infra/policy/default.yaml in JSON form at PolicyObjectKey);
   resources whose Condition is false are skipped, as CloudFormation does;
@@ -192,6 +193,18 @@ def create_bucket(s3, name: str, p: dict[str, Any]) -> None:
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
 
 
+def function_variable(template: dict, name: str) -> Any:
+    """The definition of environment variable `name` in the one function of the template that sets it."""
+    found = [
+        props["Environment"]["Variables"][name]
+        for _, props in resources_of(template, "AWS::Serverless::Function")
+        if name in props.get("Environment", {}).get("Variables", {})
+    ]
+    if len(found) != 1:
+        raise SystemExit(f"bootstrap: {name} is set by {len(found)} functions of the template, expected one")
+    return found[0]
+
+
 def put_parameter(ssm, name: str, value: str, secure: bool = False) -> None:
     args: dict[str, Any] = {
         "Name": name,
@@ -274,7 +287,19 @@ def main() -> int:
     queue_urls[ALL_EVENTS] = all_url
     log(f"rule {ALL_EVENTS} on {main_bus} -> {ALL_EVENTS}")
 
-    # SSM parameters (the kill switch)
+    # The kill switch is no resource of the template (a deploy must never reset it): like an operator's
+    # `egress-admin kill-switch release` on a new stack, create it `off` only where it does not exist, so
+    # re-running the bootstrap leaves an engaged switch engaged.
+    kill_switch = r.resolve(function_variable(template, "EGRESS_KILL_SWITCH_PARAMETER"))
+    try:
+        ssm.put_parameter(Name=kill_switch, Value="off", Type="String", Overwrite=False)
+        log(f"ssm {kill_switch} <- 'off' (created)")
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "ParameterAlreadyExists":
+            raise
+        log(f"ssm {kill_switch} kept as it is")
+
+    # SSM parameters of the template (none today: the policy parameter is the operator's too)
     for lid, props in resources_of(template, "AWS::SSM::Parameter"):
         p = r.resolve(props)
         put_parameter(ssm, p["Name"], p["Value"], secure=p.get("Type") == "SecureString")
@@ -328,7 +353,7 @@ def main() -> int:
     functions = {
         "EGRESS_TABLE": table["Ref"],
         "EGRESS_BUS_NAME": main_bus,
-        "EGRESS_KILL_SWITCH_PARAMETER": r.resources["KillSwitchParameter"]["Ref"],
+        "EGRESS_KILL_SWITCH_PARAMETER": kill_switch,
         "EGRESS_CURSOR_KEY_SECRET": r.resources["CursorKeySecret"]["Ref"],
         "EGRESS_PROXY_KEY_SECRET": r.resources["ProxyKeySecret"]["Ref"],
         "EGRESS_PROXY_AUDIENCE": r.sub("${AWS::StackName}-egress-proxy"),
