@@ -48,6 +48,9 @@ crate::wire_enum::wire_enum! {
         /// Seconds since the kill-switch parameter was last read, written at every refresh attempt;
         /// `source` is a property. Grows while the parameter cannot be read (or is missing).
         KillSwitchAgeSeconds,
+        /// 1 while the kill-switch parameter engages the switch (a missing one included), else 0; written
+        /// at every refresh attempt, with `source` and `reason` as properties.
+        KillSwitchEngaged,
     }
 }
 
@@ -94,6 +97,16 @@ fn line_of(metric: Metric, value: Value, dimension_sets: &[&[&str]], properties:
 /// Writes one data point.
 pub fn emit(metric: Metric, value: u64, dimension_sets: &[&[&str]], properties: &[(&str, &str)]) {
     write(line(metric, value, dimension_sets, properties));
+}
+
+/// Writes whether the kill switch is engaged (1) or not (0) after a read of `source`, and why.
+pub fn kill_switch_engaged(engaged: bool, source: &str, reason: &str) {
+    emit(
+        Metric::KillSwitchEngaged,
+        u64::from(engaged),
+        &[&[]],
+        &[("source", source), ("reason", reason)],
+    );
 }
 
 /// Writes how old a source's state is (`PolicyAgeSeconds`, `KillSwitchAgeSeconds`), to the millisecond,

@@ -1,8 +1,8 @@
 //! Staleness is visible: the policy source and the kill-switch parameter each write their age
 //! (`PolicyAgeSeconds`, `KillSwitchAgeSeconds`) at every refresh, against moto's SSM through a proxy the
 //! test switches off. The age grows while the source fails (the last good state still answers, as it
-//! must) and is back to zero once the source answers. A process of its own: it captures the metric lines
-//! of the whole process.
+//! must) and is back to zero once the source answers; `KillSwitchEngaged` says what is in force. A
+//! process of its own: it captures the metric lines of the whole process.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -97,4 +97,34 @@ async fn a_failing_source_shows_as_an_age_that_grows() {
             "{metric:?}: back to 0 when the source answers: {ages:?}"
         );
     }
+
+    // KillSwitchEngaged follows the state in force: 0 so far (the outage kept `off`), 1 with the reason once
+    // the parameter engages it.
+    let switch_source = &sources[1].1;
+    let engaged = |lines: &[String]| -> Vec<(u64, String)> {
+        captured(lines, Metric::KillSwitchEngaged, &[("source", switch_source)])
+            .iter()
+            .map(|p| {
+                (
+                    p["KillSwitchEngaged"].as_u64().unwrap_or(9),
+                    p["reason"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    };
+    let so_far = engaged(&lines);
+    assert_eq!(so_far.len(), OUTAGE_REFRESHES + 2, "{so_far:?}");
+    assert!(so_far.iter().all(|(v, _)| *v == 0), "{so_far:?}");
+    ssm.put_parameter()
+        .name(&switch_name)
+        .value("INC-9: drill")
+        .r#type(ParameterType::String)
+        .overwrite(true)
+        .send()
+        .await
+        .expect("engage");
+    tokio::time::sleep(TTL).await;
+    assert_eq!(reason(&guard).await, Some(Reason::KillSwitch));
+    let now = engaged(&egress_core::captured_metrics());
+    assert_eq!(now, vec![(1, "INC-9: drill".to_owned())]);
 }

@@ -125,12 +125,15 @@ impl<F: PolicyFetcher> KillSwitchGuard<F> {
             st.read_at = Some(now);
         }
         let since = st.read_at.unwrap_or(self.created);
-        crate::metrics::age(
-            crate::metrics::Metric::KillSwitchAgeSeconds,
-            since.elapsed(),
-            &self.fetcher.describe(),
-        );
-        let Some(next) = KillSwitchState::after_read(st.switch.as_ref(), read, &self.fetcher.describe()) else {
+        let source = self.fetcher.describe();
+        crate::metrics::age(crate::metrics::Metric::KillSwitchAgeSeconds, since.elapsed(), &source);
+        let next = KillSwitchState::after_read(st.switch.as_ref(), read, &source);
+        // What is in force after this read: the new state, or the one kept through a failed read.
+        match next.as_ref().or(st.switch.as_ref()) {
+            Some(KillSwitchState::Engaged { reason }) => crate::metrics::kill_switch_engaged(true, &source, reason),
+            Some(KillSwitchState::Off) | None => crate::metrics::kill_switch_engaged(false, &source, ""),
+        }
+        let Some(next) = next else {
             return;
         };
         if st.switch.as_ref() != Some(&next) {
