@@ -80,7 +80,8 @@ pub struct KillSwitchArgs {
 pub enum KillSwitchCommand {
     /// Print the state: off, engaged (and why), or missing (which the gateway treats as engaged).
     Status,
-    /// Deny every request, in every mode, within 5 s; the reason is kept in the gateway's logs.
+    /// Deny every request, in every mode, within 5 s; the reason is kept in the gateway's logs. Refused
+    /// when the parameter does not exist (a typo or another region would otherwise create a new one).
     Engage {
         /// Why (an incident id, a name): any text but `off`, at most 512 characters.
         reason: String,
@@ -97,8 +98,8 @@ pub enum KillSwitchCommand {
 #[derive(Debug, Args)]
 pub struct WaitArgs {
     /// Confirm through the API within the documented 5 s: probe requests (recorded, purpose
-    /// "egress-admin kill-switch probe") until one is decided `kill_switch` after an engage, or anything
-    /// else after a release. Exit 1 if the API does not confirm in time.
+    /// "egress-admin kill-switch probe") until 5 s after the flip, every one from some point on decided
+    /// `kill_switch` after an engage, or anything else after a release. Exit 1 if not.
     #[arg(long)]
     pub wait: bool,
     /// The zone of the probe requests.

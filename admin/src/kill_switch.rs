@@ -19,8 +19,11 @@ const OFF: &str = "off";
 const MAX_REASON_CHARS: usize = 512;
 
 pub async fn run(options: &ApiOptions, as_json: bool, args: KillSwitchArgs) -> anyhow::Result<()> {
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(region) = &options.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    let ssm = aws_sdk_ssm::Client::new(&loader.load().await);
     let (value, wait, engage) = match args.command {
         KillSwitchCommand::Status => return status(&ssm, &args.parameter, as_json).await,
         KillSwitchCommand::Engage { reason, wait } => {
@@ -32,6 +35,14 @@ pub async fn run(options: &ApiOptions, as_json: bool, args: KillSwitchArgs) -> a
         }
         KillSwitchCommand::Release { wait } => (OFF.to_owned(), wait, false),
     };
+    // Engaging a name that does not exist would create a new parameter and report success while the
+    // stack's switch stays as it was (a typo, another region): only `release` creates the parameter.
+    if engage && read(&ssm, &args.parameter).await?.is_none() {
+        bail!(
+            "{} does not exist (in this region): check --parameter and --region; a stack whose parameter is missing already denies every request, and `release` creates it",
+            args.parameter
+        );
+    }
     ssm.put_parameter()
         .name(&args.parameter)
         .value(&value)
@@ -43,7 +54,11 @@ pub async fn run(options: &ApiOptions, as_json: bool, args: KillSwitchArgs) -> a
     let flipped = Instant::now();
     let state = if engage { "engaged" } else { "off" };
     let confirmed = match wait.wait {
-        true => Some(confirm(options, &wait, engage, flipped).await?),
+        true => Some(
+            confirm(options, &wait, engage, flipped)
+                .await
+                .with_context(|| format!("{} is now {state}, but", args.parameter))?,
+        ),
         false => None,
     };
     match as_json {
@@ -68,18 +83,25 @@ pub async fn run(options: &ApiOptions, as_json: bool, args: KillSwitchArgs) -> a
     Ok(())
 }
 
+/// The parameter's value, `None` when it does not exist.
+async fn read(ssm: &aws_sdk_ssm::Client, parameter: &str) -> anyhow::Result<Option<String>> {
+    match ssm.get_parameter().name(parameter).send().await {
+        Ok(out) => Ok(Some(out.parameter().and_then(|p| p.value()).unwrap_or("").to_owned())),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_parameter_not_found()) => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {parameter}")),
+    }
+}
+
 async fn status(ssm: &aws_sdk_ssm::Client, parameter: &str, as_json: bool) -> anyhow::Result<()> {
-    let read = ssm.get_parameter().name(parameter).send().await;
-    let (state, reason) = match read {
-        Ok(out) => match KillSwitchState::from_value(out.parameter().and_then(|p| p.value()).unwrap_or("")) {
+    let (state, reason) = match read(ssm, parameter).await? {
+        Some(value) => match KillSwitchState::from_value(&value) {
             KillSwitchState::Off => ("off", None),
             KillSwitchState::Engaged { reason } => ("engaged", Some(reason)),
         },
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_parameter_not_found()) => (
+        None => (
             "missing",
             Some("the parameter does not exist: the gateway denies every request until it is released".to_owned()),
         ),
-        Err(e) => return Err(e).with_context(|| format!("reading {parameter}")),
     };
     match as_json {
         true => println!(
@@ -94,8 +116,11 @@ async fn status(ssm: &aws_sdk_ssm::Client, parameter: &str, as_json: bool) -> an
     Ok(())
 }
 
-/// Probes the API until it decides as the switch now says: `kill_switch` after an engage, anything else
-/// after a release. The time from the flip to the first probe that showed it.
+/// Probes the API until the gateway's promise has passed (5 s after the flip) and confirms only if every
+/// probe from some point on decided as the switch now says (`kill_switch` after an engage, anything else
+/// after a release): each function container re-reads the parameter on its own clock, so one agreeing
+/// answer could come from a container that is already up to date while another is not. The time from the
+/// flip to the first probe of that agreeing run.
 async fn confirm(options: &ApiOptions, wait: &WaitArgs, engaged: bool, flipped: Instant) -> anyhow::Result<Duration> {
     let api = Api::connect(options).await?;
     let body = json!({
@@ -103,19 +128,24 @@ async fn confirm(options: &ApiOptions, wait: &WaitArgs, engaged: bool, flipped: 
         "zone": wait.probe_zone,
         "purpose": "egress-admin kill-switch probe",
     });
+    let mut agreeing_since: Option<Duration> = None;
     loop {
+        let sent = flipped.elapsed();
         let answer: Value = api.post("/v1/egress/requests", &body).await?;
-        let by_switch = answer["reason"] == "kill_switch";
-        if by_switch == engaged {
-            return Ok(flipped.elapsed());
-        }
-        if flipped.elapsed() > APPLIED_WITHIN {
-            bail!(
-                "the API did not confirm within {} s: the probe was still decided {} ({}); check the functions' read access to the parameter and the KillSwitchAgeSeconds metric",
-                APPLIED_WITHIN.as_secs(),
-                answer["decision"].as_str().unwrap_or("?"),
-                answer["reason"].as_str().unwrap_or("?"),
-            );
+        let agrees = (answer["reason"] == "kill_switch") == engaged;
+        agreeing_since = match agrees {
+            true => agreeing_since.or(Some(sent)),
+            false => None,
+        };
+        if flipped.elapsed() >= APPLIED_WITHIN {
+            return agreeing_since.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "the API did not confirm it within {} s: a probe was still decided {} ({}); check the functions' read access to the parameter and the KillSwitchAgeSeconds metric",
+                    APPLIED_WITHIN.as_secs(),
+                    answer["decision"].as_str().unwrap_or("?"),
+                    answer["reason"].as_str().unwrap_or("?"),
+                )
+            });
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }

@@ -107,6 +107,9 @@ async fn engage_and_release_are_confirmed_and_a_redeploy_keeps_an_engaged_switch
         .expect("delete parameter");
     let (_, status, _) = admin(&operator, &["status"]);
     assert_eq!(status["state"], "missing", "{status}");
+    // Engaging a name that does not exist is refused (it would create a parameter nobody reads).
+    let (ok, _, err) = admin(&operator, &["engage", "INC-8: typo"]);
+    assert!(!ok && err.contains("does not exist"), "{err}");
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(
         reason_now(&operator).await,

@@ -96,8 +96,7 @@ fn main() -> ExitCode {
                 account,
                 org,
             };
-            let got = offline::eval(&p, &caller, body.as_bytes())
-                .map_err(|e| Stop::Usage(format!("the request is not valid: {}", e.detail)))?;
+            let got = offline::eval(&p, &caller, body.as_bytes()).map_err(|e| Stop::Usage(e.to_string()))?;
             Ok(vec![if json { to_json(&got)? } else { describe(&got) }])
         }),
         Command::Test { policy, cases } => test(&policy, &cases),

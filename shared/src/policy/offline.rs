@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::decision::{Decision, Effect, Mode, Reason};
 use super::dlp::Detector;
 use super::{authorize_egress, CompiledPolicy, Subject};
-use crate::{parse_body, BodyError, RequestRecord, Requested};
+use crate::{parse_body, BodyError, RequestRecord, Requested, MAX_BODY_BYTES};
 
 /// Who asks: the principal and what an authorizer would vouch for (`account:` and `org:` patterns).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,10 +57,31 @@ impl From<&Decision> for Outcome {
     }
 }
 
-/// Decides `body` (a `POST /v1/egress/requests` body, as JSON) for `caller` under `policy`; a body the
-/// API would refuse (`400`) is refused here with the same problems.
-pub fn eval(policy: &CompiledPolicy, caller: &Caller, body: &[u8]) -> Result<Outcome, BodyError> {
-    let valid = parse_body(body)?;
+/// Why a request is not decided offline: what the API would refuse before deciding.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EvalError {
+    /// The API's `400`, with the same problems.
+    #[error("the request is not valid: {}", .0.detail)]
+    Body(BodyError),
+    /// The API's `413`.
+    #[error("the body is larger than the API's {MAX_BODY_BYTES} bytes")]
+    TooLarge,
+    /// An enforcer asks only on an agent's behalf, with its proxy token (the API's `400` without one):
+    /// decide for the agent's principal instead.
+    #[error("the principal is an enforcer of this policy: it asks only with an agent's proxy token; eval the agent's principal")]
+    Enforcer,
+}
+
+/// Decides `body` (a `POST /v1/egress/requests` body, as JSON) for `caller` under `policy`; what the API
+/// would refuse before deciding is refused here too (see [`EvalError`]).
+pub fn eval(policy: &CompiledPolicy, caller: &Caller, body: &[u8]) -> Result<Outcome, EvalError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(EvalError::TooLarge);
+    }
+    if policy.is_enforcer(caller.subject()) {
+        return Err(EvalError::Enforcer);
+    }
+    let valid = parse_body(body).map_err(EvalError::Body)?;
     let decision = authorize_egress(policy, caller.subject(), &valid.body.zone, valid.requested());
     Ok(Outcome::from(&decision))
 }
@@ -109,7 +130,7 @@ pub fn run_cases(policy: &CompiledPolicy, cases: &[Case]) -> Vec<Failure> {
         let got = match eval(policy, &case.caller, body.as_bytes()) {
             Ok(got) => got,
             Err(e) => {
-                failures.push(fail(format!("the request is not valid: {}", e.detail)));
+                failures.push(fail(e.to_string()));
                 continue;
             }
         };
@@ -261,8 +282,21 @@ zones:
             &caller("alice"),
             br#"{"url":"https://a.com/","zone":"default","principal":"x"}"#,
         );
-        assert_eq!(bad.unwrap_err().errors[0].field, "principal");
+        assert!(matches!(bad, Err(EvalError::Body(e)) if e.errors[0].field == "principal"));
         assert!(eval(&p, &caller("alice"), br#"{"url":"ftp://a.com/","zone":"default"}"#).is_err());
+        let large = format!(
+            r#"{{"domain":"a.com","zone":"default","purpose":"{}"}}"#,
+            "x".repeat(MAX_BODY_BYTES)
+        );
+        assert_eq!(eval(&p, &caller("alice"), large.as_bytes()), Err(EvalError::TooLarge));
+        // An enforcer is refused, as the API refuses it without an agent's token.
+        let with_enforcer = policy(&format!("enforcers: [proxy-role]\n{POLICY}"));
+        let asked = eval(
+            &with_enforcer,
+            &caller("proxy-role"),
+            br#"{"domain":"a.com","zone":"default"}"#,
+        );
+        assert_eq!(asked, Err(EvalError::Enforcer));
     }
 
     #[test]

@@ -152,11 +152,16 @@ impl<F: PolicyFetcher> KillSwitchGuard<F> {
 #[async_trait]
 impl<F: PolicyFetcher> PolicySource for KillSwitchGuard<F> {
     async fn current(&self) -> Option<Arc<CompiledPolicy>> {
+        // The switch is read on its own clock before the policy, so that its state and its metrics stay
+        // current while no policy is in force too.
+        {
+            let mut st = self.state.lock().await;
+            if st.checked_at.is_none_or(|t| t.elapsed() >= self.ttl) {
+                self.refresh_locked(&mut st).await;
+            }
+        }
         let policy = self.inner.current().await?;
         let mut st = self.state.lock().await;
-        if st.checked_at.is_none_or(|t| t.elapsed() >= self.ttl) {
-            self.refresh_locked(&mut st).await;
-        }
         let reason = match &st.switch {
             Some(KillSwitchState::Engaged { reason }) if !policy.kill_switch_engaged() => reason.clone(),
             _ => return Some(policy),
