@@ -14,9 +14,9 @@ use crate::cli::{ApiOptions, KillSwitchArgs, KillSwitchCommand, WaitArgs};
 
 /// The gateway applies a flip within this (DESIGN §9; each container re-reads the parameter every 4 s).
 const APPLIED_WITHIN: Duration = Duration::from_secs(5);
-/// The text that means "not engaged" (any other text engages, as its reason).
-const OFF: &str = "off";
-const MAX_REASON_CHARS: usize = 512;
+/// What the gateway reads as "not engaged", and the longest reason it keeps (its own definitions).
+const OFF: &str = KillSwitchState::OFF;
+const MAX_REASON_CHARS: usize = KillSwitchState::MAX_REASON_CHARS;
 
 pub async fn run(options: &ApiOptions, as_json: bool, args: KillSwitchArgs) -> anyhow::Result<()> {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());

@@ -15,10 +15,6 @@ use crate::CompiledPolicy;
 /// room for the request that reads it (one SSM GetParameter per container every 4 s).
 pub const KILL_SWITCH_AGE: Duration = Duration::from_secs(4);
 
-/// The parameter's value that means "not engaged"; anything else engages, its text being the reason.
-const OFF: &str = "off";
-const MAX_REASON_CHARS: usize = 512;
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KillSwitchState {
     Off,
@@ -26,13 +22,19 @@ pub enum KillSwitchState {
 }
 
 impl KillSwitchState {
+    /// The parameter's value that means "not engaged" (any case, trimmed); anything else engages, its
+    /// text being the reason.
+    pub const OFF: &'static str = "off";
+    /// The longest reason kept; a longer text is cut to this many characters.
+    pub const MAX_REASON_CHARS: usize = 512;
+
     /// The state a parameter's text means.
     pub fn from_value(text: &str) -> Self {
         let text = text.trim();
-        if text.eq_ignore_ascii_case(OFF) {
+        if text.eq_ignore_ascii_case(Self::OFF) {
             return Self::Off;
         }
-        let reason: String = text.chars().take(MAX_REASON_CHARS).collect();
+        let reason: String = text.chars().take(Self::MAX_REASON_CHARS).collect();
         Self::Engaged {
             reason: if reason.is_empty() {
                 "kill-switch parameter engaged".into()
