@@ -28,7 +28,9 @@ pub async fn run(options: &ApiOptions, as_json: bool, args: KillSwitchArgs) -> a
         KillSwitchCommand::Status => return status(&ssm, &args.parameter, as_json).await,
         KillSwitchCommand::Engage { reason, wait } => {
             let reason = reason.trim().to_owned();
-            if reason.is_empty() || reason.eq_ignore_ascii_case(OFF) || reason.chars().count() > MAX_REASON_CHARS {
+            // The gateway's own reading decides what would not engage (`off` in any case, trimmed).
+            let releases = KillSwitchState::from_value(&reason) == KillSwitchState::Off;
+            if reason.is_empty() || releases || reason.chars().count() > MAX_REASON_CHARS {
                 bail!("the reason: 1-{MAX_REASON_CHARS} characters, and not `{OFF}`");
             }
             (reason, wait, true)

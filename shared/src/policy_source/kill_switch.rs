@@ -140,9 +140,9 @@ impl<F: PolicyFetcher> KillSwitchGuard<F> {
         };
         if st.switch.as_ref() != Some(&next) {
             match &next {
-                KillSwitchState::Off => tracing::info!(source = %self.fetcher.describe(), "kill switch off"),
+                KillSwitchState::Off => tracing::info!(source = %source, "kill switch off"),
                 KillSwitchState::Engaged { reason } => {
-                    tracing::warn!(source = %self.fetcher.describe(), reason = %reason, "kill switch engaged")
+                    tracing::warn!(source = %source, reason = %reason, "kill switch engaged")
                 }
             }
             st.overlay = None;
