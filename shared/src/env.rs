@@ -23,6 +23,8 @@ pub const PROXY_KEY: &str = "EGRESS_PROXY_KEY";
 pub const PROXY_KEY_SECRET: &str = "EGRESS_PROXY_KEY_SECRET";
 /// The audience of proxy tokens: `<stack>-egress-proxy`.
 pub const PROXY_AUDIENCE: &str = "EGRESS_PROXY_AUDIENCE";
+/// Days a request row is kept before DynamoDB's TTL deletes it (`0` or unset: kept).
+pub const REQUEST_RETENTION_DAYS: &str = "EGRESS_REQUEST_RETENTION_DAYS";
 /// Lifetime of idempotency keys in seconds.
 pub const IDEMPOTENCY_TTL_SECONDS: &str = "EGRESS_IDEMPOTENCY_TTL_SECONDS";
 /// `1` enables the local principal header; never set by the template.

@@ -188,3 +188,48 @@ fn the_template_never_enables_dev_mode() {
         "template.yaml must not set EGRESS_DEV_MODE"
     );
 }
+
+/// `RequestRetentionDays`: request rows carry the table's TTL attribute (`expires_at`, epoch seconds) that
+/// far ahead, on both write shapes (PutItem alone, and the transaction with an idempotency claim); without
+/// a retention they carry none and are kept.
+#[tokio::test]
+async fn request_rows_expire_after_the_retention_only_when_one_is_set() {
+    const WEEK: i64 = 7 * 86_400;
+    let ddb = dynamodb().await;
+    let ttl = ddb.describe_time_to_live().table_name(table()).send().await.unwrap();
+    let spec = ttl.time_to_live_description().unwrap();
+    assert_eq!(spec.attribute_name(), Some("expires_at"), "{spec:?}");
+
+    let mut svc = create_service(ddb.clone(), true, DEFAULT_POLICY, Duration::from_secs(1));
+    svc.store = Arc::new(
+        egress_core::DynamoStore::new(ddb.clone(), table())
+            .with_request_retention(Some(Duration::from_secs(WEEK as u64))),
+    );
+    let kept = create_service(ddb, true, DEFAULT_POLICY, Duration::from_secs(1));
+    let body = json!({"url": "https://api.github.com/", "zone": "default"});
+    for (svc, key, retained) in [
+        (&svc, None, true),
+        (&svc, Some(ulid::Ulid::new().to_string()), true),
+        (&kept, None, false),
+    ] {
+        let principal = unique_principal("retention");
+        let before = time::OffsetDateTime::now_utc().unix_timestamp();
+        let resp = svc.handle(request(&principal, key.as_deref(), &body)).await;
+        assert_eq!(resp.status(), 201);
+        let after = time::OffsetDateTime::now_utc().unix_timestamp();
+        let rows = rows_for(&principal).await;
+        assert_eq!(rows.len(), 1);
+        let expires = rows[0]
+            .get("expires_at")
+            .map(|v| v.as_n().unwrap().parse::<i64>().unwrap());
+        if retained {
+            let at = expires.unwrap_or_else(|| panic!("no expires_at with a retention (key {key:?})"));
+            assert!(
+                (before + WEEK..=after + WEEK).contains(&at),
+                "{at} not a week after {before}..{after}"
+            );
+        } else {
+            assert_eq!(expires, None, "a row without retention must be kept");
+        }
+    }
+}

@@ -20,10 +20,12 @@ pub async fn create_service() -> Result<CreateService, ConfigError> {
     let sdk = config::sdk_config(config::Timeouts::RequestPath).await;
     let table = config::required(env::TABLE)?;
     let ttl = config::parse_u64(env::IDEMPOTENCY_TTL_SECONDS, DEFAULT_IDEMPOTENCY_TTL_SECS)?;
+    let retention_days = config::parse_u64(env::REQUEST_RETENTION_DAYS, 0)?;
+    let retention = (retention_days > 0).then(|| Duration::from_secs(retention_days.saturating_mul(86_400)));
     let policy = guarded_policy_source(&sdk).await?;
     crate::compile_detectors();
     Ok(CreateService {
-        store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)),
+        store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table).with_request_retention(retention)),
         policy,
         dev_mode: config::dev_mode(),
         idempotency_ttl: Duration::from_secs(ttl),

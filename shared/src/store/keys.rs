@@ -53,9 +53,14 @@ pub struct RequestItem {
     pub keys: ListedKeys,
     #[serde(flatten)]
     pub record: RequestRecord,
+    /// When DynamoDB's TTL may delete the row (epoch seconds; the table's TTL attribute): set only under a
+    /// retention (`RequestRetentionDays`), else the row is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
 }
 
 impl RequestItem {
+    /// The row of `record`, kept until deleted by hand; `expiring` gives it a TTL.
     pub fn new(record: RequestRecord) -> Self {
         let id = &record.request_id;
         let shard = shard_of(id);
@@ -69,7 +74,13 @@ impl RequestItem {
                 principal_pk(shard, &record.principal),
             ),
             record,
+            expires_at: None,
         }
+    }
+
+    /// The same row, deleted by DynamoDB's TTL after `at` (epoch seconds) when given.
+    pub fn expiring(self, at: Option<i64>) -> Self {
+        Self { expires_at: at, ..self }
     }
 }
 

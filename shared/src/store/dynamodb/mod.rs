@@ -17,6 +17,7 @@ use super::StoreError;
 pub struct DynamoStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    request_retention: Option<std::time::Duration>,
 }
 
 impl DynamoStore {
@@ -24,7 +25,23 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            request_retention: None,
         }
+    }
+
+    /// Request rows written from now on carry a TTL of `retention` (none: kept until deleted by hand).
+    /// Rows already written keep the expiry they were written with.
+    pub fn with_request_retention(self, retention: Option<std::time::Duration>) -> Self {
+        Self {
+            request_retention: retention,
+            ..self
+        }
+    }
+
+    /// The TTL of a request row written now, in epoch seconds.
+    fn request_expiry(&self) -> Option<i64> {
+        let keep = i64::try_from(self.request_retention?.as_secs()).unwrap_or(i64::MAX);
+        Some(time::OffsetDateTime::now_utc().unix_timestamp().saturating_add(keep))
     }
 
     pub fn client(&self) -> &aws_sdk_dynamodb::Client {

@@ -33,7 +33,7 @@ fn corrupt(e: impl std::fmt::Display) -> StoreError {
 
 impl DynamoStore {
     pub(super) async fn write_request(&self, w: &Write<'_>) -> Result<RecordOutcome, StoreError> {
-        let item = to_item(&RequestItem::new(w.record.clone()))?;
+        let item = to_item(&RequestItem::new(w.record.clone()).expiring(self.request_expiry()))?;
         if w.is_plain() {
             // One conditional PutItem: half the write cost of a one-item transaction.
             return self
