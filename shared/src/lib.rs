@@ -99,9 +99,9 @@ pub use events::{
 };
 #[cfg(feature = "aws")]
 pub use init::{
-    approvals_service, create_service, dev_mode, event_bus, guarded_policy_source, init_telemetry, list_service,
-    parse_u64, policy_source_from_env, proxy_keys, proxy_tokens_service, required, sdk_config, ConfigError, Timeouts,
-    DEFAULT_IDEMPOTENCY_TTL_SECS,
+    approvals_service, create_service, dev_mode, event_bus, guarded_policy_source, in_invocation, init_telemetry,
+    invocation_id, list_service, parse_u64, policy_source_from_env, proxy_keys, proxy_tokens_service, required,
+    sdk_config, ConfigError, Timeouts, DEFAULT_IDEMPOTENCY_TTL_SECS,
 };
 #[cfg(feature = "aws")]
 pub use policy_source::{

@@ -64,6 +64,23 @@ impl Metric {
     }
 }
 
+#[cfg(feature = "aws")]
+tokio::task_local! {
+    /// The Lambda request id of the invocation whose handler is running (`init::in_invocation`).
+    pub(crate) static INVOCATION: std::sync::Arc<str>;
+}
+
+/// The running invocation's Lambda request id, if any.
+fn invocation() -> Option<std::sync::Arc<str>> {
+    #[cfg(feature = "aws")]
+    return INVOCATION
+        .try_with(std::sync::Arc::clone)
+        .ok()
+        .filter(|id| !id.is_empty());
+    #[cfg(not(feature = "aws"))]
+    None
+}
+
 /// Where lines go: stdout, or (tests) a buffer. One sink per process, like stdout.
 static CAPTURE: Mutex<Option<Vec<String>>> = Mutex::new(None);
 
@@ -89,6 +106,9 @@ fn line_of(metric: Metric, value: Value, dimension_sets: &[&[&str]], properties:
     );
     for (k, v) in properties {
         root.insert((*k).to_owned(), Value::String((*v).to_owned()));
+    }
+    if let Some(id) = invocation() {
+        root.insert("requestId".into(), Value::String(id.to_string()));
     }
     root.insert(metric.as_str().to_owned(), value);
     Value::Object(root).to_string()
@@ -156,6 +176,10 @@ pub fn decision(record: &RequestRecord, zone_defined: bool) {
             ("zone_requested", &record.zone),
             ("mode", record.mode.as_str()),
             ("request_id", &record.request_id),
+            // For the runbook's Logs Insights queries (decisions per rule, top denied hosts); the host is
+            // what the record stores too (never a path or query, where secrets could be).
+            ("rule", record.rule.as_deref().unwrap_or("")),
+            ("host", &record.target.host().to_string()),
         ],
     );
     if record.reason == crate::Reason::PolicyUnavailable {

@@ -11,7 +11,10 @@ async fn main() -> Result<(), Error> {
     let service = Arc::new(egress_core::create_service().await?);
     lambda_http::run(service_fn(move |req: Request| {
         let service = Arc::clone(&service);
-        async move { Ok::<_, Infallible>(service.handle(req).await) }
+        async move {
+            let id = egress_core::invocation_id(&req);
+            Ok::<_, Infallible>(egress_core::in_invocation(&id, service.handle(req)).await)
+        }
     }))
     .await
 }

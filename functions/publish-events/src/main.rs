@@ -14,9 +14,8 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| {
         let bus = Arc::clone(&bus);
         async move {
-            Ok::<DynamoDbEventResponse, Error>(
-                egress_core::handle_stream_event(bus.as_ref(), &event.payload, RetryPolicy::default()).await,
-            )
+            let publish = egress_core::handle_stream_event(bus.as_ref(), &event.payload, RetryPolicy::default());
+            Ok::<DynamoDbEventResponse, Error>(egress_core::in_invocation(&event.context.request_id, publish).await)
         }
     }))
     .await
