@@ -205,6 +205,22 @@ def function_variable(template: dict, name: str) -> Any:
     return found[0]
 
 
+def logging_env(template: dict) -> dict[str, str]:
+    """What Lambda sets from the functions' LoggingConfig (advanced logging controls), so the functions
+    under `cargo lambda watch` log as they do in AWS: AWS_LAMBDA_LOG_FORMAT, and AWS_LAMBDA_LOG_LEVEL when
+    an ApplicationLogLevel is set. The template gives every function the same; a difference is an error."""
+    settings = [props.get("LoggingConfig", {}) for _, props in resources_of(template, "AWS::Serverless::Function")]
+    formats = {s.get("LogFormat", "Text") for s in settings}
+    levels = {s.get("ApplicationLogLevel") for s in settings}
+    if len(formats) != 1 or len(levels) != 1:
+        raise SystemExit(f"bootstrap: functions differ in LoggingConfig ({formats}, {levels}); expected one setting")
+    env = {"AWS_LAMBDA_LOG_FORMAT": formats.pop()}
+    level = levels.pop()
+    if level:
+        env["AWS_LAMBDA_LOG_LEVEL"] = level
+    return env
+
+
 def put_parameter(ssm, name: str, value: str, secure: bool = False) -> None:
     args: dict[str, Any] = {
         "Name": name,
@@ -269,7 +285,9 @@ def main() -> int:
             if ":sqs:" not in t["Arn"]:
                 log(f"rule {name}: skipping non-SQS target {t['Id']}")
                 continue
-            targets.append({"Id": t["Id"], "Arn": t["Arn"]})
+            # The retry policy and dead-letter queue too: moto keeps them as given, so the local rules
+            # are the template's (a missing DLQ shows in list-targets-by-rule).
+            targets.append({k: t[k] for k in ("Id", "Arn", "RetryPolicy", "DeadLetterConfig") if k in t})
         arn = put_rule(events, name, bus, p["EventPattern"], targets, p.get("Description", ""))
         r.resources[lid] = {"Ref": name, "Arn": arn}
         log(f"rule {name} on {bus} -> {[t['Arn'].rsplit(':', 1)[-1] for t in targets]}")
@@ -381,6 +399,7 @@ def main() -> int:
     watch_env = dict(creds)
     watch_env.update(endpoints)
     watch_env.update(functions)
+    watch_env.update(logging_env(template))
     watch_env["EGRESS_DEV_MODE"] = "1"
     write_env(os.path.join(RUN_DIR, "watch.env"), watch_env,
               "cargo lambda watch --env-file (and Cargo.toml's [workspace.metadata.lambda.watch] env_file)")

@@ -17,6 +17,7 @@ PSEUDO = {
     "AWS::Partition": "aws",
     "AWS::URLSuffix": "amazonaws.com",
     "AWS::StackName": "egress",
+    "AWS::StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/egress/4e1f5c3a-0d2b-4c8e-9a77-5b6c2f1e8d90",
     "AWS::NoValue": None,
 }
 
@@ -35,11 +36,13 @@ def load_template(path: str) -> dict[str, Any]:
 # unresolved) and moto's cloudformation.parsing.clean_json needs moto's own ResourceMap, so the
 # values of the resources created locally are resolved here.
 class Resolver:
-    """Resolves Ref/GetAtt/Sub/If/Equals/Not/Join against parameter values and a map of
+    """Resolves Ref/GetAtt/Sub/If/Equals/Not/Join/Split/Select against parameter values and a map of
     already-created local resources ({logical id: {"Ref": ..., "<Attr>": ...}})."""
 
-    def __init__(self, template: dict[str, Any], overrides: dict[str, str] | None = None):
+    def __init__(self, template: dict[str, Any], overrides: dict[str, str] | None = None,
+                 pseudo: dict[str, str] | None = None):
         self.template = template
+        self.pseudo = {**PSEUDO, **(pseudo or {})}
         self.params: dict[str, Any] = {}
         for name, spec in (template.get("Parameters") or {}).items():
             self.params[name] = spec.get("Default")
@@ -53,8 +56,8 @@ class Resolver:
         return self._conditions[name]
 
     def ref(self, name: str) -> Any:
-        if name in PSEUDO:
-            return PSEUDO[name]
+        if name in self.pseudo:
+            return self.pseudo[name]
         if name in self.params:
             return self.params[name]
         if name in self.resources and "Ref" in self.resources[name]:
@@ -121,6 +124,10 @@ class Resolver:
                 return any(self.resolve(x) for x in v)
             if k == "Condition":
                 return self.condition(v)
+            if k == "Fn::Split":
+                return str(self.resolve(v[1])).split(v[0])
+            if k == "Fn::Select":
+                return self.resolve(v[1])[int(self.resolve(v[0]))]
             if k == "Fn::Join":
                 return v[0].join(str(self.resolve(x)) for x in v[1])
             if k == "Fn::ToJsonString":

@@ -73,7 +73,9 @@ class MappingConfig:
         resources = template["Resources"]
         tables = {lid: res for lid, res in resources.items() if res["Type"] == "AWS::DynamoDB::Table"}
         for lid, res in tables.items():
-            r.resources[lid] = {"Ref": r.resolve(res["Properties"]["TableName"])}
+            name = r.resolve(res["Properties"]["TableName"])
+            # A stand-in for the stream ARN that names its table (the poller reads the table's stream).
+            r.resources[lid] = {"Ref": name, "StreamArn": f"arn:aws:dynamodb:{REGION}:000000000000:table/{name}/stream/local"}
         found = None
         for lid, res in resources.items():
             if res["Type"] != "AWS::Serverless::Function":
@@ -86,9 +88,10 @@ class MappingConfig:
         lid, res, props = found
         binary = ((res.get("Metadata") or {}).get("BuildProperties") or {}).get("Binary") or lid
         self.function = os.environ.get("POLLER_FUNCTION", binary)
-        stream = props["Stream"]  # {"Fn::GetAtt": [table, "StreamArn"]}
-        table_lid = stream["Fn::GetAtt"][0]
-        self.table = r.resources[table_lid]["Ref"]
+        # The stack's own table's stream, or an adopted table's (ExistingTableStreamArn): either way an ARN
+        # `arn:...:table/<name>/stream/<label>`.
+        stream = r.resolve(props["Stream"])
+        self.table = stream.split(":table/", 1)[1].split("/stream/", 1)[0]
         self.batch_size = int(props.get("BatchSize", 100))
         self.starting_position = props.get("StartingPosition", "TRIM_HORIZON")
         self.filters = load_filters(props.get("FilterCriteria"))

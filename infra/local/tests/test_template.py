@@ -1,0 +1,188 @@
+"""template.yaml as operated: nothing fails silently (every rule target has a retry policy and a
+dead-letter queue, every rule and every dead-letter queue an alarm, every alarm its runbook section),
+and the stack can be recreated (archive name within EventBridge's limit for any stack name, the table a
+parameter that can adopt an existing table, outputs for what operators look up, no SAM build cache).
+Issue 24, items 5 and 6; the runbook is docs/OPERATIONS.md."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import unittest
+
+import cfn_yaml
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..")
+TEMPLATE = os.path.join(ROOT, "template.yaml")
+RUNBOOK = os.path.join(ROOT, "docs", "OPERATIONS.md")
+SAMCONFIG = os.path.join(ROOT, "samconfig.toml")
+
+# EventBridge's archive names: https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_Archive.html
+ARCHIVE_NAME = re.compile(r"^[.\-_A-Za-z0-9]{1,48}$")
+# The longest stack name CloudFormation accepts: 128 characters.
+LONG_STACK = "e" * 128
+LONG_STACK_ID = f"arn:aws:cloudformation:eu-west-1:123456789012:stack/{LONG_STACK}/0c4b8e2a-7d1f-4f3e-8b6a-2e9d5c1a7f30"
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def resources(template: dict, rtype: str) -> dict[str, dict]:
+    return {lid: r for lid, r in template["Resources"].items() if r["Type"] == rtype}
+
+
+class TemplateTest(unittest.TestCase):
+    template: dict
+    runbook: str
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.template = cfn_yaml.load_template(TEMPLATE)
+        with open(RUNBOOK, encoding="utf-8") as f:
+            cls.runbook = f.read()
+
+    def test_every_rule_target_retries_and_has_a_dead_letter_queue(self) -> None:
+        queues = resources(self.template, "AWS::SQS::Queue")
+        policies = resources(self.template, "AWS::SQS::QueuePolicy")
+        rules = resources(self.template, "AWS::Events::Rule")
+        self.assertTrue(rules)
+        for lid, rule in rules.items():
+            for target in rule["Properties"]["Targets"]:
+                self.assertIn("RetryPolicy", target, f"{lid}/{target['Id']}")
+                dlq = target.get("DeadLetterConfig", {}).get("Arn")
+                self.assertEqual(list(dlq or {}), ["Fn::GetAtt"], f"{lid}/{target['Id']}: no dead-letter queue")
+                queue, attr = dlq["Fn::GetAtt"]
+                self.assertEqual(attr, "Arn")
+                self.assertIn(queue, queues)
+                # EventBridge may send to it: a queue policy names this rule as the source.
+                allowed = [
+                    p for p in policies.values()
+                    if {"Ref": queue} in p["Properties"]["Queues"]
+                    and any(
+                        {"Fn::GetAtt": [lid, "Arn"]}
+                        in s.get("Condition", {}).get("ArnEquals", {}).get("aws:SourceArn", [])
+                        for s in p["Properties"]["PolicyDocument"]["Statement"]
+                    )
+                ]
+                self.assertTrue(allowed, f"{lid}: no policy lets the rule write to {queue}")
+
+    def test_every_rule_and_every_dead_letter_queue_has_an_alarm(self) -> None:
+        alarms = resources(self.template, "AWS::CloudWatch::Alarm").values()
+
+        def alarmed(namespace: str, metric: str, dimension: str, value: dict) -> bool:
+            return any(
+                a["Properties"]["Namespace"] == namespace
+                and a["Properties"]["MetricName"] == metric
+                and {"Name": dimension, "Value": value} in a["Properties"].get("Dimensions", [])
+                for a in alarms
+            )
+
+        for lid in resources(self.template, "AWS::Events::Rule"):
+            self.assertTrue(alarmed("AWS/Events", "FailedInvocations", "RuleName", {"Ref": lid}), lid)
+        dead_letter_queues = {
+            t["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+            for r in resources(self.template, "AWS::Events::Rule").values()
+            for t in r["Properties"]["Targets"]
+        }
+        publisher = self.template["Resources"]["PublishEventsFunction"]["Properties"]["Events"]["RequestStream"]
+        dead_letter_queues.add(publisher["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0])
+        for queue in dead_letter_queues:
+            self.assertTrue(
+                alarmed("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", {"Fn::GetAtt": [queue, "QueueName"]}),
+                queue,
+            )
+
+    def test_every_alarm_links_its_runbook_section_and_is_in_the_alarm_table(self) -> None:
+        prose = re.sub(r"^```.*?^```", "", self.runbook, flags=re.M | re.S)
+        anchors = {slug(m.group(1)) for m in re.finditer(r"^#+ (.+)$", prose, re.M)}
+        table = re.findall(r"^\| `(<stack>-[^`]+)` \|", self.runbook, re.M)
+        rows = [re.compile("^" + re.escape(row).replace(re.escape("<function>"), "[a-z-]+") + "$") for row in table]
+        for lid, alarm in resources(self.template, "AWS::CloudWatch::Alarm").items():
+            description = alarm["Properties"]["AlarmDescription"]
+            m = re.search(r"Runbook: docs/OPERATIONS\.md#([a-z0-9-]+)$", description)
+            self.assertIsNotNone(m, f"{lid}: the description does not end with its runbook link")
+            self.assertIn(m.group(1), anchors, f"{lid}: no section #{m.group(1)} in OPERATIONS.md")
+            self.assertLessEqual(len(description), 1024, lid)
+            name = cfn_yaml.Resolver(self.template, pseudo={"AWS::StackName": "<stack>"}).sub(
+                alarm["Properties"]["AlarmName"]["Fn::Sub"]
+            )
+            self.assertTrue(any(r.match(name) for r in rows), f"{lid}: {name} is not in OPERATIONS.md's alarm table")
+
+    def archive_name(self, overrides: dict[str, str] | None = None) -> str:
+        r = cfn_yaml.Resolver(
+            self.template, overrides, pseudo={"AWS::StackName": LONG_STACK, "AWS::StackId": LONG_STACK_ID}
+        )
+        return r.resolve(self.template["Resources"]["EgressEventArchive"]["Properties"]["ArchiveName"])
+
+    def test_the_archive_name_fits_for_any_stack_name(self) -> None:
+        name = self.archive_name()
+        self.assertRegex(name, ARCHIVE_NAME)
+        self.assertEqual(name, "events-0c4b8e2a-7d1f-4f3e-8b6a-2e9d5c1a7f30")
+        # A stack created before the parameter keeps its archive by naming it.
+        self.assertEqual(self.archive_name({"EventArchiveName": "egress-events"}), "egress-events")
+        pattern = self.template["Parameters"]["EventArchiveName"]["AllowedPattern"]
+        self.assertIsNone(re.match(pattern, "x" * 49))
+        self.assertIsNotNone(re.match(pattern, "x" * 48))
+
+    def test_the_table_is_created_by_default_and_adopted_with_a_stream(self) -> None:
+        res = self.template["Resources"]
+        env = self.template["Globals"]["Function"]["Environment"]["Variables"]
+        stream = res["PublishEventsFunction"]["Properties"]["Events"]["RequestStream"]["Properties"]["Stream"]
+        outputs = self.template["Outputs"]
+
+        r = cfn_yaml.Resolver(self.template)
+        self.assertTrue(r.condition(res["EgressTable"]["Condition"]))
+        r.resources["EgressTable"] = {"Ref": "egress-sec_egress_requests", "StreamArn": "arn:own-stream"}
+        self.assertEqual(r.resolve(res["EgressTable"]["Properties"]["TableName"]), "egress-sec_egress_requests")
+        self.assertEqual(r.resolve(env["EGRESS_TABLE"]), "egress-sec_egress_requests")
+        self.assertEqual(r.resolve(stream), "arn:own-stream")
+
+        restored = "egress-restored-20261207"
+        arn = f"arn:aws:dynamodb:us-east-1:123456789012:table/{restored}/stream/2026-12-07T10:00:00.000"
+        r = cfn_yaml.Resolver(self.template, {"TableName": restored, "ExistingTableStreamArn": arn})
+        self.assertFalse(r.condition(res["EgressTable"]["Condition"]))
+        self.assertEqual(r.resolve(env["EGRESS_TABLE"]), restored)
+        self.assertEqual(r.resolve(stream), arn)
+        self.assertEqual(r.resolve(outputs["TableName"]["Value"]), restored)
+        self.assertEqual(r.resolve(outputs["TableStreamArn"]["Value"]), arn)
+        self.assertRegex(arn, self.template["Parameters"]["ExistingTableStreamArn"]["AllowedPattern"])
+        # Every permission on the table names the adopted one, not a resource the stack no longer has.
+        for lid, fn in resources(self.template, "AWS::Serverless::Function").items():
+            statements = [s for p in fn["Properties"].get("Policies", []) if isinstance(p, dict) for s in p.get("Statement", [])]
+            for statement in statements:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                if not any(a.startswith("dynamodb:") for a in actions):
+                    continue
+                arns = r.resolve(statement["Resource"])
+                for a in arns if isinstance(arns, list) else [arns]:
+                    self.assertTrue(a.startswith(f"arn:aws:dynamodb:us-east-1:123456789012:table/{restored}"), (lid, a))
+        # CloudFormation refuses the stream without the table's name.
+        rule = self.template["Rules"]["ExistingTableNamed"]
+        self.assertEqual(rule["Assertions"][0]["Assert"], {"Fn::Not": [{"Fn::Equals": [{"Ref": "TableName"}, ""]}]})
+
+    def test_outputs_name_every_function_and_log_group(self) -> None:
+        outputs = self.template["Outputs"]
+        for lid in resources(self.template, "AWS::Serverless::Function"):
+            self.assertEqual(outputs[f"{lid}Name"]["Value"], {"Ref": lid})
+            group = lid.removesuffix("Function") + "LogGroup"
+            self.assertEqual(outputs[f"{group}Name"]["Value"], {"Ref": group})
+            logging = self.template["Resources"][lid]["Properties"]["LoggingConfig"]
+            self.assertEqual(logging["LogGroup"], {"Ref": group}, lid)
+        self.assertEqual(outputs["ApiId"]["Value"], {"Ref": "EgressHttpApi"})
+        self.assertEqual(outputs["EventArchiveName"]["Value"], {"Ref": "EgressEventArchive"})
+
+    def test_sam_builds_without_its_cache(self) -> None:
+        with open(SAMCONFIG, "rb") as f:
+            config = tomllib.load(f)
+        for env, commands in config.items():
+            if isinstance(commands, dict):
+                build = commands.get("build", {}).get("parameters", {})
+                self.assertNotIn("cached", build, env)
+
+
+if __name__ == "__main__":
+    unittest.main()
