@@ -1,9 +1,12 @@
-//! `egress-admin approvals ls|show|grant|deny`: the approvals API for approvers, as tables or JSON.
+//! `egress-admin approvals ls|show|grant|deny|wait`: the approvals API for approvers, as tables or JSON.
+
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use crate::api::Api;
 use crate::cli::{ApiOptions, ApprovalsCommand};
+use crate::error::{usage, Class, Error};
 
 pub async fn run(options: &ApiOptions, as_json: bool, command: ApprovalsCommand) -> anyhow::Result<()> {
     let api = Api::connect(options).await?;
@@ -66,8 +69,55 @@ pub async fn run(options: &ApiOptions, as_json: bool, command: ApprovalsCommand)
             let a = api.post(&decision_path(&approval_id), &body).await?;
             print_one(&a, as_json)?;
         }
+        ApprovalsCommand::Wait {
+            approval_id,
+            timeout,
+            interval,
+        } => {
+            let (timeout, interval) = match (seconds(timeout), seconds(interval)) {
+                (Some(t), Some(i)) => (t, i),
+                _ => return Err(usage("--timeout and --interval: seconds, more than 0").into()),
+            };
+            let a = wait(&api, &approval_id, timeout, interval).await?;
+            print_one(&a, as_json)?;
+            outcome(&approval_id, &a, timeout)?;
+        }
     }
     Ok(())
+}
+
+fn seconds(s: f64) -> Option<Duration> {
+    (s.is_finite() && s > 0.0).then(|| Duration::from_secs_f64(s))
+}
+
+/// Reads the approval every `interval` until it is no longer pending or `timeout` has passed; the last
+/// read either way (an error of the API ends the wait with its class).
+async fn wait(api: &Api, id: &str, timeout: Duration, interval: Duration) -> anyhow::Result<Value> {
+    let started = Instant::now();
+    let path = format!("/v1/egress/approvals/{}", segment(id));
+    loop {
+        let a = api.get(&path).await?;
+        let left = timeout.saturating_sub(started.elapsed());
+        if a["state"] != "pending" || left.is_zero() {
+            return Ok(a);
+        }
+        tokio::time::sleep(interval.min(left)).await;
+    }
+}
+
+/// Granted is success; denied and expired are failures, still pending is the timeout's own code.
+fn outcome(id: &str, a: &Value, timeout: Duration) -> Result<(), Error> {
+    match a["state"].as_str() {
+        Some("granted") => Ok(()),
+        Some("pending") => Err(Error::new(
+            Class::Timeout,
+            format!("approval {id} is still pending after {} s", timeout.as_secs_f64()),
+        )),
+        other => Err(Error::new(
+            Class::Failure,
+            format!("approval {id} was not granted: {}", other.unwrap_or("no state")),
+        )),
+    }
 }
 
 fn decision_path(id: &str) -> String {
@@ -230,4 +280,20 @@ fn print_one(a: &Value, as_json: bool) -> anyhow::Result<()> {
         println!("{k:<12} {v}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_ends_in_the_class_of_the_final_state() {
+        let t = Duration::from_secs(1);
+        let class = |state: &str| outcome("01J", &json!({ "state": state }), t).err().map(|e| e.class);
+        assert_eq!(class("granted"), None);
+        assert_eq!(class("denied"), Some(Class::Failure));
+        assert_eq!(class("expired"), Some(Class::Failure));
+        assert_eq!(class("pending"), Some(Class::Timeout));
+        assert_eq!((seconds(0.0), seconds(-1.0), seconds(f64::NAN)), (None, None, None));
+    }
 }

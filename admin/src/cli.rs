@@ -6,12 +6,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "egress-admin",
     version,
-    about = "Operate the egress gateway: approvals, proxy tokens, the kill switch, redrive"
+    about = "Operate the egress gateway: approvals, proxy tokens, the kill switch, redrive",
+    after_help = crate::error::exit_code_help()
 )]
 pub struct Cli {
     #[command(flatten)]
     pub api: ApiOptions,
-    /// Print the API's JSON instead of tables.
+    /// Print JSON instead of tables and sentences; an error is then a JSON object on stderr
+    /// (`{"error": class, "message": ..., "exit_code": n, "hint": ...}`).
     #[arg(long, global = true)]
     pub json: bool,
     #[command(subcommand)]
@@ -21,9 +23,18 @@ pub struct Cli {
 /// How to reach the API and who to be.
 #[derive(Debug, Args)]
 pub struct ApiOptions {
-    /// The API's base URL (the stack output ApiUrl; the local stack is http://127.0.0.1:9000).
-    #[arg(long, env = "EGRESS_API_URL", default_value = "http://127.0.0.1:9000", global = true)]
-    pub api_url: String,
+    /// The API's base URL (default: the stack output ApiUrl with --stack, else http://127.0.0.1:9000, the
+    /// local stack).
+    #[arg(long, env = "EGRESS_API_URL", global = true)]
+    pub api_url: Option<String>,
+    /// Read the defaults of --api-url, --parameter, --queue-url, --table and --bus from this stack's
+    /// outputs (ApiUrl, KillSwitchParameterName, PublishEventsDlqUrl, TableName, EventBusName);
+    /// a flag or its environment variable wins.
+    #[arg(long, env = "EGRESS_STACK", global = true)]
+    pub stack: Option<String>,
+    /// The stack's outputs, read once --stack is known (not a flag).
+    #[arg(skip)]
+    pub outputs: Option<crate::stack::Outputs>,
     /// How to authenticate. Default: bearer with --token, dev with --principal, else sigv4.
     #[arg(long, value_enum, global = true)]
     pub auth: Option<AuthMode>,
@@ -33,7 +44,8 @@ pub struct ApiOptions {
     /// The principal to act as through the development header (local stacks in dev mode only).
     #[arg(long, env = "EGRESS_PRINCIPAL", global = true)]
     pub principal: Option<String>,
-    /// The region to sign for (SigV4); default: the AWS configuration's.
+    /// The region to sign for (SigV4) and of the stack, parameter and queue; default: the AWS
+    /// configuration's.
     #[arg(long, global = true)]
     pub region: Option<String>,
 }
@@ -50,7 +62,7 @@ pub enum AuthMode {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// List, show, grant or deny approvals.
+    /// List, show, grant, deny or wait for approvals.
     Approvals {
         #[command(subcommand)]
         command: ApprovalsCommand,
@@ -69,9 +81,9 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct KillSwitchArgs {
-    /// The kill-switch parameter (stack output KillSwitchParameterName).
+    /// The kill-switch parameter (default with --stack: its output KillSwitchParameterName).
     #[arg(long, env = "EGRESS_KILL_SWITCH_PARAMETER")]
-    pub parameter: String,
+    pub parameter: Option<String>,
     #[command(subcommand)]
     pub command: KillSwitchCommand,
 }
@@ -136,15 +148,15 @@ pub enum ProxyCommand {
 /// not to the API: an operator's tool.
 #[derive(Debug, Args)]
 pub struct RedriveArgs {
-    /// The on-failure queue (stack output PublishEventsDlqUrl).
+    /// The on-failure queue (default with --stack: its output PublishEventsDlqUrl).
     #[arg(long, env = "EGRESS_PUBLISH_EVENTS_DLQ_QUEUE_URL")]
-    pub queue_url: String,
-    /// The requests table (stack output TableName).
+    pub queue_url: Option<String>,
+    /// The requests table (default with --stack: its output TableName).
     #[arg(long, env = "EGRESS_TABLE")]
-    pub table: String,
-    /// The event bus (stack output EventBusName).
+    pub table: Option<String>,
+    /// The event bus (default with --stack: its output EventBusName).
     #[arg(long, env = "EGRESS_BUS_NAME")]
-    pub bus: String,
+    pub bus: Option<String>,
     /// Show what each message would re-publish; publish nothing, delete nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -190,5 +202,16 @@ pub enum ApprovalsCommand {
         approval_id: String,
         #[arg(long)]
         note: Option<String>,
+    },
+    /// Wait until an approval leaves `pending` and print it: exit 0 when granted, 1 when denied or
+    /// expired, 7 when still pending after --timeout.
+    Wait {
+        approval_id: String,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 300.0)]
+        timeout: f64,
+        /// Seconds between two reads of the approval.
+        #[arg(long, default_value_t = 2.0)]
+        interval: f64,
     },
 }

@@ -4,13 +4,15 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use aws_sdk_ssm::types::ParameterType;
 use egress_core::KillSwitchState;
 use serde_json::{json, Value};
 
 use crate::api::Api;
 use crate::cli::{ApiOptions, KillSwitchArgs, KillSwitchCommand, WaitArgs};
+use crate::error::{self, usage, Class, Error};
+use crate::stack;
 
 /// The gateway applies a flip within this (DESIGN §9; each container re-reads the parameter every 4 s).
 const APPLIED_WITHIN: Duration = Duration::from_secs(5);
@@ -24,14 +26,20 @@ pub async fn run(options: &ApiOptions, as_json: bool, args: KillSwitchArgs) -> a
         loader = loader.region(aws_config::Region::new(region.clone()));
     }
     let ssm = aws_sdk_ssm::Client::new(&loader.load().await);
+    let parameter = stack::pick(
+        args.parameter.as_deref(),
+        options.outputs.as_ref(),
+        "KillSwitchParameterName",
+        "--parameter",
+    )?;
     let (value, wait, engage) = match args.command {
-        KillSwitchCommand::Status => return status(&ssm, &args.parameter, as_json).await,
+        KillSwitchCommand::Status => return status(&ssm, &parameter, as_json).await,
         KillSwitchCommand::Engage { reason, wait } => {
             let reason = reason.trim().to_owned();
             // The gateway's own reading decides what would not engage (`off` in any case, trimmed).
             let releases = KillSwitchState::from_value(&reason) == KillSwitchState::Off;
             if reason.is_empty() || releases || reason.chars().count() > MAX_REASON_CHARS {
-                bail!("the reason: 1-{MAX_REASON_CHARS} characters, and not `{OFF}`");
+                return Err(usage(format!("the reason: 1-{MAX_REASON_CHARS} characters, and not `{OFF}`")).into());
             }
             (reason, wait, true)
         }
@@ -39,27 +47,28 @@ pub async fn run(options: &ApiOptions, as_json: bool, args: KillSwitchArgs) -> a
     };
     // Engaging a name that does not exist would create a new parameter and report success while the
     // stack's switch stays as it was (a typo, another region): only `release` creates the parameter.
-    if engage && read(&ssm, &args.parameter).await?.is_none() {
-        bail!(
-            "{} does not exist (in this region): check --parameter and --region; a stack whose parameter is missing already denies every request, and `release` creates it",
-            args.parameter
-        );
+    if engage && read(&ssm, &parameter).await?.is_none() {
+        return Err(Error::new(
+            Class::NotFound,
+            format!("{parameter} does not exist (in this region): check --parameter and --region; a stack whose parameter is missing already denies every request, and `release` creates it"),
+        )
+        .into());
     }
     ssm.put_parameter()
-        .name(&args.parameter)
+        .name(&parameter)
         .value(&value)
         .r#type(ParameterType::String)
         .overwrite(true)
         .send()
         .await
-        .with_context(|| format!("putting {}", args.parameter))?;
+        .map_err(|e| error::sdk(&format!("putting {parameter}"), e))?;
     let flipped = Instant::now();
     let state = if engage { "engaged" } else { "off" };
     let confirmed = match wait.wait {
         true => Some(
             confirm(options, &wait, engage, flipped)
                 .await
-                .with_context(|| format!("{} is now {state}, but", args.parameter))?,
+                .with_context(|| format!("{parameter} is now {state}, but"))?,
         ),
         false => None,
     };
@@ -67,7 +76,7 @@ pub async fn run(options: &ApiOptions, as_json: bool, args: KillSwitchArgs) -> a
         true => println!(
             "{}",
             serde_json::to_string_pretty(&json!({
-                "parameter": args.parameter, "state": state,
+                "parameter": parameter, "state": state,
                 "confirmed_after_ms": confirmed.map(|d| d.as_millis() as u64),
             }))?
         ),
@@ -76,10 +85,7 @@ pub async fn run(options: &ApiOptions, as_json: bool, args: KillSwitchArgs) -> a
                 "kill switch {state}: the API confirmed it after {:.1} s",
                 after.as_secs_f64()
             ),
-            None => println!(
-                "kill switch {state} ({}); the gateway applies it within 5 s",
-                args.parameter
-            ),
+            None => println!("kill switch {state} ({parameter}); the gateway applies it within 5 s"),
         },
     }
     Ok(())
@@ -90,7 +96,7 @@ async fn read(ssm: &aws_sdk_ssm::Client, parameter: &str) -> anyhow::Result<Opti
     match ssm.get_parameter().name(parameter).send().await {
         Ok(out) => Ok(Some(out.parameter().and_then(|p| p.value()).unwrap_or("").to_owned())),
         Err(e) if e.as_service_error().is_some_and(|s| s.is_parameter_not_found()) => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("reading {parameter}")),
+        Err(e) => Err(error::sdk(&format!("reading {parameter}"), e).into()),
     }
 }
 

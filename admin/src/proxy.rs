@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use crate::api::Api;
 use crate::cli::{ApiOptions, ProxyCommand};
+use crate::error::usage;
 
 pub async fn run(options: &ApiOptions, as_json: bool, command: ProxyCommand) -> anyhow::Result<()> {
     let api = Api::connect(options).await?;
@@ -19,7 +20,7 @@ pub async fn run(options: &ApiOptions, as_json: bool, command: ProxyCommand) -> 
         }
         ProxyCommand::Env { zone, proxy, ttl } => {
             if !egress_core::valid_zone_name(&zone) {
-                bail!("--zone: 1-64 characters of a-z, 0-9 and `-`");
+                return Err(usage("--zone: 1-64 characters of a-z, 0-9 and `-`").into());
             }
             let minted = mint(&api, ttl).await?;
             let url = proxy_url(&proxy, &zone, text(&minted["token"])?)?;
@@ -55,11 +56,11 @@ fn text(v: &Value) -> anyhow::Result<&str> {
 /// the CONNECT). Both are made of URL-safe characters (a zone name, a PASETO token), checked here.
 fn proxy_url(proxy: &str, zone: &str, token: &str) -> anyhow::Result<String> {
     let Some(authority) = proxy.strip_prefix("http://") else {
-        bail!("--proxy: an http:// URL (the proxy itself is plain HTTP; tunnels carry TLS)");
+        return Err(usage("--proxy: an http:// URL (the proxy itself is plain HTTP; tunnels carry TLS)").into());
     };
     let authority = authority.trim_end_matches('/');
     if authority.is_empty() || authority.contains(['/', '@', '?', '#']) {
-        bail!("--proxy: http://host:port");
+        return Err(usage("--proxy: http://host:port").into());
     }
     let safe = |s: &str| {
         s.bytes()

@@ -2,34 +2,52 @@
 //! events re-published; a message is deleted only once PutEvents accepted every event of its window.
 //! Messages it cannot redrive stay in the queue (visible again when the run ends) and fail the run.
 
-use anyhow::Context;
 use egress_core::{republish, rfc3339_millis, window_events, DynamoStore, EventBridgeBus, FailedBatch, StreamRead};
 use serde_json::{json, Value};
 
-use crate::cli::RedriveArgs;
+use crate::cli::{ApiOptions, RedriveArgs};
+use crate::error;
+use crate::stack::pick;
 
 /// Long enough to re-read a window and publish it before SQS shows the message to someone else.
 const VISIBILITY_SECONDS: i32 = 300;
 
-pub async fn run(args: &RedriveArgs, as_json: bool) -> anyhow::Result<()> {
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+/// The queue, table and bus, from the flags or the stack's outputs.
+struct Targets {
+    queue_url: String,
+    table: String,
+    bus: String,
+}
+
+pub async fn run(options: &ApiOptions, args: &RedriveArgs, as_json: bool) -> anyhow::Result<()> {
+    let outputs = options.outputs.as_ref();
+    let to = Targets {
+        queue_url: pick(args.queue_url.as_deref(), outputs, "PublishEventsDlqUrl", "--queue-url")?,
+        table: pick(args.table.as_deref(), outputs, "TableName", "--table")?,
+        bus: pick(args.bus.as_deref(), outputs, "EventBusName", "--bus")?,
+    };
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(region) = &options.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    let sdk = loader.load().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &args.table);
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &to.table);
     let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
-    let bus = EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&sdk), &args.bus);
+    let bus = EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&sdk), &to.bus);
 
     let mut reports: Vec<Value> = Vec::new();
     let mut kept: Vec<String> = Vec::new();
     loop {
         let received = sqs
             .receive_message()
-            .queue_url(&args.queue_url)
+            .queue_url(&to.queue_url)
             .max_number_of_messages(10)
             .visibility_timeout(VISIBILITY_SECONDS)
             .wait_time_seconds(1)
             .send()
             .await
-            .context("reading the on-failure queue")?;
+            .map_err(|e| error::sdk("reading the on-failure queue", e))?;
         if received.messages().is_empty() {
             break;
         }
@@ -41,11 +59,11 @@ pub async fn run(args: &RedriveArgs, as_json: bool) -> anyhow::Result<()> {
             let (report, done) = redrive_one(args, &store, &streams, &bus, body).await;
             if done && !args.dry_run {
                 sqs.delete_message()
-                    .queue_url(&args.queue_url)
+                    .queue_url(&to.queue_url)
                     .receipt_handle(handle)
                     .send()
                     .await
-                    .context("deleting a redriven message")?;
+                    .map_err(|e| error::sdk("deleting a redriven message", e))?;
             } else {
                 kept.push(handle.to_owned());
             }
@@ -62,7 +80,7 @@ pub async fn run(args: &RedriveArgs, as_json: bool) -> anyhow::Result<()> {
     for handle in &kept {
         let _ = sqs
             .change_message_visibility()
-            .queue_url(&args.queue_url)
+            .queue_url(&to.queue_url)
             .receipt_handle(handle)
             .visibility_timeout(0)
             .send()
