@@ -138,7 +138,10 @@ fn documented() -> BTreeMap<String, (f64, f64)> {
         .filter_map(|l| {
             let cells: Vec<&str> = l.split('|').map(str::trim).collect();
             let path = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
-            Some((path.to_owned(), (cells.get(3)?.parse().ok()?, cells.get(4)?.parse().ok()?)))
+            Some((
+                path.to_owned(),
+                (cells.get(3)?.parse().ok()?, cells.get(4)?.parse().ok()?),
+            ))
         })
         .collect()
 }
@@ -155,9 +158,24 @@ async fn the_runbook_prices_the_capacity_each_path_consumes() {
     let allowed = json!({"url": "https://api.github.com/", "zone": "default"});
     let cases: [(&str, Option<String>, Value, &str); 5] = [
         ("decide", None, allowed.clone(), "allow"),
-        ("decide-idempotent", Some(ulid::Ulid::new().to_string()), allowed.clone(), "allow"),
-        ("open-approval", None, json!({"domain": "capacity.pastebin.com", "zone": "default"}), "require_approval"),
-        ("pending-approval", None, json!({"domain": "capacity.pastebin.com", "zone": "default"}), "require_approval"),
+        (
+            "decide-idempotent",
+            Some(ulid::Ulid::new().to_string()),
+            allowed.clone(),
+            "allow",
+        ),
+        (
+            "open-approval",
+            None,
+            json!({"domain": "capacity.pastebin.com", "zone": "default"}),
+            "require_approval",
+        ),
+        (
+            "pending-approval",
+            None,
+            json!({"domain": "capacity.pastebin.com", "zone": "default"}),
+            "require_approval",
+        ),
         (
             "rate-limited-rule",
             None,
@@ -220,5 +238,10 @@ async fn the_runbook_prices_the_capacity_each_path_consumes() {
     assert!(list.read <= list_minimum, "{list:?}");
     let mut got: BTreeMap<String, (f64, f64)> = measured.iter().map(|(p, m)| (p.clone(), (m.write, m.read))).collect();
     got.insert("list".into(), (0.0, list_minimum));
-    assert_eq!(got, documented(), "docs/OPERATIONS.md's units differ from the measured ones:\n{}", table.join("\n"));
+    assert_eq!(
+        got,
+        documented(),
+        "docs/OPERATIONS.md's units differ from the measured ones:\n{}",
+        table.join("\n")
+    );
 }

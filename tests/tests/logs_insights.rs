@@ -62,8 +62,7 @@ fn term(line: &Value, t: &str) -> bool {
 
 /// `filter a or b and c`: `and` binds tighter, as in Logs Insights (no parentheses in the runbook).
 fn filter(line: &Value, expr: &str) -> bool {
-    expr.split(" or ")
-        .any(|alt| alt.split(" and ").all(|t| term(line, t)))
+    expr.split(" or ").any(|alt| alt.split(" and ").all(|t| term(line, t)))
 }
 
 /// Runs `query` over `lines`: filter, fields, stats count(*) as N by f..., sort N asc|desc, limit N.
@@ -82,7 +81,14 @@ fn run(query: &str, lines: &[Value]) -> Vec<Value> {
                 let names: Vec<&str> = rest.split(',').map(str::trim).filter(|n| !n.starts_with('@')).collect();
                 rows = rows
                     .iter()
-                    .map(|l| Value::Object(names.iter().map(|n| ((*n).to_owned(), json!(text(field(l, n))))).collect()))
+                    .map(|l| {
+                        Value::Object(
+                            names
+                                .iter()
+                                .map(|n| ((*n).to_owned(), json!(text(field(l, n)))))
+                                .collect(),
+                        )
+                    })
                     .collect();
             }
             "stats" => {
@@ -91,13 +97,18 @@ fn run(query: &str, lines: &[Value]) -> Vec<Value> {
                 let keys: Vec<&str> = by.split(',').map(str::trim).collect();
                 let mut groups: BTreeMap<Vec<String>, u64> = BTreeMap::new();
                 for l in &rows {
-                    *groups.entry(keys.iter().map(|k| text(field(l, k))).collect()).or_default() += 1;
+                    *groups
+                        .entry(keys.iter().map(|k| text(field(l, k))).collect())
+                        .or_default() += 1;
                 }
                 rows = groups
                     .into_iter()
                     .map(|(vals, n)| {
-                        let mut o: serde_json::Map<String, Value> =
-                            keys.iter().zip(vals).map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
+                        let mut o: serde_json::Map<String, Value> = keys
+                            .iter()
+                            .zip(vals)
+                            .map(|(k, v)| ((*k).to_owned(), json!(v)))
+                            .collect();
                         o.insert(as_name.to_owned(), json!(n));
                         Value::Object(o)
                     })
@@ -175,7 +186,10 @@ async fn the_runbook_queries_answer_on_the_functions_log_lines() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
 
-    let why = run(&queries["Why was this request refused?"].replace("REQUEST_ID", id), &lines);
+    let why = run(
+        &queries["Why was this request refused?"].replace("REQUEST_ID", id),
+        &lines,
+    );
     assert_eq!(why.len(), 1, "{why:?}");
     let row = &why[0];
     for f in ["decision", "reason", "mode", "policy_decision"] {
@@ -195,13 +209,20 @@ async fn the_runbook_queries_answer_on_the_functions_log_lines() {
     let top = run(&queries["Top refused hosts"], &lines);
     let ours: Vec<(&str, u64)> = top
         .iter()
-        .filter(|r| r["host"].as_str().is_some_and(|h| h.ends_with(&format!("{tag}.example.org"))))
+        .filter(|r| {
+            r["host"]
+                .as_str()
+                .is_some_and(|h| h.ends_with(&format!("{tag}.example.org")))
+        })
         .map(|r| (r["host"].as_str().unwrap(), r["refused"].as_u64().unwrap()))
         .collect();
     assert_eq!(ours, [(twice.as_str(), 2), (once.as_str(), 1)], "{top:?}");
     assert!(top.len() <= 10);
 
-    let invocation_lines = run(&queries["Every line of one invocation"].replace("LAMBDA_REQUEST_ID", &invocation), &lines);
+    let invocation_lines = run(
+        &queries["Every line of one invocation"].replace("LAMBDA_REQUEST_ID", &invocation),
+        &lines,
+    );
     assert!(!invocation_lines.is_empty(), "the metric line at least");
 
     // Every line the functions wrote while serving an invocation names it: tracing lines in the runtime's
