@@ -289,7 +289,8 @@ def main() -> int:
             # are the template's (a missing DLQ shows in list-targets-by-rule).
             targets.append({k: t[k] for k in ("Id", "Arn", "RetryPolicy", "DeadLetterConfig") if k in t})
         arn = put_rule(events, name, bus, p["EventPattern"], targets, p.get("Description", ""))
-        r.resources[lid] = {"Ref": name, "Arn": arn}
+        # CloudFormation's Ref of a rule on a custom bus is "<bus>|<rule>" (the template splits it).
+        r.resources[lid] = {"Ref": name if bus == "default" else f"{bus}|{name}", "Arn": arn}
         log(f"rule {name} on {bus} -> {[t['Arn'].rsplit(':', 1)[-1] for t in targets]}")
 
     # Queue policies: moto does not enforce them, but keep the local queues faithful.
