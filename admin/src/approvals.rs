@@ -96,10 +96,14 @@ async fn wait(api: &Api, id: &str, timeout: Duration, interval: Duration) -> any
     let started = Instant::now();
     let path = format!("/v1/egress/approvals/{}", segment(id));
     loop {
-        let a = api.get(&path).await?;
+        let answer = api.get(&path).await;
         let left = timeout.saturating_sub(started.elapsed());
-        if a["state"] != "pending" || left.is_zero() {
-            return Ok(a);
+        match answer {
+            Ok(a) if a["state"] != "pending" || left.is_zero() => return Ok(a),
+            Ok(_) => {}
+            // A blip (5xx, 429, a dropped connection) does not end a long wait: only the deadline does.
+            Err(e) if crate::error::classify(&e).0 == Class::Unavailable && !left.is_zero() => {}
+            Err(e) => return Err(e),
         }
         tokio::time::sleep(interval.min(left)).await;
     }

@@ -135,10 +135,13 @@ pub fn classify(e: &anyhow::Error) -> (Class, Option<&str>) {
 /// The class of an AWS SDK error: not reachable, refused, throttled or failed on AWS's side.
 pub fn of_sdk<E>(e: &aws_sdk_ssm::error::SdkError<E, aws_sdk_ssm::config::http::HttpResponse>) -> Class
 where
-    E: aws_sdk_ssm::error::ProvideErrorMetadata,
+    E: aws_sdk_ssm::error::ProvideErrorMetadata + std::error::Error + 'static,
 {
     use aws_sdk_ssm::error::SdkError;
     match e {
+        // The SDK resolves credentials while it dispatches: a failure to find any is a dispatch failure
+        // too, but retrying will not help, so it is `auth`, not `unavailable`.
+        SdkError::DispatchFailure(d) if !d.is_io() && !d.is_timeout() && lacks_credentials(e) => Class::Auth,
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => Class::Unavailable,
         SdkError::ServiceError(s) => {
             let code = s.err().code().unwrap_or("");
@@ -161,6 +164,18 @@ where
         SdkError::ConstructionFailure(_) => Class::Auth,
         _ => Class::Failure,
     }
+}
+
+/// Whether an error's chain holds a credentials provider's failure (none found, none loadable).
+fn lacks_credentials(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(e);
+    while let Some(err) = next {
+        if err.is::<aws_credential_types::provider::error::CredentialsError>() {
+            return true;
+        }
+        next = err.source();
+    }
+    false
 }
 
 /// An SDK error as a typed one: its class, and the SDK's own chain as the message.

@@ -102,6 +102,18 @@ async fn each_failure_has_its_exit_code_and_json_errors_go_to_stderr() {
         .args(["kill-switch", "status"]));
     assert_eq!(r.code, Some(2), "{}", r.stderr);
     assert!(r.stderr.contains("--parameter"), "{}", r.stderr);
+
+    // No AWS credentials anywhere: `auth` (fix the login), not `unavailable` (retry later).
+    let r = run(command()
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+        .env("AWS_CONFIG_FILE", "/nonexistent/config")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args(["kill-switch", "status"]));
+    assert_eq!(r.code, Some(3), "no credentials: {}", r.stderr);
 }
 
 /// `approvals wait` in the background while an approver decides: it ends promptly with the decision.
