@@ -175,12 +175,22 @@ async fn the_runbook_queries_answer_on_the_functions_log_lines() {
     }
     let refused = refused.unwrap();
     let id = refused["request_id"].as_str().unwrap();
+    // A request the API itself refuses (400): its only trace is a log line, `request rejected`.
+    let bad = post_json(
+        &agent,
+        &json!({"url": "ftp://insights.example.org/", "zone": "default"}),
+    )
+    .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
 
     // stdout reaches the file a little after the answer
     let deadline = Instant::now() + Duration::from_secs(20);
     let lines = loop {
         let lines = lines_since(start);
-        if lines.iter().any(|l| text(field(l, "request_id")) == id) || Instant::now() > deadline {
+        let rejected = lines
+            .iter()
+            .any(|l| text(field(l, "fields.message")) == "request rejected");
+        if (rejected && lines.iter().any(|l| text(field(l, "request_id")) == id)) || Instant::now() > deadline {
             break lines;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -223,14 +233,46 @@ async fn the_runbook_queries_answer_on_the_functions_log_lines() {
         &queries["Every line of one invocation"].replace("LAMBDA_REQUEST_ID", &invocation),
         &lines,
     );
-    assert!(!invocation_lines.is_empty(), "the metric line at least");
+    // The decision's invocation: its metric line and its `egress request recorded` line.
+    let messages: Vec<String> = invocation_lines.iter().map(|r| text(r.get("fields.message"))).collect();
+    assert!(
+        invocation_lines.iter().any(|r| r["decision"] == refused["decision"])
+            && messages.iter().any(|m| m == "egress request recorded"),
+        "{invocation_lines:?}"
+    );
 
-    // Every line the functions wrote while serving an invocation names it: tracing lines in the runtime's
-    // span, metric lines at the top level.
+    // The refused request's invocation, found from its log line, holds that line with the runbook's fields.
+    let rejected = lines
+        .iter()
+        .find(|l| text(field(l, "fields.message")) == "request rejected" && text(field(l, "fields.status")) == "400")
+        .unwrap_or_else(|| panic!("a `request rejected` line for the 400"));
+    let its_invocation = text(field(rejected, "span.requestId"));
+    assert_eq!(its_invocation.len(), 36, "{rejected}");
+    let rows = run(
+        &queries["Every line of one invocation"].replace("LAMBDA_REQUEST_ID", &its_invocation),
+        &lines,
+    );
+    assert!(
+        rows.iter().any(|r| r["level"] == "INFO"
+            && r["fields.status"] == "400"
+            && r["fields.kind"]
+                .as_str()
+                .is_some_and(|k| k.starts_with("urn:egress:problem:"))),
+        "{rows:?}"
+    );
+
+    // Every line written while serving an invocation names it: the runtime's span on log lines, `requestId`
+    // on metric lines. (Lines written at a cold start, before any invocation, have neither.)
     for l in &lines {
-        let in_invocation = field(l, "span.requestId").or_else(|| field(l, "requestId"));
-        if l.get("_aws").is_some() && l.get("Decisions").is_some() {
-            assert!(in_invocation.is_some(), "a decision line without its invocation: {l}");
+        let traced = field(l, "span.requestId").is_some();
+        let metric = field(l, "requestId").is_some();
+        let per_request =
+            ["request rejected", "egress request recorded"].contains(&text(field(l, "fields.message")).as_str());
+        if per_request {
+            assert!(traced, "a request's log line without its invocation: {l}");
+        }
+        if l.get("Decisions").is_some() {
+            assert!(metric, "a decision line without its invocation: {l}");
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Logs for CloudWatch: the Lambda runtime's own subscriber, and the invocation each metric line belongs to.
 //!
-//! The runtime's subscriber honours Lambda's advanced logging controls: `AWS_LAMBDA_LOG_LEVEL` (the
-//! function's `ApplicationLogLevel`), else `RUST_LOG`; JSON lines when `AWS_LAMBDA_LOG_FORMAT` is `JSON`
-//! (the template's `LoggingConfig.LogFormat`). Each line names the invocation in `span.requestId`: the
+//! The runtime's subscriber honours Lambda's advanced logging controls: the level is
+//! `AWS_LAMBDA_LOG_LEVEL` (the function's `ApplicationLogLevel`) unless `RUST_LOG` is set, whose directives
+//! win (so the template sets none; the local stack sets `info`); JSON lines when `AWS_LAMBDA_LOG_FORMAT` is
+//! `JSON` (the template's `LoggingConfig.LogFormat`). Each line names the invocation in `span.requestId`: the
 //! runtime enters a span with the Lambda request id around every handler call.
 //! <https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.html>
 
