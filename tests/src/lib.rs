@@ -207,6 +207,21 @@ pub fn create_service(
     }
 }
 
+/// `POST /v1/egress/requests` as the in-process create service receives it: JSON `body`, the development
+/// principal header, and an `Idempotency-Key` when given.
+pub fn create_request(principal: &str, key: Option<&str>, body: &Value) -> lambda_http::Request {
+    let mut b = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri("/v1/egress/requests")
+        .header("content-type", "application/json")
+        .header(egress_core::PRINCIPAL_HEADER, principal);
+    if let Some(k) = key {
+        b = b.header("idempotency-key", k);
+    }
+    b.body(lambda_http::Body::Text(body.to_string()))
+        .expect("a request of valid parts")
+}
+
 /// The example policy `make dev` and the watch server load.
 pub const DEFAULT_POLICY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/policy/default.yaml");
 

@@ -17,7 +17,6 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::{Storable, StoreReplace};
 use egress_core::{ListQuery, RequestStore};
 use egress_e2e::*;
-use lambda_http::Body;
 use serde_json::{json, Value};
 
 /// Write and read units consumed since the last `take`, and the operations that consumed them.
@@ -112,18 +111,6 @@ async fn measured_client(units: &Units) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(conf)
 }
 
-fn post(principal: &str, key: Option<&str>, body: &Value) -> lambda_http::Request {
-    let mut b = lambda_http::http::Request::builder()
-        .method("POST")
-        .uri("/v1/egress/requests")
-        .header("content-type", "application/json")
-        .header(egress_core::PRINCIPAL_HEADER, principal);
-    if let Some(k) = key {
-        b = b.header("idempotency-key", k);
-    }
-    b.body(Body::Text(body.to_string())).unwrap()
-}
-
 /// The runbook's table: path -> (write units, read units).
 fn documented() -> BTreeMap<String, (f64, f64)> {
     let doc = format!("{}/../docs/OPERATIONS.md", env!("CARGO_MANIFEST_DIR"));
@@ -187,7 +174,7 @@ async fn the_runbook_prices_the_capacity_each_path_consumes() {
     let mut replay = None;
     for (path, key, body, decision) in &cases {
         units.take();
-        let resp = svc.handle(post(&agent, key.as_deref(), body)).await;
+        let resp = svc.handle(create_request(&agent, key.as_deref(), body)).await;
         let status = resp.status();
         let answer: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
         assert_eq!(status, 201, "{path}: {answer}");
@@ -200,7 +187,7 @@ async fn the_runbook_prices_the_capacity_each_path_consumes() {
     }
     let (key, body) = replay.unwrap();
     units.take();
-    let resp = svc.handle(post(&agent, key.as_deref(), &body)).await;
+    let resp = svc.handle(create_request(&agent, key.as_deref(), &body)).await;
     assert_eq!(resp.status(), 200, "a replay answers the original");
     measured.insert("replay".into(), units.take());
 

@@ -61,18 +61,6 @@ async fn service_with_policy(
     )
 }
 
-fn request(principal: &str, key: Option<&str>, body: &serde_json::Value) -> lambda_http::Request {
-    let mut b = lambda_http::http::Request::builder()
-        .method("POST")
-        .uri("/v1/egress/requests")
-        .header("content-type", "application/json")
-        .header(egress_core::PRINCIPAL_HEADER, principal);
-    if let Some(k) = key {
-        b = b.header("idempotency-key", k);
-    }
-    b.body(Body::Text(body.to_string())).unwrap()
-}
-
 #[tokio::test]
 async fn request_path_makes_exactly_one_dynamodb_call() {
     let log = CallLog::default();
@@ -80,19 +68,19 @@ async fn request_path_makes_exactly_one_dynamodb_call() {
     let principal = unique_principal("onecall");
     let body = json!({"url": "https://api.github.com/", "zone": "default"});
 
-    let resp = svc.handle(request(&principal, None, &body)).await;
+    let resp = svc.handle(create_request(&principal, None, &body)).await;
     assert_eq!(resp.status(), 201);
     assert_eq!(*log.0.lock().unwrap(), vec!["PutItem".to_owned()]);
 
     log.0.lock().unwrap().clear();
-    let resp = svc.handle(request(&principal, Some("k1"), &body)).await;
+    let resp = svc.handle(create_request(&principal, Some("k1"), &body)).await;
     assert_eq!(resp.status(), 201);
     assert_eq!(*log.0.lock().unwrap(), vec!["TransactWriteItems".to_owned()]);
 
     // A replay is answered from the transaction's cancellation reason (no read), then counted on the
     // original row so it shows in the audit trail: one write more, on the replay path only.
     log.0.lock().unwrap().clear();
-    let resp = svc.handle(request(&principal, Some("k1"), &body)).await;
+    let resp = svc.handle(create_request(&principal, Some("k1"), &body)).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(
         *log.0.lock().unwrap(),
@@ -102,7 +90,7 @@ async fn request_path_makes_exactly_one_dynamodb_call() {
     // Rejected input makes no call at all.
     log.0.lock().unwrap().clear();
     let resp = svc
-        .handle(request(
+        .handle(create_request(
             &principal,
             None,
             &json!({"url": "ftp://x.com/", "zone": "default"}),
@@ -147,11 +135,11 @@ async fn dynamodb_outage_is_a_503_with_retry_after_and_the_handler_recovers() {
     let svc = service_at(&log, &outage.endpoint, true).await;
     let principal = unique_principal("ddb-outage");
     let body = json!({"url": "https://api.github.com/", "zone": "default"});
-    assert_eq!(svc.handle(request(&principal, None, &body)).await.status(), 201);
+    assert_eq!(svc.handle(create_request(&principal, None, &body)).await.status(), 201);
 
     outage.set_up(false);
     for key in [None, Some("k-outage")] {
-        let resp = svc.handle(request(&principal, key, &body)).await;
+        let resp = svc.handle(create_request(&principal, key, &body)).await;
         assert_eq!(resp.status(), 503);
         assert_eq!(resp.headers()["content-type"], "application/problem+json");
         assert_eq!(resp.headers()["retry-after"], "1");
@@ -162,7 +150,9 @@ async fn dynamodb_outage_is_a_503_with_retry_after_and_the_handler_recovers() {
     // Same service instance, no restart: it recovers as soon as DynamoDB answers again.
     outage.set_up(true);
     assert_eq!(
-        svc.handle(request(&principal, Some("k-outage"), &body)).await.status(),
+        svc.handle(create_request(&principal, Some("k-outage"), &body))
+            .await
+            .status(),
         201
     );
     assert_eq!(rows_for(&principal).await.len(), 2);
@@ -173,11 +163,11 @@ async fn the_dev_principal_header_is_ignored_unless_dev_mode_is_on() {
     let log = CallLog::default();
     let body = json!({"url": "https://api.github.com/", "zone": "default"});
     let off = service_at(&log, &dynamodb_endpoint(), false).await;
-    let resp = off.handle(request("alice", None, &body)).await;
+    let resp = off.handle(create_request("alice", None, &body)).await;
     assert_eq!(resp.status(), 401, "header must not authenticate outside dev mode");
     assert!(log.0.lock().unwrap().is_empty(), "no write without a principal");
     let on = service_at(&log, &dynamodb_endpoint(), true).await;
-    assert_eq!(on.handle(request("alice", None, &body)).await.status(), 201);
+    assert_eq!(on.handle(create_request("alice", None, &body)).await.status(), 201);
 }
 
 #[test]
@@ -214,7 +204,7 @@ async fn request_rows_expire_after_the_retention_only_when_one_is_set() {
     ] {
         let principal = unique_principal("retention");
         let before = time::OffsetDateTime::now_utc().unix_timestamp();
-        let resp = svc.handle(request(&principal, key.as_deref(), &body)).await;
+        let resp = svc.handle(create_request(&principal, key.as_deref(), &body)).await;
         assert_eq!(resp.status(), 201);
         let after = time::OffsetDateTime::now_utc().unix_timestamp();
         let rows = rows_for(&principal).await;
