@@ -144,8 +144,8 @@ pub enum ProxyCommand {
     },
 }
 
-/// Talks to AWS directly with the default credential chain (SQS, DynamoDB and its stream, EventBridge),
-/// not to the API: an operator's tool.
+/// Talks to AWS directly with the default credential chain (SQS, S3, DynamoDB and its stream,
+/// EventBridge), not to the API: an operator's tool.
 #[derive(Debug, Args)]
 pub struct RedriveArgs {
     /// The on-failure queue (default with --stack: its output PublishEventsDlqUrl).
@@ -160,8 +160,17 @@ pub struct RedriveArgs {
     /// Show what each message would re-publish; publish nothing, delete nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// The failure bucket the publisher writes given-up batches to (default with --stack: its output
+    /// PublishFailuresBucketName). Failure objects are read from this bucket only.
+    #[arg(long, env = "EGRESS_PUBLISH_FAILURES_BUCKET")]
+    pub bucket: Option<String>,
+    /// After the queue, redrive every object left in the failure bucket too (objects whose message was
+    /// lost: its event undeliverable, or the queue's 14 days past).
+    #[arg(long)]
+    pub scan_bucket: bool,
     /// Redrive a message even when its stream records are gone (past the stream's 24 h): requests are
-    /// re-published from the table, approval decisions and expiries of that window are not.
+    /// re-published from the table, approval decisions and expiries of that window are not. Only for
+    /// messages without a failure object (a stack from before the failure bucket).
     #[arg(long)]
     pub table_only: bool,
 }

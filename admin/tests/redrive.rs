@@ -1,9 +1,11 @@
 //! `egress-admin redrive` end to end on the local stack. The bus is deleted, so every PutEvents of the
 //! publisher fails; the poller (as Lambda's event source mapping) gives the batch up after the template's
-//! MaximumRetryAttempts and sends Lambda's on-failure message to the queue. The bus comes back (the
-//! bootstrap recreates it and its rules), the redrive re-publishes the window (requests from the time
-//! index, an approval decision from the stream), every event arrives with its original `event_id`, the
-//! queue is empty, and a second redrive finds nothing. Its own test binary: it takes the bus away.
+//! MaximumRetryAttempts and writes Lambda's on-failure record with its payload to the failure bucket,
+//! whose "Object Created" event the template's rule turns into a message of the on-failure queue. The
+//! bus comes back (the bootstrap recreates it and its rules), the redrive re-publishes the batch's
+//! records (requests, an approval decision) from the object, every event arrives with its original
+//! `event_id`, the queue and the bucket are empty, and a second redrive finds nothing. An object whose
+//! message was lost is found by `--scan-bucket`. Its own test binary: it takes the bus away.
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -37,6 +39,7 @@ fn admin(args: &[&str]) -> (bool, String, String) {
         .env("EGRESS_TABLE", table())
         .env("EGRESS_BUS_NAME", stack_setting("EGRESS_BUS_NAME"))
         .env("EGRESS_PUBLISH_EVENTS_DLQ_QUEUE_URL", dlq_url())
+        .env("EGRESS_PUBLISH_FAILURES_BUCKET", failure_bucket())
         .output()
         .expect("egress-admin runs");
     (
@@ -44,6 +47,42 @@ fn admin(args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+fn failure_bucket() -> String {
+    stack_setting("EGRESS_PUBLISH_FAILURES_BUCKET")
+}
+
+/// The failure bucket's objects: (key, body).
+async fn failure_objects(s3: &aws_sdk_s3::Client) -> Vec<(String, Vec<u8>)> {
+    let listed = s3
+        .list_objects_v2()
+        .bucket(failure_bucket())
+        .send()
+        .await
+        .expect("list the failure bucket");
+    let mut out = Vec::new();
+    for o in listed.contents() {
+        let key = o.key().unwrap_or_default().to_owned();
+        let got = s3
+            .get_object()
+            .bucket(failure_bucket())
+            .key(&key)
+            .send()
+            .await
+            .expect("get a failure object");
+        out.push((key, got.body.collect().await.expect("body").into_bytes().to_vec()));
+    }
+    out
+}
+
+/// Deletes every message of the on-failure queue: the notices of an object "lost".
+async fn drop_notices(sqs: &aws_sdk_sqs::Client) {
+    sqs.purge_queue()
+        .queue_url(dlq_url())
+        .send()
+        .await
+        .expect("purge the on-failure queue");
 }
 
 fn dlq_url() -> String {
@@ -118,7 +157,12 @@ fn bootstrap() {
 #[tokio::test]
 async fn events_of_exhausted_batches_are_redriven_once_each() {
     let sqs = sqs().await;
+    let s3 = s3().await;
     assert_eq!(dlq_depth(&sqs).await, 0, "the on-failure queue is empty to begin with");
+    assert!(
+        failure_objects(&s3).await.is_empty(),
+        "the failure bucket is empty to begin with"
+    );
     let agent = unique_principal("redrive");
     delete_bus().await;
     poller("-STOP");
@@ -153,6 +197,20 @@ async fn events_of_exhausted_batches_are_redriven_once_each() {
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     bootstrap();
+    // Each given-up batch is an object with the records themselves, and a message announcing it.
+    let objects = failure_objects(&s3).await;
+    assert!(!objects.is_empty(), "no failure object");
+    assert_eq!(dlq_depth(&sqs).await, objects.len(), "one message per failure object");
+    for (key, body) in &objects {
+        assert!(key.starts_with("aws/lambda/"), "{key}");
+        let record: Value = serde_json::from_slice(body).expect("a JSON record");
+        let payload: Value = serde_json::from_str(record["payload"].as_str().expect("a payload")).expect("JSON text");
+        assert_eq!(
+            payload["Records"].as_array().map(Vec::len),
+            record["DDBStreamBatchInfo"]["batchSize"].as_u64().map(|n| n as usize),
+            "{key}"
+        );
+    }
 
     let (ok, out, err) = admin(&["--json", "redrive"]);
     assert!(ok, "redrive: {out}\n{err}");
@@ -165,9 +223,11 @@ async fn events_of_exhausted_batches_are_redriven_once_each() {
             (Some(true), Some(true)),
             "{m}"
         );
-        assert!(m["stream_records"].as_u64().unwrap() >= 1, "{m}");
+        assert!(m["payload_records"].as_u64().unwrap() >= 1, "{m}");
+        assert!(m["object"].as_str().unwrap().starts_with("aws/lambda/"), "{m}");
     }
     assert_eq!(dlq_depth(&sqs).await, 0, "every redriven message deleted");
+    assert!(failure_objects(&s3).await.is_empty(), "every redriven object deleted");
 
     let mine = |e: &Value| {
         detail_field(e, "principal") == Some(agent.as_str())
@@ -192,4 +252,49 @@ async fn events_of_exhausted_batches_are_redriven_once_each() {
     assert!(out.contains("0 message(s)"), "{out}");
     settle(Duration::from_secs(3)).await;
     assert_eq!(ids(seen(ALL_EVENTS_QUEUE, mine)), expected);
+
+    // An object whose message was lost (its event undeliverable, the queue's 14 days past): the queue
+    // alone does not find it, --scan-bucket does, and re-publishes the same events.
+    let (_, body) = &objects[0];
+    let orphan = "aws/lambda/orphan/shardId-0/2026/12/07/2026-12-07T10.00.00-orphan";
+    s3.put_object()
+        .bucket(failure_bucket())
+        .key(orphan)
+        .body(body.clone().into())
+        .send()
+        .await
+        .expect("put the orphan");
+    drop_notices(&sqs).await;
+    let (ok, out, err) = admin(&["redrive"]);
+    assert!(ok && out.contains("0 message(s)"), "{out}\n{err}");
+    assert_eq!(
+        failure_objects(&s3).await.len(),
+        1,
+        "the queue alone does not see the orphan"
+    );
+    let (ok, out, err) = admin(&["--json", "redrive", "--scan-bucket"]);
+    assert!(ok, "redrive --scan-bucket: {out}\n{err}");
+    let report: Value = serde_json::from_str(&out).expect("json report");
+    let found: Vec<&Value> = report["messages"].as_array().unwrap().iter().collect();
+    assert_eq!(found.len(), 1, "{report}");
+    assert_eq!(
+        (
+            found[0]["object"].as_str(),
+            found[0]["ok"].as_bool(),
+            found[0]["deleted"].as_bool()
+        ),
+        (Some(orphan), Some(true), Some(true)),
+        "{report}"
+    );
+    assert!(found[0]["published"].as_u64().unwrap() >= 1, "{report}");
+    assert!(
+        failure_objects(&s3).await.is_empty(),
+        "the orphan deleted once redriven"
+    );
+    settle(Duration::from_secs(3)).await;
+    assert_eq!(
+        ids(seen(ALL_EVENTS_QUEUE, mine)),
+        expected,
+        "the same events, under the same ids"
+    );
 }

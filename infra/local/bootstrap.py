@@ -6,7 +6,8 @@
   pattern and its SQS targets; the kill-switch parameter the functions read, created `off` only if it
   does not exist (no deploy may reset it); every AWS::SSM::Parameter; every
   AWS::SecretsManager::Secret (the cursor and proxy-token keys: LOCAL_SECRETS, from local.env); every AWS::S3::Bucket
-  (the policy bucket, versioned, holding infra/policy/default.yaml in JSON form at PolicyObjectKey);
+  (the policy bucket, versioned, holding infra/policy/default.yaml in JSON form at PolicyObjectKey; the
+  publisher's failure bucket, its EventBridge notifications on);
   resources whose Condition is false are skipped, as CloudFormation does;
 - local only: queue `egress-all-events` bound by rule `egress-all-events` ({"source":["egress.gateway"]})
   so tests can see every event.
@@ -31,7 +32,7 @@ from botocore.exceptions import ClientError
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import local_env  # noqa: E402
-from cfn_yaml import PSEUDO, Resolver, load_template  # noqa: E402
+from cfn_yaml import PSEUDO, Resolver, bucket_name, load_template  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TEMPLATE = os.path.join(ROOT, "template.yaml")
@@ -191,6 +192,11 @@ def create_bucket(s3, name: str, p: dict[str, Any]) -> None:
             raise
     if (p.get("VersioningConfiguration") or {}).get("Status") == "Enabled":
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    # "Object Created" and the other events to the default bus, where the template's rules pick them up.
+    if ((p.get("NotificationConfiguration") or {}).get("EventBridgeConfiguration") or {}).get("EventBridgeEnabled"):
+        s3.put_bucket_notification_configuration(
+            Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
+        )
 
 
 def function_variable(template: dict, name: str) -> Any:
@@ -275,6 +281,14 @@ def main() -> int:
         return 1
     main_bus = next(iter(buses.values()))
 
+    # Buckets (the policy bucket when the stack creates it, the publisher's failure bucket), before the
+    # rules: a rule's pattern can name a bucket.
+    for lid, props in resources_of(template, "AWS::S3::Bucket"):
+        p = r.resolve(props)
+        name = bucket_name(r, lid, props)
+        create_bucket(s3, name, p)
+        r.resources[lid] = {"Ref": name, "Arn": f"arn:aws:s3:::{name}"}
+        log(f"bucket {name} ({lid}) ready")
     # Rules with their event patterns and SQS targets
     for lid, props in resources_of(template, "AWS::Events::Rule"):
         p = r.resolve(props)
@@ -335,13 +349,6 @@ def main() -> int:
         r.resources[lid] = {"Ref": arn, "Id": arn}
         log(f"secret {name} ({lid}) <- {setting}")
 
-    # Buckets (the policy bucket, when the stack creates it): the example policy in JSON form
-    for lid, props in resources_of(template, "AWS::S3::Bucket"):
-        p = r.resolve(props)
-        name = p.get("BucketName") or f"{stack}-{lid.lower()}"
-        create_bucket(s3, name, p)
-        r.resources[lid] = {"Ref": name, "Arn": f"arn:aws:s3:::{name}"}
-        log(f"bucket {name} ({lid}) ready")
     policy_uri = ""
     if r.condition("PolicyInS3"):
         bucket = r.resolve({"Fn::If": ["CreatePolicyBucket", {"Ref": "PolicyBucket"}, {"Ref": "PolicyBucketName"}]})
@@ -388,6 +395,8 @@ def main() -> int:
             "EGRESS_LAMBDA_URL": f"http://127.0.0.1:{LAMBDA_PORT}",
             "EGRESS_API_URL": f"http://127.0.0.1:{LAMBDA_PORT}",
             "EGRESS_ALL_EVENTS_QUEUE_URL": queue_urls[ALL_EVENTS],
+            # Where the publisher's given-up batches go (egress-admin redrive --bucket).
+            "EGRESS_PUBLISH_FAILURES_BUCKET": r.resources["PublishFailuresBucket"]["Ref"],
         }
     )
     for lid, props in resources_of(template, "AWS::SQS::Queue"):

@@ -35,6 +35,12 @@ def load_template(path: str) -> dict[str, Any]:
 # samtranslator's IntrinsicsResolver only substitutes parameters (GetAtt and resource Refs stay
 # unresolved) and moto's cloudformation.parsing.clean_json needs moto's own ResourceMap, so the
 # values of the resources created locally are resolved here.
+def bucket_name(r: Resolver, lid: str, props: dict[str, Any]) -> str:
+    """A bucket's name locally: its BucketName, else `<stack>-<logical id>` (CloudFormation generates one
+    in AWS). The bootstrap creates it under this name; the poller writes failure objects to it."""
+    return r.resolve(props.get("BucketName")) or f"{r.pseudo['AWS::StackName']}-{lid.lower()}"
+
+
 class Resolver:
     """Resolves Ref/GetAtt/Sub/If/Equals/Not/Join/Split/Select against parameter values and a map of
     already-created local resources ({logical id: {"Ref": ..., "<Attr>": ...}})."""

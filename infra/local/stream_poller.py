@@ -10,10 +10,12 @@ BatchSize records.
 Like ReportBatchItemFailures: the records before the first reported `itemIdentifier` are done, the
 batch is retried from it after a backoff (0.5 s doubling to 5 s). An invoke that fails (watch not up,
 connection refused, function error, bad response) retries the whole batch. After the mapping's
-MaximumRetryAttempts retries, the failing records are given up as in AWS: an on-failure message in the
+MaximumRetryAttempts retries, the failing records are given up as in AWS: an on-failure record in the
 shape Lambda sends (requestContext, responseContext, DDBStreamBatchInfo with the shard, the sequence
-numbers and the arrival times, never the records) goes to DestinationConfig.OnFailure's queue in moto,
-and the shard moves on. BisectBatchOnFunctionError is not emulated (the publisher reports partial
+numbers and the arrival times) goes to DestinationConfig.OnFailure's destination in moto, and the shard
+moves on. To a bucket (an S3 destination) Lambda writes the record with the failed invocation's payload
+(the records) as one object under `aws/lambda/<mapping UUID>/<shard>/YYYY/MM/DD/<time>-<UUID>`; to a
+queue it sends the record alone. BisectBatchOnFunctionError is not emulated (the publisher reports partial
 failures, so a bisection would only split what it already names).
 
 Configuration comes from template.yaml; the environment can override:
@@ -43,7 +45,7 @@ from moto.events.models import EventPattern
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import local_env  # noqa: E402
-from cfn_yaml import PSEUDO, Resolver, load_template  # noqa: E402
+from cfn_yaml import PSEUDO, Resolver, bucket_name, load_template  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TEMPLATE = os.path.join(ROOT, "template.yaml")
@@ -99,11 +101,23 @@ class MappingConfig:
         self.max_retry_attempts = int(props.get("MaximumRetryAttempts", -1))
         self.function_arn = f"arn:aws:lambda:{REGION}:{PSEUDO['AWS::AccountId']}:function:{self.function}"
         self.on_failure_queue: str | None = None
+        self.on_failure_bucket: str | None = None
         dest = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
         if isinstance(dest, dict) and "Fn::GetAtt" in dest:
-            queue = resources[dest["Fn::GetAtt"][0]]
-            if queue["Type"] == "AWS::SQS::Queue":
-                self.on_failure_queue = r.resolve(queue["Properties"].get("QueueName") or dest["Fn::GetAtt"][0])
+            target_lid = dest["Fn::GetAtt"][0]
+            target = resources[target_lid]
+            if target["Type"] == "AWS::SQS::Queue":
+                self.on_failure_queue = r.resolve(target["Properties"].get("QueueName") or target_lid)
+            elif target["Type"] == "AWS::S3::Bucket":
+                self.on_failure_bucket = bucket_name(r, target_lid, target.get("Properties") or {})
+        # Stands in for the mapping's UUID, which names the failure objects' prefix.
+        self.mapping_uuid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.function_arn}#{stream}"))
+
+    @property
+    def on_failure_destination(self) -> str | None:
+        if self.on_failure_bucket:
+            return f"s3://{self.on_failure_bucket}"
+        return self.on_failure_queue
 
 
 # ----------------------------------------------------------------------------------------------
@@ -282,18 +296,40 @@ def send_to_queue(queue: str) -> Callable[[dict[str, Any]], None]:
     return send
 
 
+def send_to_bucket(bucket: str, mapping_uuid: str) -> Callable[[dict[str, Any]], None]:
+    """Writes on-failure records as objects of `bucket` in moto, under the key Lambda uses."""
+    moto_url = f"http://127.0.0.1:{int(local_env.setting('MOTO_PORT'))}"
+    s3 = boto3.client("s3", endpoint_url=moto_url, region_name=REGION, aws_access_key_id="test",
+                      aws_secret_access_key="test", aws_session_token="test",
+                      config=Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=3))
+
+    def send(message: dict[str, Any]) -> None:
+        s3.put_object(Bucket=bucket, Key=object_key(mapping_uuid, message), Body=json.dumps(message).encode(),
+                      ContentType="application/json")
+    return send
+
+
+def object_key(mapping_uuid: str, message: dict[str, Any]) -> str:
+    """aws/lambda/<mapping UUID>/<shard id>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<random UUID>: how Lambda names
+    an S3 destination's objects."""
+    at = dt.datetime.fromisoformat(message["timestamp"].replace("Z", "+00:00"))
+    shard = message["DDBStreamBatchInfo"]["shardId"]
+    return f"aws/lambda/{mapping_uuid}/{shard}/{at:%Y/%m/%d}/{at:%Y-%m-%dT%H.%M.%S}-{uuid.uuid4()}"
+
+
 def iso_seconds(epoch_seconds: float) -> str:
     return dt.datetime.fromtimestamp(epoch_seconds, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def on_failure_message(cfg: MappingConfig, stream_arn: str, shard_id: str, records: list[dict[str, Any]],
                        invokes: int, invoke_failed: bool) -> dict[str, Any]:
-    """What Lambda sends to a stream mapping's on-failure destination: where the records are, not them."""
+    """What Lambda sends to a stream mapping's on-failure destination: where the records are and, to a
+    bucket only, the invocation's payload (the records, as JSON text)."""
     first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
     response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
     if invoke_failed:
         response["functionError"] = "Unhandled"
-    return {
+    message: dict[str, Any] = {
         "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": cfg.function_arn,
                            "condition": "RetryAttemptsExhausted", "approximateInvokeCount": invokes},
         "responseContext": response,
@@ -309,6 +345,9 @@ def on_failure_message(cfg: MappingConfig, stream_arn: str, shard_id: str, recor
             "streamArn": stream_arn,
         },
     }
+    if cfg.on_failure_bucket:
+        message["payload"] = json.dumps({"Records": records})
+    return message
 
 
 class Poller:
@@ -325,7 +364,9 @@ class Poller:
         self.streams = streams
         self.invoke = invoke
         self.clock = clock
-        if send_failure is None and cfg.on_failure_queue:
+        if send_failure is None and cfg.on_failure_bucket:
+            send_failure = send_to_bucket(cfg.on_failure_bucket, cfg.mapping_uuid)
+        elif send_failure is None and cfg.on_failure_queue:
             send_failure = send_to_queue(cfg.on_failure_queue)
         self.send_failure = send_failure
         self.stream_arn: str | None = None
@@ -470,7 +511,7 @@ class Poller:
         shard.retry_at = 0.0
         info = message["DDBStreamBatchInfo"]
         log.error("%s: retries exhausted; %d record(s) %s..%s sent to %s", self.cfg.function, count,
-                  info["startSequenceNumber"], info["endSequenceNumber"], self.cfg.on_failure_queue)
+                  info["startSequenceNumber"], info["endSequenceNumber"], self.cfg.on_failure_destination)
         return True
 
     # -- loop -----------------------------------------------------------------------------------

@@ -109,6 +109,6 @@ pub use policy_source::{
     PolicySource, S3Fetcher, S3Location, SsmFetcher, KILL_SWITCH_AGE, MAX_POLICY_AGE, MAX_POLICY_BYTES,
 };
 #[cfg(feature = "aws")]
-pub use redrive::{republish, window_events, FailedBatch, RedriveError, StreamRead, WindowEvents};
+pub use redrive::{republish, window_events, BatchRecords, FailedBatch, FailureNotice, RedriveError, WindowEvents};
 #[cfg(feature = "aws")]
 pub use store::DynamoStore;

@@ -323,7 +323,7 @@ class OnFailureTest(PollerTest):
                 self.steps(2)
                 self.clock.advance(sp.BACKOFF_MAX)
 
-    def test_failing_records_go_to_the_queue_in_lambdas_shape_after_the_last_retry(self) -> None:
+    def test_failing_records_go_to_the_bucket_in_lambdas_shape_after_the_last_retry(self) -> None:
         tries = self.cfg.max_retry_attempts + 1
         self.run_out([failures(3, 4)] + [failures(3, 4)] * (tries - 1))
         self.assertEqual(len(self.invoke.batches), tries)
@@ -339,12 +339,26 @@ class OnFailureTest(PollerTest):
             "shardId": "s1", "startSequenceNumber": seq(3), "endSequenceNumber": seq(4),
             "approximateArrivalOfFirstRecord": "2026-05-01T12:00:00Z",
             "approximateArrivalOfLastRecord": "2026-05-01T12:00:00Z", "batchSize": 2, "streamArn": ARN})
-        self.assertNotIn("Records", json.dumps(msg))
+        # To an S3 destination, the failed invocation's payload too: the records, as JSON text.
+        payload = json.loads(msg["payload"])
+        self.assertEqual([r["dynamodb"]["SequenceNumber"] for r in payload["Records"]], [seq(3), seq(4)])
+        self.assertEqual(payload["Records"][0], sp.lambda_record(stream_record(3), ARN))
+        key = sp.object_key(self.cfg.mapping_uuid, msg)
+        self.assertRegex(key, r"^aws/lambda/[0-9a-f-]{36}/s1/\d{4}/\d{2}/\d{2}/\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}-[0-9a-f-]{36}$")
+        self.assertTrue(key.startswith(f"aws/lambda/{self.cfg.mapping_uuid}/s1/{msg['timestamp'][:10].replace('-', '/')}/"))
         # The shard moved on: later records are delivered.
         self.streams.put("s1", stream_record(5))
         self.steps(3)
         self.assertEqual(self.invoke.batches[-1], [seq(5)])
         self.assertEqual(len(self.sent), 1)
+
+    def test_a_queue_destination_gets_the_record_without_the_records(self) -> None:
+        self.poller.cfg = cfg = copy.copy(self.cfg)
+        cfg.on_failure_bucket, cfg.on_failure_queue = None, "egress-publish-events-dlq"
+        self.run_out([failures(3, 4)] * (cfg.max_retry_attempts + 1))
+        self.assertEqual(self.sent[0]["DDBStreamBatchInfo"]["batchSize"], 2)
+        self.assertNotIn("Records", json.dumps(self.sent[0]))
+        self.assertNotIn("payload", self.sent[0])
 
     def test_a_failing_invoke_is_reported_as_a_function_error(self) -> None:
         self.run_out([sp.InvokeError("boom")] * (self.cfg.max_retry_attempts + 1))
@@ -376,7 +390,8 @@ class FilterTest(PollerTest):
         cfg = self.cfg
         self.assertEqual((cfg.function, cfg.table, cfg.batch_size, cfg.starting_position),
                          ("publish-events", "egress-sec_egress_requests", 100, "TRIM_HORIZON"))
-        self.assertEqual((cfg.max_retry_attempts, cfg.on_failure_queue), (10, "egress-publish-events-dlq"))
+        self.assertEqual((cfg.max_retry_attempts, cfg.on_failure_queue, cfg.on_failure_bucket),
+                         (10, None, "egress-publishfailuresbucket"))
         self.assertTrue(sp.selected(cfg.filters, self.record(1)))
         for event, kind in (("INSERT", "idempotency"), ("MODIFY", "request"), ("REMOVE", "request")):
             rec = self.record(2, event, kind, old_kind=kind if event != "INSERT" else None)

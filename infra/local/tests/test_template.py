@@ -31,6 +31,16 @@ def slug(heading: str) -> str:
     return text.replace(" ", "-")
 
 
+def refs(value: object) -> set[str]:
+    """The logical ids a template value Refs, at any depth."""
+    if isinstance(value, dict):
+        found = {value["Ref"]} if isinstance(value.get("Ref"), str) else set()
+        return found.union(*(refs(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(refs(v) for v in value))
+    return set()
+
+
 def resources(template: dict, rtype: str) -> dict[str, dict]:
     return {lid: r for lid, r in template["Resources"].items() if r["Type"] == rtype}
 
@@ -81,21 +91,47 @@ class TemplateTest(unittest.TestCase):
                 for a in alarms
             )
 
-        for lid in resources(self.template, "AWS::Events::Rule"):
-            # The metrics' RuleName is the rule's name; a custom bus's rule's Ref is "<bus>|<rule>".
-            name = {"Fn::Select": [1, {"Fn::Split": ["|", {"Ref": lid}]}]}
-            for metric in ("FailedInvocations", "InvocationsFailedToBeSentToDlq"):
-                self.assertTrue(alarmed("AWS/Events", metric, "RuleName", name), (lid, metric))
+        rules = resources(self.template, "AWS::Events::Rule")
+        for lid, rule in rules.items():
+            # The metrics' RuleName is the rule's name. CloudFormation's Ref of a rule is its name on the
+            # default bus and "<bus>|<rule>" on a custom bus: each alarm's dimension must resolve to the name.
             r = cfn_yaml.Resolver(self.template)
-            r.resources[lid] = {"Ref": "egress|egress-require-approval"}
-            self.assertEqual(r.resolve(name), "egress-require-approval")
+            on_custom_bus = "EventBusName" in rule["Properties"]
+            r.resources[lid] = {"Ref": "egress|the-rule" if on_custom_bus else "the-rule"}
+            for metric in ("FailedInvocations", "InvocationsFailedToBeSentToDlq"):
+                names = [
+                    r.resolve(d["Value"])
+                    for a in alarms
+                    if a["Properties"]["Namespace"] == "AWS/Events" and a["Properties"]["MetricName"] == metric
+                    for d in a["Properties"].get("Dimensions", [])
+                    if d["Name"] == "RuleName" and lid in refs(d["Value"])
+                ]
+                self.assertEqual(names, ["the-rule"], (lid, metric))
         dead_letter_queues = {
             t["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
-            for r in resources(self.template, "AWS::Events::Rule").values()
+            for r in rules.values()
             for t in r["Properties"]["Targets"]
         }
+        # The publisher's given-up batches: objects in a bucket whose "Object Created" events a rule sends
+        # to a queue, alarmed like a dead-letter queue.
         publisher = self.template["Resources"]["PublishEventsFunction"]["Properties"]["Events"]["RequestStream"]
-        dead_letter_queues.add(publisher["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0])
+        on_failure = publisher["Properties"]["DestinationConfig"]["OnFailure"]
+        self.assertEqual(on_failure["Type"], "S3")
+        bucket = on_failure["Destination"]["Fn::GetAtt"][0]
+        self.assertTrue(
+            self.template["Resources"][bucket]["Properties"]["NotificationConfiguration"]["EventBridgeConfiguration"][
+                "EventBridgeEnabled"
+            ]
+        )
+        notices = [
+            t["Arn"]["Fn::GetAtt"][0]
+            for r in rules.values()
+            if r["Properties"]["EventPattern"].get("source") == ["aws.s3"]
+            and r["Properties"]["EventPattern"]["detail"]["bucket"]["name"] == [{"Ref": bucket}]
+            for t in r["Properties"]["Targets"]
+        ]
+        self.assertEqual(len(notices), 1, "one rule sends the failure bucket's new objects to a queue")
+        dead_letter_queues.update(notices)
         for queue in dead_letter_queues:
             self.assertTrue(
                 alarmed("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", {"Fn::GetAtt": [queue, "QueueName"]}),

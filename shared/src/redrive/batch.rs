@@ -1,5 +1,7 @@
-//! The on-failure message Lambda sends for a stream batch that exhausted its retries: where the records
-//! are (shard, sequence numbers, arrival times), never the records.
+//! The on-failure record Lambda writes for a stream batch that exhausted its retries: where the records
+//! are (shard, sequence numbers, arrival times) and, at an S3 destination only, the failed invocation's
+//! payload, the records themselves.
+//! <https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html>
 
 use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
@@ -30,6 +32,8 @@ struct Info {
 struct Message {
     #[serde(rename = "DDBStreamBatchInfo")]
     info: Info,
+    /// The invocation event as JSON text (`{"Records": [...]}`); S3 destinations only.
+    payload: Option<String>,
 }
 
 /// One failed batch, as its on-failure message describes it.
@@ -42,6 +46,8 @@ pub struct FailedBatch {
     pub first_arrival: OffsetDateTime,
     pub last_arrival: OffsetDateTime,
     pub batch_size: u64,
+    /// The invocation event the function failed on, when the record carries it (an S3 destination).
+    pub payload: Option<String>,
 }
 
 impl FailedBatch {
@@ -60,6 +66,7 @@ impl FailedBatch {
             start_sequence_number: i.start_sequence_number,
             end_sequence_number: i.end_sequence_number,
             batch_size: i.batch_size,
+            payload: m.payload,
         })
     }
 
@@ -115,6 +122,20 @@ mod tests {
         assert!(!b.is_past_end("99999999999999999999"));
         assert!(b.is_past_end("800000000003126276363"));
         assert!(b.is_past_end("1000000000000000000000"));
+    }
+
+    #[test]
+    fn keeps_the_payload_of_an_s3_destinations_record() {
+        let mut doc: serde_json::Value = serde_json::from_str(AWS_EXAMPLE).unwrap();
+        doc["payload"] = serde_json::json!(r#"{"Records":[]}"#);
+        let b = FailedBatch::parse(&doc.to_string()).unwrap();
+        assert_eq!(b.payload.as_deref(), Some(r#"{"Records":[]}"#));
+        assert_eq!(FailedBatch::parse(AWS_EXAMPLE).unwrap().payload, None);
+        doc["payload"] = serde_json::json!({"Records": []});
+        assert!(
+            FailedBatch::parse(&doc.to_string()).is_err(),
+            "the payload is JSON text, not an object"
+        );
     }
 
     #[test]

@@ -1,16 +1,20 @@
 //! Redrive of the publisher's on-failure queue: the events of a failed stream batch, found again and
-//! re-published. Requests are read back from the table on the time index over the batch's window; the
-//! batch's own stream records are read again while the stream keeps them (24 h), which also recovers
-//! approval transitions (decisions, expiries) that no index orders by time. Event ids are deterministic,
+//! re-published. The batch's own records come from its failure object's payload (the S3 destination)
+//! or, for a record without one, are read again from the stream while it keeps them (24 h); they also
+//! carry the approval transitions (decisions, expiries) that no index orders by time. Requests are read
+//! back from the table on the time index over the batch's window as well. Event ids are deterministic,
 //! so consumers that dedupe on `event_id` see nothing new, however often a window is redriven.
 
 mod batch;
+mod notice;
 mod stream;
 
 use std::collections::BTreeMap;
 
+use aws_lambda_events::event::dynamodb::Event as StreamEvent;
+
 pub use batch::FailedBatch;
-pub use stream::StreamRead;
+pub use notice::FailureNotice;
 
 use crate::{
     events_for, publish_records, Event, EventBus, ListQuery, RequestStore, RetryPolicy, StoreError, MAX_LIMIT,
@@ -31,12 +35,38 @@ pub struct WindowEvents {
     pub events: Vec<Event>,
     /// Requests read back from the table.
     pub requests: usize,
-    /// The batch's records read again from the stream, or why not.
-    pub stream: StreamRead,
+    /// Where the batch's own records came from, or why they could not be had.
+    pub records: BatchRecords,
 }
 
-/// The events of the batch's window: its requests from the table, and every outbox entry of its
-/// stream records when the stream still has them.
+/// The failed batch's own records.
+#[derive(Debug)]
+pub enum BatchRecords {
+    /// From the failure object's payload: `records` of them, giving `events`.
+    Payload { records: usize, events: Vec<Event> },
+    /// Read again from the stream: `records` of them, giving `events`.
+    Stream { records: usize, events: Vec<Event> },
+    /// No payload, and the stream no longer holds them (past its 24 h retention, the stream replaced)
+    /// or could not be read: only what the table holds can be re-published.
+    Unavailable(String),
+}
+
+/// The events of a failure object's payload (the Lambda DynamoDB event the publisher failed on), through
+/// the publisher's own mapping; an undecodable payload or record is an error (the notice stays).
+fn payload_events(payload: &str) -> Result<(usize, Vec<Event>), RedriveError> {
+    let event: StreamEvent = serde_json::from_str(payload)
+        .map_err(|e| RedriveError::Message(format!("the failure object's payload is no stream event: {e}")))?;
+    let mut events = Vec::new();
+    for (i, record) in event.records.iter().enumerate() {
+        events.extend(
+            crate::events_of_record(record).map_err(|e| RedriveError::Message(format!("payload record {i}: {e}")))?,
+        );
+    }
+    Ok((event.records.len(), events))
+}
+
+/// The events of the batch's window: its requests from the table, and every outbox entry of its own
+/// records (from the payload, else from the stream while it still has them).
 pub async fn window_events(
     store: &dyn RequestStore,
     streams: &aws_sdk_dynamodbstreams::Client,
@@ -74,8 +104,14 @@ pub async fn window_events(
             None => break,
         }
     }
-    let stream = stream::read_batch(streams, batch).await;
-    if let StreamRead::Read { events: found, .. } = &stream {
+    let records = match &batch.payload {
+        Some(payload) => {
+            let (records, events) = payload_events(payload)?;
+            BatchRecords::Payload { records, events }
+        }
+        None => stream::read_batch(streams, batch).await,
+    };
+    if let BatchRecords::Payload { events: found, .. } | BatchRecords::Stream { events: found, .. } = &records {
         for e in found.iter().cloned() {
             add(e, &mut events);
         }
@@ -83,7 +119,7 @@ pub async fn window_events(
     Ok(WindowEvents {
         events,
         requests,
-        stream,
+        records,
     })
 }
 
@@ -94,4 +130,22 @@ pub async fn republish(bus: &dyn EventBus, events: &[Event]) -> bool {
         .await
         .into_iter()
         .all(|ok| ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_payload_is_a_stream_event_or_an_error() {
+        let (records, events) = payload_events(r#"{"Records": []}"#).unwrap();
+        assert_eq!((records, events.len()), (0, 0));
+        for bad in [
+            "",
+            "[]",
+            r#"{"Records": [{"eventName": "INSERT", "dynamodb": {"NewImage": {"kind": {"S": "request"}}}}]}"#,
+        ] {
+            assert!(payload_events(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -4,26 +4,17 @@
 use aws_lambda_events::event::dynamodb::{EventRecord, UserIdentity};
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 
-use super::FailedBatch;
+use super::{BatchRecords, FailedBatch};
 use crate::{events_of_record, Event};
 
 /// Empty GetRecords answers in a row after which an open shard is taken to hold nothing more of the
 /// batch (a batch's records were all written before it failed).
 const EMPTY_READS: usize = 5;
 
-#[derive(Debug)]
-pub enum StreamRead {
-    /// The batch's records were read: `records` of them, giving `events`.
-    Read { records: usize, events: Vec<Event> },
-    /// The stream no longer holds them (past its 24 h retention, the stream replaced), or could not be
-    /// read: only what the table holds can be re-published.
-    Unavailable(String),
-}
-
-pub(super) async fn read_batch(client: &aws_sdk_dynamodbstreams::Client, batch: &FailedBatch) -> StreamRead {
+pub(super) async fn read_batch(client: &aws_sdk_dynamodbstreams::Client, batch: &FailedBatch) -> BatchRecords {
     match read(client, batch).await {
-        Ok((records, events)) => StreamRead::Read { records, events },
-        Err(why) => StreamRead::Unavailable(why),
+        Ok((records, events)) => BatchRecords::Stream { records, events },
+        Err(why) => BatchRecords::Unavailable(why),
     }
 }
 
