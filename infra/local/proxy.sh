@@ -10,7 +10,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
 [[ -f "$RUN_DIR/stack.env" ]] || { log "no local stack: make local-up watch-up (or make dev) first"; exit 1; }
 set -a
-# shellcheck disable=SC1091
+# shellcheck disable=SC1091 # written by bootstrap.py at run time
 . "$RUN_DIR/stack.env"
 set +a
 # The workspace's binaries, as make dev and make test build them (one feature set: no second build).

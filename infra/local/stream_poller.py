@@ -36,7 +36,8 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -44,8 +45,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from moto.events.models import EventPattern
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import local_env  # noqa: E402
-from cfn_yaml import PSEUDO, Resolver, bucket_name, load_template  # noqa: E402
+import local_env
+from cfn_yaml import PSEUDO, Resolver, bucket_name, load_template
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TEMPLATE = os.path.join(ROOT, "template.yaml")
@@ -77,7 +78,8 @@ class MappingConfig:
         for lid, res in tables.items():
             name = r.resolve(res["Properties"]["TableName"])
             # A stand-in for the stream ARN that names its table (the poller reads the table's stream).
-            r.resources[lid] = {"Ref": name, "StreamArn": f"arn:aws:dynamodb:{REGION}:000000000000:table/{name}/stream/local"}
+            stream_arn = f"arn:aws:dynamodb:{REGION}:000000000000:table/{name}/stream/local"
+            r.resources[lid] = {"Ref": name, "StreamArn": stream_arn}
         found = None
         for lid, res in resources.items():
             if res["Type"] != "AWS::Serverless::Function":
@@ -161,7 +163,7 @@ def wire_map(m: dict[str, Any]) -> dict[str, Any]:
 def epoch(value: Any) -> int | float:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
         ts = value.timestamp()
     else:
         ts = float(value)
@@ -209,7 +211,7 @@ def invoke(function: str, payload: dict[str, Any]) -> Any:
         url, data=json.dumps(payload).encode(), method="POST", headers={"Content-Type": "application/json"}
     )
     try:
-        with urllib.request.urlopen(req, timeout=INVOKE_TIMEOUT) as resp:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(req, timeout=INVOKE_TIMEOUT) as resp:  # the URL is the local watch, on loopback
             body = resp.read()
             func_error = resp.headers.get("X-Amz-Function-Error")
             status = resp.status
@@ -318,7 +320,7 @@ def object_key(mapping_uuid: str, message: dict[str, Any]) -> str:
 
 
 def iso_seconds(epoch_seconds: float) -> str:
-    return dt.datetime.fromtimestamp(epoch_seconds, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.fromtimestamp(epoch_seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def on_failure_message(cfg: MappingConfig, stream_arn: str, shard_id: str, records: list[dict[str, Any]],
@@ -334,7 +336,7 @@ def on_failure_message(cfg: MappingConfig, stream_arn: str, shard_id: str, recor
                            "condition": "RetryAttemptsExhausted", "approximateInvokeCount": invokes},
         "responseContext": response,
         "version": "1.0",
-        "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "DDBStreamBatchInfo": {
             "shardId": shard_id,
             "startSequenceNumber": first["SequenceNumber"],

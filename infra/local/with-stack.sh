@@ -37,7 +37,7 @@ fi
 if [[ $status -eq 0 ]]; then
     (
         set -a
-        # shellcheck disable=SC1091
+        # shellcheck disable=SC1091 # written by bootstrap.py at run time
         . "$RUN_DIR/stack.env"
         set +a
         exec "$@"

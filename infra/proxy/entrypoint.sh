@@ -45,6 +45,7 @@ cp "$errors_src"/ERR_* "$run_dir/errors/"
 "$helper" ranges > "$run_dir/internal-ranges.txt.all"
 if [[ -n "${EGRESS_PROXY_RANGES_EXCLUDE:-}" ]]; then
     echo "entrypoint: TEST OVERRIDE: taken out of the internal list: $EGRESS_PROXY_RANGES_EXCLUDE" >&2
+    # shellcheck disable=SC2020 # each of space and comma becomes a newline, as meant
     grep -v -x -F -f <(tr ' ,' '\n\n' <<<"$EGRESS_PROXY_RANGES_EXCLUDE" | sed '/^$/d') \
         "$run_dir/internal-ranges.txt.all" > "$run_dir/internal-ranges.txt" || true
 else
@@ -85,6 +86,7 @@ squid -k parse -f "$run_dir/squid.conf" 2> "$run_dir/parse.log" || { cat "$run_d
 [[ "${1:-}" == "--check" ]] && { echo "entrypoint: $run_dir/squid.conf parses"; exit 0; }
 
 watch_pid="" dns_pid="" squid_pid=""
+# shellcheck disable=SC2317 # called by the EXIT trap
 stop() {
     # Every step may find its process gone already; none may stop the others (set -e).
     for pid in "$squid_pid" "$watch_pid" "$dns_pid"; do

@@ -59,7 +59,7 @@ if (
     os.execv(VENV_PYTHON, [VENV_PYTHON, os.path.abspath(__file__), *sys.argv[1:]])
 
 try:
-    import idna  # noqa: F401  (requests and urllib3 import it lazily; fail early and clearly)
+    import idna  # requests and urllib3 import it lazily; fail early and clearly
     import requests
     import urllib3
     import urllib3.util
@@ -112,7 +112,7 @@ def _ipv6_text(packed: bytes) -> str:
     """
     groups = [int.from_bytes(packed[i : i + 2], "big") for i in range(0, 16, 2)]
     best_start, best_len, start = -1, 0, -1
-    for i, g in enumerate(groups + [1]):
+    for i, g in enumerate([*groups, 1]):
         if g == 0:
             if start < 0:
                 start = i
@@ -474,7 +474,7 @@ def external_specs(selected: set[str]) -> list[dict]:
             cmd.append("--without-whatwg-url")
         missing = {}
         if not shutil.which("node"):
-            missing = {k: "`node` not on PATH" for k in node_keys}
+            missing = dict.fromkeys(node_keys, "`node` not on PATH")
         elif "whatwg_url" in node_keys and not os.path.isfile(os.path.join(NODE_MODULES, "whatwg-url", "package.json")):
             missing = {"whatwg_url": f"whatwg-url not installed in {NODE_MODULES} (infra/local/install.sh)"}
         specs.append({"name": "node", "cmd": cmd, "keys": node_keys, "missing": missing, "env": {}})
@@ -532,8 +532,10 @@ class Batch:
                         rows.append(json.loads(line))
                     except ValueError as e:
                         raise SystemExit(f"oracles: the {name} oracle wrote bad JSON on line {n}: {e}") from None
-        if len(rows) != len(ids) or any(r.get("id") != i for r, i in zip(rows, ids)):
-            raise SystemExit(f"oracles: the {name} oracle answered {len(rows)} lines for {len(ids)} inputs (or out of order)")
+        if len(rows) != len(ids) or any(r.get("id") != i for r, i in zip(rows, ids, strict=True)):
+            raise SystemExit(
+                f"oracles: the {name} oracle answered {len(rows)} lines for {len(ids)} inputs (or out of order)"
+            )
         return [r["views"] for r in rows]
 
 
@@ -578,10 +580,18 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--in", dest="inp", default="-", help="input JSONL ({id, url} per line), - for stdin")
     ap.add_argument("--out", default="-", help="output JSONL ({id, views} per line), - for stdout")
-    ap.add_argument("--allow-missing", action="store_true", help="leave out oracles whose runtime is missing instead of failing")
+    ap.add_argument(
+        "--allow-missing", action="store_true", help="leave out oracles whose runtime is missing instead of failing"
+    )
     ap.add_argument("--oracles", help=f"comma-separated subset of: {','.join(ALL_ORACLES)} (default: all)")
-    ap.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for each external oracle (default 300)")
-    ap.add_argument("--show-disagreements", action="store_true", help="also print, on stderr, each input whose ok views name different destinations")
+    ap.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds to wait for each external oracle (default 300)"
+    )
+    ap.add_argument(
+        "--show-disagreements",
+        action="store_true",
+        help="also print, on stderr, each input whose ok views name different destinations",
+    )
     ap.add_argument("--versions", action="store_true", help="print the version of every runtime and library, then exit")
     args = ap.parse_args(argv)
 
@@ -668,7 +678,7 @@ def main(argv=None) -> int:
     present = [k for k in selected if k not in missing]
     out = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8")
     try:
-        for it, v in zip(items, views):
+        for it, v in zip(items, views, strict=True):
             out.write(json.dumps({"id": it["id"], "views": {k: v[k] for k in present}}, ensure_ascii=False) + "\n")
     finally:
         if out is not sys.stdout:
@@ -685,7 +695,7 @@ def main(argv=None) -> int:
     print(f"oracles: {len(items)} inputs in {elapsed:.1f}s; " + "; ".join(counts), file=sys.stderr)
 
     if args.show_disagreements:
-        for it, v in zip(items, views):
+        for it, v in zip(items, views, strict=True):
             dests = {(x["kind"], x["host"], x["port"]) for x in v.values() if x["ok"]}
             if len(dests) > 1:
                 print(f"disagreement id={it['id']} url={it['url']!r}", file=sys.stderr)

@@ -7,7 +7,7 @@ import copy
 import datetime as dt
 import json
 import unittest
-from typing import Any
+from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 from moto.events.exceptions import InvalidEventPatternException
@@ -15,7 +15,7 @@ from moto.events.exceptions import InvalidEventPatternException
 import stream_poller as sp
 
 ARN = "arn:aws:dynamodb:ddblocal:000000000000:table/sec_egress_requests/stream/2026-05-01T12:00:00.000"
-CREATED = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.timezone.utc)  # 1777636800
+CREATED = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)  # 1777636800
 
 
 def seq(n: int) -> str:
@@ -239,7 +239,7 @@ class ReadingTest(PollerTest):
         self.streams.trim("s1", 2)  # 1 (read) and 2 (not read) are gone
         with self.assertLogs("poller", "WARNING") as logs:
             self.steps(3)
-        self.assertIn("records after %s were trimmed" % seq(1), logs.output[0])
+        self.assertIn(f"records after {seq(1)} were trimmed", logs.output[0])
         self.assertEqual(self.iterator_types(), [("TRIM_HORIZON", None)] * 2)
         self.assertEqual(self.invoke.batches, [[seq(1)], [seq(3)]])
 
@@ -344,8 +344,10 @@ class OnFailureTest(PollerTest):
         self.assertEqual([r["dynamodb"]["SequenceNumber"] for r in payload["Records"]], [seq(3), seq(4)])
         self.assertEqual(payload["Records"][0], sp.lambda_record(stream_record(3), ARN))
         key = sp.object_key(self.cfg.mapping_uuid, msg)
-        self.assertRegex(key, r"^aws/lambda/[0-9a-f-]{36}/s1/\d{4}/\d{2}/\d{2}/\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}-[0-9a-f-]{36}$")
-        self.assertTrue(key.startswith(f"aws/lambda/{self.cfg.mapping_uuid}/s1/{msg['timestamp'][:10].replace('-', '/')}/"))
+        uuid_, day, at = r"[0-9a-f-]{36}", r"\d{4}/\d{2}/\d{2}", r"\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}"
+        self.assertRegex(key, rf"^aws/lambda/{uuid_}/s1/{day}/{at}-{uuid_}$")
+        day_of_message = msg["timestamp"][:10].replace("-", "/")
+        self.assertTrue(key.startswith(f"aws/lambda/{self.cfg.mapping_uuid}/s1/{day_of_message}/"))
         # The shard moved on: later records are delivered.
         self.streams.put("s1", stream_record(5))
         self.steps(3)
@@ -374,9 +376,9 @@ class OnFailureTest(PollerTest):
 
 
 class FilterTest(PollerTest):
-    REQUEST = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"kind": {"S": ["request"]}}}}
-    APPROVAL = {"eventName": ["MODIFY"], "dynamodb": {"NewImage": {"kind": {"S": ["approval"]}}}}
-    SLOT = {"eventName": ["REMOVE"], "dynamodb": {"OldImage": {"kind": {"S": ["approval_slot"]}}}}
+    REQUEST: ClassVar[dict] = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"kind": {"S": ["request"]}}}}
+    APPROVAL: ClassVar[dict] = {"eventName": ["MODIFY"], "dynamodb": {"NewImage": {"kind": {"S": ["approval"]}}}}
+    SLOT: ClassVar[dict] = {"eventName": ["REMOVE"], "dynamodb": {"OldImage": {"kind": {"S": ["approval_slot"]}}}}
 
     @staticmethod
     def filters(*patterns: dict[str, Any]) -> list:

@@ -134,7 +134,9 @@ class TemplateTest(unittest.TestCase):
         dead_letter_queues.update(notices)
         for queue in dead_letter_queues:
             self.assertTrue(
-                alarmed("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", {"Fn::GetAtt": [queue, "QueueName"]}),
+                alarmed(
+                    "AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", {"Fn::GetAtt": [queue, "QueueName"]}
+                ),
                 queue,
             )
 
@@ -195,7 +197,9 @@ class TemplateTest(unittest.TestCase):
         self.assertRegex(arn, self.template["Parameters"]["ExistingTableStreamArn"]["AllowedPattern"])
         # Every permission on the table names the adopted one, not a resource the stack no longer has.
         for lid, fn in resources(self.template, "AWS::Serverless::Function").items():
-            statements = [s for p in fn["Properties"].get("Policies", []) if isinstance(p, dict) for s in p.get("Statement", [])]
+            statements = [
+                s for p in fn["Properties"].get("Policies", []) if isinstance(p, dict) for s in p.get("Statement", [])
+            ]
             for statement in statements:
                 actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                 if not any(a.startswith("dynamodb:") for a in actions):
