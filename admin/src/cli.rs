@@ -82,7 +82,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct KillSwitchArgs {
     /// The kill-switch parameter (default with --stack: its output KillSwitchParameterName).
-    #[arg(long, env = "EGRESS_KILL_SWITCH_PARAMETER")]
+    #[arg(long, env = egress_core::env::KILL_SWITCH_PARAMETER)]
     pub parameter: Option<String>,
     #[command(subcommand)]
     pub command: KillSwitchCommand,
@@ -152,10 +152,10 @@ pub struct RedriveArgs {
     #[arg(long, env = "EGRESS_PUBLISH_EVENTS_DLQ_QUEUE_URL")]
     pub queue_url: Option<String>,
     /// The requests table (default with --stack: its output TableName).
-    #[arg(long, env = "EGRESS_TABLE")]
+    #[arg(long, env = egress_core::env::TABLE)]
     pub table: Option<String>,
     /// The event bus (default with --stack: its output EventBusName).
-    #[arg(long, env = "EGRESS_BUS_NAME")]
+    #[arg(long, env = egress_core::env::BUS_NAME)]
     pub bus: Option<String>,
     /// Show what each message would re-publish; publish nothing, delete nothing.
     #[arg(long)]

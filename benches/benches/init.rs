@@ -21,13 +21,16 @@ fn init(c: &mut Criterion) {
         ("AWS_ACCESS_KEY_ID", "test"),
         ("AWS_SECRET_ACCESS_KEY", "test"),
         ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
-        ("EGRESS_TABLE", "sec_egress_requests"),
-        ("EGRESS_BUS_NAME", "egress"),
-        ("EGRESS_CURSOR_KEY", "bench-cursor-key-0123456789abcdef0123456789"),
+        (egress_core::env::TABLE, "sec_egress_requests"),
+        (egress_core::env::BUS_NAME, "egress"),
+        (
+            egress_core::env::CURSOR_KEY,
+            "bench-cursor-key-0123456789abcdef0123456789",
+        ),
     ] {
         std::env::set_var(k, v);
     }
-    std::env::set_var("EGRESS_POLICY_FILE", &policy);
+    std::env::set_var(egress_core::env::POLICY_FILE, &policy);
 
     let mut g = c.benchmark_group("init_10k_rules");
     g.sample_size(20).measurement_time(Duration::from_secs(10));

@@ -46,8 +46,8 @@ fn policy_from_s3(c: &mut Criterion) {
         ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
         ("AWS_ENDPOINT_URL", "http://127.0.0.1:1".to_owned()),
         ("AWS_ENDPOINT_URL_S3", moto_endpoint()),
-        ("EGRESS_TABLE", "bench".to_owned()),
-        ("EGRESS_POLICY_S3_URI", location.to_string()),
+        (egress_core::env::TABLE, "bench".to_owned()),
+        (egress_core::env::POLICY_S3_URI, location.to_string()),
     ] {
         std::env::set_var(k, v);
     }

@@ -212,6 +212,26 @@ def function_variable(template: dict, name: str) -> Any:
     return found[0]
 
 
+def function_environment(template: dict, r: Resolver) -> dict[str, str]:
+    """The functions' environment as the template gives it (Globals, then each function's own), resolved
+    against the local resources: the local functions read what they read in AWS, by the same names. One
+    watch.env serves every function, so a name two functions set to different values is an error."""
+    sets = [((template.get("Globals") or {}).get("Function") or {}).get("Environment", {}).get("Variables", {})]
+    functions = resources_of(template, "AWS::Serverless::Function")
+    sets += [p.get("Environment", {}).get("Variables", {}) for _, p in functions]
+    env: dict[str, str] = {}
+    for variables in sets:
+        for name, value in variables.items():
+            resolved = r.resolve(value)
+            if resolved is None:  # AWS::NoValue: not set
+                continue
+            text = str(resolved)
+            if env.get(name, text) != text:
+                raise SystemExit(f"bootstrap: functions set {name} to {env[name]!r} and {text!r}; expected one value")
+            env[name] = text
+    return env
+
+
 def logging_env(template: dict) -> dict[str, str]:
     """What Lambda sets from the functions' LoggingConfig (advanced logging controls), so the functions
     under `cargo lambda watch` log as they do in AWS: AWS_LAMBDA_LOG_FORMAT, and AWS_LAMBDA_LOG_LEVEL when
@@ -377,17 +397,9 @@ def main() -> int:
     env.update(creds)
     env.update(endpoints)
     # What the functions read (the tests read it too): the same values in stack.env and watch.env.
-    functions = {
-        "EGRESS_TABLE": table["Ref"],
-        "EGRESS_BUS_NAME": main_bus,
-        "EGRESS_KILL_SWITCH_PARAMETER": kill_switch,
-        "EGRESS_CURSOR_KEY_SECRET": r.resources["CursorKeySecret"]["Ref"],
-        "EGRESS_PROXY_KEY_SECRET": r.resources["ProxyKeySecret"]["Ref"],
-        "EGRESS_PROXY_AUDIENCE": r.sub("${AWS::StackName}-egress-proxy"),
-        "EGRESS_METRICS_NAMESPACE": r.sub("EgressGateway/${AWS::StackName}"),
-        # The file wins over S3 locally: `make dev` reloads edits of infra/policy/default.yaml.
-        "EGRESS_POLICY_FILE": POLICY_FILE,
-    }
+    functions = function_environment(template, r)
+    # Local only: the file wins over S3, so `make dev` reloads edits of infra/policy/default.yaml.
+    functions["EGRESS_POLICY_FILE"] = POLICY_FILE
     env.update(functions)
     env.update(
         {

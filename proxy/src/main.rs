@@ -48,8 +48,8 @@ async fn run(mode: &str) -> Result<(), String> {
         }
         "watch" => {
             let settings = Settings::from_env().map_err(|e| e.to_string())?;
-            let parameter = std::env::var("EGRESS_KILL_SWITCH_PARAMETER")
-                .map_err(|_| "EGRESS_KILL_SWITCH_PARAMETER is not set".to_owned())?;
+            let parameter = std::env::var(egress_core::env::KILL_SWITCH_PARAMETER)
+                .map_err(|_| format!("{} is not set", egress_core::env::KILL_SWITCH_PARAMETER))?;
             let cut_port = match std::env::var("EGRESS_PROXY_CUT_TUNNELS").as_deref() {
                 Ok("1") => Some(
                     std::env::var("EGRESS_PROXY_PORT")

@@ -1,11 +1,12 @@
-//! The environment variables the functions read: one name each (the template, the local stack and
-//! docs/DESIGN.md use the same).
+//! The environment variables the functions read: one name each. The template sets them by these names
+//! and the local stack takes the functions' environment from the template; `test_template.py` checks
+//! that every name the template sets is one of these, and that the rest are marked "local only".
 
 /// The table (every function but the publisher).
 pub const TABLE: &str = "EGRESS_TABLE";
 /// The event bus (publisher).
 pub const BUS_NAME: &str = "EGRESS_BUS_NAME";
-/// The policy as a local file; wins over the other sources (local stack, tests).
+/// The policy as a local file; wins over the other sources (local only: the local stack, tests).
 pub const POLICY_FILE: &str = "EGRESS_POLICY_FILE";
 /// The policy as an SSM parameter (documents up to 8 KB).
 pub const POLICY_PARAMETER: &str = "EGRESS_POLICY_PARAMETER";
@@ -27,7 +28,7 @@ pub const PROXY_AUDIENCE: &str = "EGRESS_PROXY_AUDIENCE";
 pub const REQUEST_RETENTION_DAYS: &str = "EGRESS_REQUEST_RETENTION_DAYS";
 /// Lifetime of idempotency keys in seconds.
 pub const IDEMPOTENCY_TTL_SECONDS: &str = "EGRESS_IDEMPOTENCY_TTL_SECONDS";
-/// `1` enables the local principal header; never set by the template.
+/// `1` enables the local principal header (local only: never set by the template).
 pub const DEV_MODE: &str = "EGRESS_DEV_MODE";
 /// The CloudWatch namespace of the functions' metrics (default `EgressGateway`).
 pub const METRICS_NAMESPACE: &str = "EGRESS_METRICS_NAMESPACE";

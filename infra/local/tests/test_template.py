@@ -17,6 +17,7 @@ ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..")
 TEMPLATE = os.path.join(ROOT, "template.yaml")
 RUNBOOK = os.path.join(ROOT, "docs", "OPERATIONS.md")
 SAMCONFIG = os.path.join(ROOT, "samconfig.toml")
+ENV_RS = os.path.join(ROOT, "shared", "src", "env.rs")
 
 # EventBridge's archive names: https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_Archive.html
 ARCHIVE_NAME = re.compile(r"^[.\-_A-Za-z0-9]{1,48}$")
@@ -235,3 +236,41 @@ class TemplateTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class EnvironmentNamesTest(unittest.TestCase):
+    """One name for each setting: every environment variable the template gives a function is a constant of
+    shared/src/env.rs (which the functions read), and every constant the template does not set says it is
+    local only. A misspelt name in the template would otherwise reach AWS unread (issue 20, item 4)."""
+
+    @staticmethod
+    def constants() -> dict[str, str]:
+        """env.rs: {variable name: the constant's doc comment}."""
+        with open(ENV_RS, encoding="utf-8") as f:
+            text = f.read()
+        found = re.findall(r"((?:^///.*\n)+)pub const [A-Z0-9_]+: &str = \"([A-Z0-9_]+)\";", text, re.M)
+        return {name: doc for doc, name in found}
+
+    @staticmethod
+    def template_names(template: dict) -> set[str]:
+        sets = [template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})]
+        sets += [
+            r["Properties"].get("Environment", {}).get("Variables", {})
+            for r in resources(template, "AWS::Serverless::Function").values()
+        ]
+        return {name for variables in sets for name in variables}
+
+    def test_the_template_sets_only_names_the_functions_read(self) -> None:
+        constants = self.constants()
+        self.assertGreaterEqual(len(constants), 10, "env.rs read")
+        names = self.template_names(cfn_yaml.load_template(TEMPLATE))
+        self.assertTrue(names)
+        self.assertEqual(names - set(constants), set(), "set by the template, read by no function")
+        for name in set(constants) - names:
+            self.assertIn("local only", constants[name], f"{name}: not set by the template, and not marked local only")
+
+    def test_a_misspelt_name_fails(self) -> None:
+        template = cfn_yaml.load_template(TEMPLATE)
+        template["Globals"]["Function"]["Environment"]["Variables"]["EGRESS_TABEL"] = "x"
+        self.assertIn("EGRESS_TABEL", self.template_names(template) - set(self.constants()))
+
