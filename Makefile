@@ -30,7 +30,7 @@ help:
 	@echo "make watch-up    cargo lambda watch in the background (log: .local/logs/watch.log)"
 	@echo "make proxy       the enforcing proxy (Squid + egress-squid-helper) on 127.0.0.1:PROXY_PORT, foreground"
 	@echo "make proxy-up    the same in the background (make local-down stops it)"
-	@echo "make lint        ruff, shellcheck, fmt, clippy, cfn-lint, sam validate --lint, event schemas vs types and template, openapi.yaml check"
+	@echo "make lint        ruff, shellcheck, fmt, clippy, cfn-lint, sam validate --lint, event schemas and their nested template vs types, openapi.yaml check"
 	@echo "make bench       cargo bench -p egress-bench --features cedar, then make coldstart"
 	@echo "make coldstart   exec-to-first-event of each release binary under cargo-lambda's runtime emulator"
 
@@ -92,9 +92,8 @@ lint: install
 	cargo run -q -p egress-core --bin egress-schemas -- --check
 	bash infra/proxy/check.sh
 	target/debug/egress-squid-helper ranges | diff -u infra/proxy/internal-ranges.txt -
-	python3 infra/local/sync_schemas.py --check
 	python3 infra/local/openapi_check.py
-	cfn-lint template.yaml
+	cfn-lint template.yaml infra/events/schemas.yaml
 	$(LOCAL_ENV); sam validate --lint --template-file template.yaml
 
 # authorize_egress vs Cedar (pure), the store benchmarks against the local stack (started here), init

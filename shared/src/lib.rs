@@ -47,9 +47,9 @@ pub use approval::{
 };
 pub use digest::hex_sha256;
 pub use events::{
-    approval_event, detail_schema, entry_size, events_for, outcome_type, render_schema, ApprovalEventDetail, Detail,
-    Event, EventDetail, ALLOWED, APPROVAL_DENIED, APPROVAL_EXPIRED, APPROVAL_GRANTED, BLOCKED, DETAIL_TYPES,
-    MAX_ENTRIES_PER_PUT, MAX_PUT_BYTES, REQUESTED, SOURCE,
+    approval_event, detail_schema, entry_size, events_for, outcome_type, render_schema, schemas_template,
+    ApprovalEventDetail, Detail, Event, EventDetail, ALLOWED, APPROVAL_DENIED, APPROVAL_EXPIRED, APPROVAL_GRANTED,
+    BLOCKED, DETAIL_TYPES, MAX_ENTRIES_PER_PUT, MAX_PUT_BYTES, REQUESTED, SOURCE,
 };
 pub use identity::{iam_principal, is_account_id, is_org_id, jwt_scopes, IamPrincipal, Identity, IdentityKind};
 pub use metrics::{

@@ -1,13 +1,15 @@
 //! Every event the outbox emits, for every decision and reason, validates against the checked-in schema of
 //! its detail-type (infra/events/, draft-04 as the EventBridge registry reads it), and the checked-in
-//! files are exactly what the types generate.
+//! files, the registry's nested template (infra/events/schemas.yaml) included, are exactly what the types
+//! generate.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use egress_core::{
-    approval_event, authorize_egress, detail_schema, events_for, render_schema, ApprovalRecord, ApprovalState,
-    CompiledPolicy, Decision, Grant, GrantScope, Identity, Reason, RequestRecord, Target, DETAIL_TYPES,
+    approval_event, authorize_egress, detail_schema, events_for, render_schema, schemas_template, ApprovalRecord,
+    ApprovalState, CompiledPolicy, Decision, Grant, GrantScope, Identity, Reason, RequestRecord, Target, DETAIL_TYPES,
+    SOURCE,
 };
 use serde_json::Value;
 use ulid::Ulid;
@@ -29,6 +31,52 @@ fn checked_in_schemas_are_the_generated_ones() {
         for keyword in ["\"const\"", "\"$defs\"", "\"$ref\"", "\"definitions\""] {
             assert!(!file.contains(keyword), "{detail_type} uses {keyword}");
         }
+    }
+}
+
+#[test]
+fn the_registry_template_is_generated_and_registers_every_file() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/events/schemas.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    assert_eq!(
+        text,
+        schemas_template(),
+        "run `cargo run -p egress-core --bin egress-schemas`"
+    );
+    // What CloudFormation will read: one schema per detail-type, in the registry, with the file's content.
+    let template: Value = serde_norway::from_str(&text).unwrap();
+    let resources = template["Resources"].as_object().unwrap();
+    let registries: Vec<&String> = resources
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::EventSchemas::Registry")
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(registries, ["EgressSchemaRegistry"]);
+    let registry = &resources["EgressSchemaRegistry"]["Properties"];
+    assert_eq!(registry["RegistryName"], serde_json::json!({"Ref": "RegistryName"}));
+    assert!(template["Parameters"]["RegistryName"].is_object());
+    let schemas: Vec<&Value> = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::EventSchemas::Schema")
+        .map(|r| &r["Properties"])
+        .collect();
+    assert_eq!(schemas.len(), DETAIL_TYPES.len());
+    for (detail_type, _) in DETAIL_TYPES {
+        let name = format!("{SOURCE}@{detail_type}");
+        let schema = schemas
+            .iter()
+            .find(|s| s["SchemaName"] == name.as_str())
+            .unwrap_or_else(|| panic!("no schema {name}"));
+        assert_eq!(schema["Type"], "JSONSchemaDraft4");
+        assert_eq!(
+            schema["RegistryName"],
+            serde_json::json!({"Fn::GetAtt": ["EgressSchemaRegistry", "RegistryName"]})
+        );
+        let file = std::fs::read_to_string(schema_file(detail_type)).unwrap();
+        assert_eq!(schema["Content"], file.as_str(), "{detail_type}");
+    }
+    for output in ["RegistryName", "RegistryArn"] {
+        assert!(template["Outputs"][output]["Value"].is_object(), "{output}");
     }
 }
 

@@ -9,7 +9,9 @@ import unittest
 
 import cfn_yaml
 
-TEMPLATE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "template.yaml")
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..")
+TEMPLATE = os.path.join(ROOT, "template.yaml")
+SCHEMAS = os.path.join(ROOT, "infra", "events", "schemas.yaml")
 
 
 class LoadTemplateTest(unittest.TestCase):
@@ -41,7 +43,12 @@ class LoadTemplateTest(unittest.TestCase):
         statement = policy["PolicyDocument"]["Statement"][0]
         self.assertEqual((statement["Resource"], statement["Condition"]["ArnEquals"]["aws:SourceArn"]),
                          ("arn:q", ["arn:rule", "arn:outcomes"]))
-        registry = r.resolve(self.template["Resources"]["EgressSchemaRegistry"]["Properties"])
+        # The registry lives in the nested stack, named from the parent's parameters.
+        params = r.resolve(self.template["Resources"]["EventSchemas"]["Properties"]["Parameters"])
+        schemas = cfn_yaml.load_template(SCHEMAS)
+        registry = cfn_yaml.Resolver(schemas, params).resolve(
+            schemas["Resources"]["EgressSchemaRegistry"]["Properties"]
+        )
         self.assertEqual(registry["RegistryName"], "egress-events")
         self.assertFalse(r.condition("UseJwt"))
         # Names are scoped to the stack; the local stack is named "egress".

@@ -1,8 +1,9 @@
 """template.yaml as operated: nothing fails silently (every rule target has a retry policy and a
 dead-letter queue, every rule and every dead-letter queue an alarm, every alarm its runbook section),
 and the stack can be recreated (archive name within EventBridge's limit for any stack name, the table a
-parameter that can adopt an existing table, outputs for what operators look up, no SAM build cache).
-Issue 24, items 5 and 6; the runbook is docs/OPERATIONS.md."""
+parameter that can adopt an existing table, outputs for what operators look up, no SAM build cache, a
+nested application SAM can upload and CloudFormation may create). Issue 24, items 5 and 6; the runbook is
+docs/OPERATIONS.md."""
 
 from __future__ import annotations
 
@@ -40,6 +41,16 @@ def refs(value: object) -> set[str]:
     if isinstance(value, list):
         return set().union(*(refs(v) for v in value))
     return set()
+
+
+def get_atts(value: object) -> list[list[str]]:
+    """The [logical id, attribute] of every GetAtt in a template value, at any depth."""
+    if isinstance(value, dict):
+        found = [value["Fn::GetAtt"]] if "Fn::GetAtt" in value else []
+        return found + [g for v in value.values() for g in get_atts(v)]
+    if isinstance(value, list):
+        return [g for v in value for g in get_atts(v)]
+    return []
 
 
 def resources(template: dict, rtype: str) -> dict[str, dict]:
@@ -232,6 +243,29 @@ class TemplateTest(unittest.TestCase):
             stack = commands["global"]["parameters"]["stack_name"]
             overrides = commands.get("deploy", {}).get("parameters", {}).get("parameter_overrides", "")
             self.assertIn(f"EventArchiveName={stack}-events", overrides.split(), env)
+
+    def test_nested_applications_are_local_and_their_outputs_exist(self) -> None:
+        apps = resources(self.template, "AWS::Serverless::Application")
+        self.assertIn("EventSchemas", apps)
+        for lid, app in apps.items():
+            # A path relative to template.yaml: sam build copies it, sam package/deploy upload it.
+            location = app["Properties"]["Location"]
+            self.assertIsInstance(location, str, lid)
+            self.assertFalse(location.startswith(("/", "s3:", "https:")), lid)
+            path = os.path.join(ROOT, location)
+            self.assertTrue(os.path.isfile(path), f"{lid}: no {location}")
+            nested = cfn_yaml.load_template(path)
+            # cfn-lint checks the parameters against the file (E3043), not the outputs the parent reads.
+            read = {a[1].removeprefix("Outputs.") for a in get_atts(self.template) if a[0] == lid}
+            self.assertTrue(read, lid)
+            self.assertLessEqual(read, set(nested.get("Outputs", {})), lid)
+        with open(SAMCONFIG, "rb") as f:
+            config = tomllib.load(f)
+        for env, commands in config.items():
+            if isinstance(commands, dict) and "deploy" in commands:
+                # sam deploy needs it to create a nested application (SAM docs, sam deploy --capabilities).
+                capabilities = commands["deploy"]["parameters"]["capabilities"].split()
+                self.assertIn("CAPABILITY_AUTO_EXPAND", capabilities, env)
 
 
 if __name__ == "__main__":

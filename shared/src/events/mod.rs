@@ -22,4 +22,4 @@ pub use eventbridge::{put_events_entry, EventBridgeBus};
 pub use outbox::{events_of_record, handle_stream_event};
 #[cfg(feature = "aws")]
 pub use publisher::{publish_records, EventBus, PublishError, RetryPolicy, PUTS_IN_FLIGHT};
-pub use schema::{detail_schema, render as render_schema, DETAIL_TYPES};
+pub use schema::{detail_schema, render as render_schema, schemas_template, DETAIL_TYPES};
