@@ -49,7 +49,9 @@ class LoadTemplateTest(unittest.TestCase):
         registry = cfn_yaml.Resolver(schemas, params).resolve(
             schemas["Resources"]["EgressSchemaRegistry"]["Properties"]
         )
-        self.assertEqual(registry["RegistryName"], "egress-events")
+        # schemas-<the stack id's UUID>: within registry names' 64 characters for any stack name.
+        self.assertEqual(registry["RegistryName"], "schemas-" + cfn_yaml.PSEUDO["AWS::StackId"].rsplit("/", 1)[1])
+        self.assertLessEqual(len(registry["RegistryName"]), 64)
         self.assertFalse(r.condition("UseJwt"))
         # Names are scoped to the stack; the local stack is named "egress".
         table = r.resolve(self.template["Resources"]["EgressTable"]["Properties"]["TableName"])
