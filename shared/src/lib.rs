@@ -1,114 +1,101 @@
-//! Egress gateway core. The functions are thin entrypoints over this crate; its modules each have one job
-//! and are private, and this file is the whole public surface (one path per item):
+//! Egress gateway core. The functions are thin entrypoints over this crate. One public module per
+//! concern; a module names its siblings' items by their module path (`crate::policy::Decision`), so an
+//! import says where a name lives:
 //!
-//! - `target`: caller input to a normalized [`Target`], and internal/special targets;
-//! - `policy`: the policy document, its compiled form and [`authorize_egress`];
-//! - `identity`, `names`: who the caller is; the principal and zone name validators;
-//! - `request`: the request body and the recorded [`RequestRecord`];
-//! - `store`: the request table behind [`RequestStore`] (DynamoDB, and an in-memory twin);
-//! - `events`: the `egress.*` contract and the outbox publisher;
-//! - `policy_source`: where the policy comes from (file, SSM) and its cache;
-//! - `problem`, `api`: the HTTP API's error model and services;
-//! - `init`: configuration, wiring and telemetry of each function.
+//! - [`normalize`]: caller input to a normalized [`Target`] (WHATWG URL, IDNA, paths), and the internal and
+//!   special-use targets of the IANA registries;
+//! - [`policy`]: the policy document, its compiled form and [`authorize_egress`] (steps 1-6);
+//! - [`identity`], [`names`]: who the caller is; the principal and zone name validators;
+//! - [`request`]: the request body and the recorded [`RequestRecord`];
+//! - [`approval`]: approvals, their slots and grants, and their state changes;
+//! - [`store`]: the request table behind [`RequestStore`] (DynamoDB, and an in-memory twin);
+//! - [`events`]: the `egress.*` contract, its schemas and the outbox publisher;
+//! - [`metrics`]: the embedded-metric lines; [`env`]: the environment variables' names;
+//! - `policy_source`: where the policy comes from (file, S3, SSM), its cache and the kill switch;
+//! - [`problem`], `api`: the HTTP API's error model (RFC 9457) and services;
+//! - `init`: configuration, wiring and telemetry of each function; `redrive`: the publisher's failures;
+//! - [`proxy_token`], `sigv4`: the enforcers' tokens and their signed calls.
 //!
-//! Without the default `aws` feature the crate is the pure, I/O-free core (target, policy, identity, request,
-//! the store contract with its memory implementation, the event contract), which benchmarks and fuzzers link.
+//! The re-exports below are the names other crates (functions, CLIs, proxy, tests, benches) use; nothing is
+//! re-exported for this crate's own use. Without the default `aws` feature the crate is the pure, I/O-free
+//! core (normalize, policy, identity, request, the store contract with its memory implementation, the
+//! event contract), which benchmarks and fuzzers link.
 
 #[cfg(feature = "aws")]
-mod api;
-mod approval;
+pub mod api;
+pub mod approval;
 mod digest;
 pub mod env;
-mod events;
-mod identity;
+pub mod events;
+pub mod identity;
 #[cfg(feature = "aws")]
-mod init;
+pub mod init;
 mod json;
-mod metrics;
-mod names;
-mod policy;
+pub mod metrics;
+pub mod names;
+pub mod normalize;
+pub mod policy;
 #[cfg(feature = "aws")]
-mod policy_source;
-mod problem;
+pub mod policy_source;
+pub mod problem;
 pub mod proxy_token;
 #[cfg(feature = "aws")]
-mod redrive;
-mod request;
+pub mod redrive;
+pub mod request;
 #[cfg(feature = "aws")]
 pub mod sigv4;
-mod store;
-mod target;
+pub mod store;
 mod wire_enum;
 
 pub use approval::{
-    approval_basis, approval_key, key_state, parse_decision_body, ApprovalRecord, ApprovalSlot, ApprovalState,
-    DecisionBody, DecisionKind, Grant, GrantPath, GrantScope, KeyState, SlotState, DEFAULT_GRANT_SECONDS,
-    MAX_NOTE_CHARS,
+    approval_key, ApprovalRecord, ApprovalSlot, ApprovalState, Grant, GrantPath, GrantScope, SlotState,
 };
-pub use digest::hex_sha256;
 pub use events::{
-    approval_event, detail_schema, entry_size, events_for, outcome_type, render_schema, schemas_template,
-    ApprovalEventDetail, Detail, Event, EventDetail, ALLOWED, APPROVAL_DENIED, APPROVAL_EXPIRED, APPROVAL_GRANTED,
-    BLOCKED, DETAIL_TYPES, MAX_ENTRIES_PER_PUT, MAX_PUT_BYTES, REQUESTED, SOURCE,
+    approval_event, detail_schema, events_for, render_schema, schemas_template, Event, DETAIL_TYPES,
+    MAX_ENTRIES_PER_PUT, SOURCE,
 };
-pub use identity::{iam_principal, is_account_id, is_org_id, jwt_scopes, IamPrincipal, Identity, IdentityKind};
+pub use identity::{Identity, IdentityKind};
 pub use metrics::{
     capture as capture_metrics, namespace as metrics_namespace, take_captured as captured_metrics, Metric,
-    NAMESPACE as METRICS_NAMESPACE, UNKNOWN_ZONE as METRICS_UNKNOWN_ZONE,
+    UNKNOWN_ZONE as METRICS_UNKNOWN_ZONE,
 };
-pub use names::{valid_principal, valid_zone_name, MAX_PRINCIPAL_LEN};
+pub use names::valid_zone_name;
+pub use normalize::{
+    internal_ranges, special_target, special_v4, Host, InternalRange, NormalizeError, Scheme, SpecialKind, Target,
+    UrlTail,
+};
 /// Deciding offline (`egress-policy eval|test|diff`).
 pub use policy::offline;
 pub use policy::{
-    authorize_egress, compile_detectors, policy_version, redact_path, redact_target, requests_kill_switch,
-    scan_for_secrets, scan_host_for_secrets, to_json_form, ApprovalDocument, ApprovalSettings, CompiledPolicy,
-    Decision, DefaultEffect, Detector, DlpAction, DlpDocument, Effect, KillSwitch, LimitScope, Mode, PolicyDocument,
-    PolicyError, RateLimit, RateLimitDocument, Reason, Restriction, RuleDocument, Subject, Verdict, ZoneDocument,
-    DEFAULT_APPROVAL_SECONDS, MAX_APPROVAL_SECONDS, MAX_WINDOW_SECONDS,
+    authorize_egress, redact_path, scan_for_secrets, scan_host_for_secrets, to_json_form, CompiledPolicy, Decision,
+    DefaultEffect, Detector, DlpAction, Effect, Mode, PolicyDocument, PolicyError, Reason,
 };
-pub use problem::{FieldError, Problem};
-pub use request::{
-    parse_body, rfc3339_millis, ulid_bound, ulid_time, BodyError, CreateBody, RequestRecord, ValidRequest,
-    MAX_BODY_BYTES, MAX_PURPOSE_CHARS,
-};
+pub use request::{parse_body, rfc3339_millis, RequestRecord, MAX_PURPOSE_CHARS};
 pub use store::{
-    approval_pk, counter_pk, principal_pk, request_pk, shard_of, slot_pk, time_pk, ApprovalItem, ApprovalPage,
-    ApprovalPartition, ApprovalQuery, ApprovalStep, ApprovalStore, DecideOutcome, DecisionWrite, IdempotencyClaim,
-    IdempotencyItem, LimitCharge, ListPage, ListQuery, MemoryStore, Page, RecordOutcome, RequestItem, RequestStore,
-    SlotItem, Store, StoreError, StoredApproval, Write, INDEX_BY_PENDING, INDEX_BY_PRINCIPAL, INDEX_BY_TIME,
-    INDEX_SHARDS, KIND_APPROVAL, KIND_APPROVAL_SLOT, KIND_IDEMPOTENCY, KIND_RATE_COUNTER, KIND_REQUEST,
-};
-pub use target::{
-    any_reading_under, every_reading_under, fully_decoded, internal_ranges, normalize_host, special_host,
-    special_target, special_v4, special_v6, Host, InternalRange, NormalizeError, PathPrefix, PathReadings, Requested,
-    Scheme, SpecialKind, Target, UrlTail, MAX_HOST_LEN, MAX_LABEL_LEN, MAX_URL_LEN,
+    slot_pk, ApprovalItem, ListQuery, MemoryStore, RequestItem, RequestStore, SlotItem, Store, INDEX_SHARDS,
+    KIND_REQUEST,
 };
 
 #[cfg(feature = "aws")]
 pub use api::{
-    approver_zones, approves, body_bytes, caller, idempotency_key, is_auditor, is_canonical_ulid, is_json_content_type,
-    json_response, parse_params, query_binding, respond, ApprovalsPage, ApprovalsService, Caller, CreateService,
-    CursorCodec, CursorError, ListParams, ListService, ProxyKeysPage, ProxyTokensService, RequestsPage, APPROVE_SCOPE,
-    AUDIT_SCOPE, DEFAULT_LIMIT, IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY_LEN, MAX_LIMIT, MIN_KEY_LEN, PRINCIPAL_HEADER,
-    PROXY_KEYS_PATH, PROXY_TOKENS_PATH, PROXY_TOKEN_HEADER,
+    ApprovalsService, CreateService, CursorCodec, ListService, ProxyTokensService, MAX_IDEMPOTENCY_KEY_LEN,
+    PRINCIPAL_HEADER, PROXY_TOKEN_HEADER,
 };
 #[cfg(feature = "aws")]
 pub use events::{
-    events_of_record, handle_stream_event, publish_records, put_events_entry, EventBridgeBus, EventBus, PublishError,
-    RetryPolicy, PUTS_IN_FLIGHT,
+    handle_stream_event, put_events_entry, EventBridgeBus, EventBus, PublishError, RetryPolicy, PUTS_IN_FLIGHT,
 };
 #[cfg(feature = "aws")]
 pub use init::{
-    approvals_service, create_service, dev_mode, event_bus, guarded_policy_source, in_invocation, init_telemetry,
-    invocation_id, list_service, parse_u64, policy_source_from_env, proxy_keys, proxy_tokens_service, required,
-    sdk_config, ConfigError, Timeouts, DEFAULT_IDEMPOTENCY_TTL_SECS,
+    approvals_service, create_service, event_bus, in_invocation, init_telemetry, invocation_id, list_service,
+    proxy_tokens_service,
 };
 #[cfg(feature = "aws")]
 pub use policy_source::{
     CachedPolicySource, FetchError, Fetched, FileFetcher, KillSwitchGuard, KillSwitchState, PolicyFetcher,
-    PolicySource, S3Fetcher, S3Location, SsmFetcher, KILL_SWITCH_AGE, MAX_POLICY_AGE, MAX_POLICY_BYTES,
+    PolicySource, S3Fetcher, S3Location, SsmFetcher, KILL_SWITCH_AGE,
 };
 #[cfg(feature = "aws")]
-pub use redrive::{republish, window_events, BatchRecords, FailedBatch, FailureNotice, RedriveError, WindowEvents};
+pub use redrive::{republish, window_events, BatchRecords, FailedBatch, FailureNotice};
 #[cfg(feature = "aws")]
 pub use store::DynamoStore;

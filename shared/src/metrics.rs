@@ -8,7 +8,7 @@ use std::sync::{Mutex, OnceLock};
 
 use serde_json::{json, Map, Value};
 
-use crate::{ApprovalRecord, RequestRecord};
+use crate::{approval::ApprovalRecord, request::RequestRecord};
 
 pub const NAMESPACE: &str = "EgressGateway";
 
@@ -182,7 +182,7 @@ pub fn decision(record: &RequestRecord, zone_defined: bool) {
             ("host", &record.target.host().to_string()),
         ],
     );
-    if record.reason == crate::Reason::PolicyUnavailable {
+    if record.reason == crate::policy::Reason::PolicyUnavailable {
         count(Metric::PolicyUnavailable, 1);
     }
 }

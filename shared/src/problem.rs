@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::request::MAX_BODY_BYTES;
-use crate::StoreError;
+use crate::store::StoreError;
 
 /// A field-level problem, listed in `errors`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

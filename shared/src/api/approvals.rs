@@ -17,10 +17,16 @@ use super::params::Params;
 use super::roles::{approver_zones, approves, is_auditor};
 use crate::metrics;
 use crate::{
-    body_bytes, caller, is_canonical_ulid, is_json_content_type, json_response, parse_decision_body, query_binding,
-    respond, rfc3339_millis, ApprovalPartition, ApprovalQuery, ApprovalRecord, ApprovalSlot, ApprovalState, Caller,
-    CompiledPolicy, CursorCodec, DecideOutcome, DecisionBody, DecisionWrite, FieldError, Grant, PolicySource, Problem,
-    SlotState, Store, StoredApproval, MAX_BODY_BYTES,
+    api::{
+        body_bytes, caller, is_canonical_ulid, is_json_content_type, json_response, query_binding, respond, Caller,
+        CursorCodec,
+    },
+    approval::{parse_decision_body, ApprovalRecord, ApprovalSlot, ApprovalState, DecisionBody, Grant, SlotState},
+    policy::CompiledPolicy,
+    policy_source::PolicySource,
+    problem::{FieldError, Problem},
+    request::{rfc3339_millis, MAX_BODY_BYTES},
+    store::{ApprovalPartition, ApprovalQuery, DecideOutcome, DecisionWrite, Store, StoredApproval},
 };
 
 const PARAMS: [&str; 5] = ["state", "zone", "principal", "limit", "cursor"];

@@ -6,7 +6,10 @@ use lambda_http::{Request, RequestExt};
 
 use crate::identity::cognito_principal;
 use crate::names::valid_principal;
-use crate::{iam_principal, is_account_id, jwt_scopes, IamPrincipal, Identity, IdentityKind, Subject};
+use crate::{
+    identity::{iam_principal, is_account_id, jwt_scopes, IamPrincipal, Identity, IdentityKind},
+    policy::Subject,
+};
 
 /// The development principal header (`EGRESS_DEV_MODE=1` only, and only without an authorizer context).
 pub const PRINCIPAL_HEADER: &str = "x-egress-principal";

@@ -12,8 +12,13 @@ use super::steps::{record_request, Asked, Recorded};
 use crate::metrics;
 use crate::proxy_token::ProxyKeys;
 use crate::{
-    authorize_egress, body_bytes, caller, is_json_content_type, json_response, parse_body, respond, Decision,
-    FieldError, GrantPath, IdempotencyClaim, PolicySource, Problem, Store, MAX_BODY_BYTES,
+    api::{body_bytes, caller, is_json_content_type, json_response, respond},
+    approval::GrantPath,
+    policy::{authorize_egress, Decision},
+    policy_source::PolicySource,
+    problem::{FieldError, Problem},
+    request::{parse_body, MAX_BODY_BYTES},
+    store::{IdempotencyClaim, Store},
 };
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -78,7 +83,7 @@ impl CreateService {
             IdempotencyClaim::new(&caller.principal, &k, &canonical, expires)
         });
         let fingerprint = valid.tail.as_ref().map(|t| {
-            crate::hex_sha256(&[
+            crate::digest::hex_sha256(&[
                 t.path().as_bytes(),
                 t.query().unwrap_or("").as_bytes(),
                 t.fragment().unwrap_or("").as_bytes(),

@@ -84,13 +84,13 @@ impl CursorCodec {
 
 impl CursorCodec {
     /// The position a list query's `cursor` parameter names (`None`: the first page), or a 400.
-    pub fn position(&self, cursor: Option<&str>, binding: &str) -> Result<Option<String>, crate::Problem> {
+    pub fn position(&self, cursor: Option<&str>, binding: &str) -> Result<Option<String>, crate::problem::Problem> {
         cursor
             .map(|c| {
                 self.decode(c, binding).map_err(|e| {
-                    crate::Problem::invalid(
+                    crate::problem::Problem::invalid(
                         format!("invalid cursor: {e}"),
-                        vec![crate::FieldError::new("cursor", "invalid", e.to_string())],
+                        vec![crate::problem::FieldError::new("cursor", "invalid", e.to_string())],
                     )
                 })
             })
@@ -102,7 +102,7 @@ impl CursorCodec {
 pub fn query_binding(parts: &[&str]) -> String {
     let bytes: Vec<&[u8]> = parts.iter().map(|p| p.as_bytes()).collect();
     // The first 128 bits are plenty to tell two queries apart.
-    crate::hex_sha256(&bytes)[..32].to_owned()
+    crate::digest::hex_sha256(&bytes)[..32].to_owned()
 }
 
 #[cfg(test)]

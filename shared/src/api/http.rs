@@ -4,7 +4,7 @@ use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use crate::Problem;
+use crate::problem::Problem;
 
 impl Problem {
     pub fn into_response(self) -> Response<Body> {

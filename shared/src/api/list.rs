@@ -15,8 +15,13 @@ use ulid::Ulid;
 use super::params::Params;
 use super::roles::is_auditor;
 use crate::{
-    caller, json_response, query_binding, respond, ulid_bound, ApprovalRecord, ApprovalState, Caller, CursorCodec,
-    Effect, FieldError, Grant, ListQuery, PolicySource, Problem, RequestRecord, Store,
+    api::{caller, json_response, query_binding, respond, Caller, CursorCodec},
+    approval::{ApprovalRecord, ApprovalState, Grant},
+    policy::Effect,
+    policy_source::PolicySource,
+    problem::{FieldError, Problem},
+    request::{ulid_bound, RequestRecord},
+    store::{ListQuery, Store},
 };
 
 const PARAMS: [&str; 7] = ["principal", "zone", "decision", "since", "until", "limit", "cursor"];

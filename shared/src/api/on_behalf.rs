@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::caller::Caller;
 use crate::proxy_token::ProxyKeys;
-use crate::{CompiledPolicy, Identity, Problem};
+use crate::{identity::Identity, policy::CompiledPolicy, problem::Problem};
 
 /// The header an enforcer sends the agent's proxy token in.
 pub const PROXY_TOKEN_HEADER: &str = "x-egress-proxy-token";

@@ -3,7 +3,10 @@
 
 use lambda_http::{Request, RequestExt};
 
-use crate::{valid_principal, valid_zone_name, FieldError, Problem};
+use crate::{
+    names::{valid_principal, valid_zone_name},
+    problem::{FieldError, Problem},
+};
 
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 200;

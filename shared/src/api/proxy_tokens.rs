@@ -12,7 +12,11 @@ use time::OffsetDateTime;
 use super::caller::caller;
 use crate::metrics::{self, Metric};
 use crate::proxy_token::{ProxyKeys, PublicKeyInfo, MAX_TTL_SECONDS};
-use crate::{body_bytes, is_json_content_type, json_response, respond, FieldError, Problem, MAX_BODY_BYTES};
+use crate::{
+    api::{body_bytes, is_json_content_type, json_response, respond},
+    problem::{FieldError, Problem},
+    request::MAX_BODY_BYTES,
+};
 
 pub const PROXY_TOKENS_PATH: &str = "/v1/egress/proxy-tokens";
 pub const PROXY_KEYS_PATH: &str = "/v1/egress/proxy-keys";

@@ -3,7 +3,7 @@
 //! nobody has a role (fail closed) and callers still see their own.
 
 use super::Caller;
-use crate::CompiledPolicy;
+use crate::policy::CompiledPolicy;
 
 /// JWT scope of auditors: read every request and approval.
 pub const AUDIT_SCOPE: &str = "egress:audit";

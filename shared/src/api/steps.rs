@@ -8,9 +8,12 @@ use time::OffsetDateTime;
 use ulid::Ulid;
 
 use crate::{
-    approval_basis, approval_key, hex_sha256, key_state, ApprovalRecord, ApprovalStep, CompiledPolicy, Decision,
-    Effect, GrantScope, IdempotencyClaim, KeyState, LimitCharge, LimitScope, RecordOutcome, RequestRecord, Store,
-    StoreError, Target, Write,
+    approval::{approval_basis, approval_key, key_state, ApprovalRecord, GrantScope, KeyState},
+    digest::hex_sha256,
+    normalize::Target,
+    policy::{CompiledPolicy, Decision, Effect, LimitScope},
+    request::RequestRecord,
+    store::{ApprovalStep, IdempotencyClaim, LimitCharge, RecordOutcome, Store, StoreError, Write},
 };
 
 /// Rounds of deciding and writing before giving up with a 503: each lost round is a concurrent writer
@@ -22,14 +25,14 @@ const COUNTER_SLACK_SECONDS: i64 = 3600;
 /// Who asked for what, as the record states it.
 pub struct Asked<'a> {
     pub principal: &'a str,
-    pub identity: &'a crate::Identity,
+    pub identity: &'a crate::identity::Identity,
     pub zone: &'a str,
     pub target: &'a Target,
     pub purpose: Option<&'a str>,
     /// A fingerprint of the URL's tail (path, query, fragment), for approvals a credential asked for.
     pub tail_fingerprint: Option<&'a str>,
     /// The URL's path as written, or a tunnel (a grant covers exactly that, with the normalized path).
-    pub path: crate::GrantPath<'a>,
+    pub path: crate::approval::GrantPath<'a>,
 }
 
 /// How the request was answered.
@@ -145,7 +148,7 @@ pub async fn record_request(
             &decision,
         );
         record.replaces = supersedes.clone();
-        record.tunnel = asked.path == crate::GrantPath::Tunnel;
+        record.tunnel = asked.path == crate::approval::GrantPath::Tunnel;
         if let Some((key, approval_id, replacing)) = open {
             let settings = policy.map(|p| p.approval_settings(asked.zone)).unwrap_or_default();
             let mut approval = ApprovalRecord::open(approval_id, &record, settings.pending_ttl_seconds);
@@ -154,11 +157,12 @@ pub async fn record_request(
                 asked
                     .path
                     .differing_written(asked.target)
-                    .map(|w| match crate::redact_path(w) {
+                    .map(|w| match crate::policy::redact_path(w) {
                         Some(redacted) => redacted,
                         None => w.to_owned(),
                     });
-            let expires_at = crate::ulid_time(approval_id).unix_timestamp() + i64::from(settings.pending_ttl_seconds);
+            let expires_at =
+                crate::request::ulid_time(approval_id).unix_timestamp() + i64::from(settings.pending_ttl_seconds);
             step = Some(ApprovalStep::Open {
                 key,
                 approval: Box::new(approval),
@@ -179,7 +183,7 @@ pub async fn record_request(
             RecordOutcome::Replayed(original) if original.decision == record.decision => {
                 // The audit trail counts the replay on the original; the answer is the original as first given.
                 store
-                    .note_replay(&original.request_id, &crate::rfc3339_millis(now))
+                    .note_replay(&original.request_id, &crate::request::rfc3339_millis(now))
                     .await?;
                 return Ok(Recorded::Replayed(*original));
             }

@@ -4,7 +4,10 @@
 use serde::Deserialize;
 
 use super::GrantScope;
-use crate::{ApprovalSettings, FieldError, MAX_APPROVAL_SECONDS};
+use crate::{
+    policy::{ApprovalSettings, MAX_APPROVAL_SECONDS},
+    problem::FieldError,
+};
 
 /// The longest note an approver may leave.
 pub const MAX_NOTE_CHARS: usize = 1024;

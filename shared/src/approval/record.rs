@@ -7,7 +7,12 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use ulid::Ulid;
 
-use crate::{rfc3339_millis, ulid_time, Detector, Identity, Reason, RequestRecord, Target};
+use crate::{
+    identity::Identity,
+    normalize::Target,
+    policy::{Detector, Reason},
+    request::{rfc3339_millis, ulid_time, RequestRecord},
+};
 
 crate::wire_enum::wire_enum! {
     /// Where an approval is in its lifecycle. `expired` is never stored: it is a `pending` past `expires_at`.

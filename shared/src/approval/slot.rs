@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ApprovalRecord, GrantScope};
-use crate::{hex_sha256, Target};
+use crate::{digest::hex_sha256, normalize::Target};
 
 crate::wire_enum::wire_enum! {
     /// A slot exists while its approval waits or its grant can be used; a denied approval frees it.
@@ -91,10 +91,10 @@ impl<'a> GrantPath<'a> {
 
 /// What asked for an approval, for [`approval_key`]: the rule, the zone default, or a secret in the URL
 /// (with a fingerprint of the whole URL tail, so a grant never covers a credential the approver never saw).
-pub fn approval_basis(decision: &crate::Decision, tail_fingerprint: Option<&str>) -> String {
+pub fn approval_basis(decision: &crate::policy::Decision, tail_fingerprint: Option<&str>) -> String {
     match (decision.verdict(), decision.dlp()) {
-        (crate::Verdict::SecretInUrl(_), Some(d)) => format!("dlp/{d}/{}", tail_fingerprint.unwrap_or("")),
-        (crate::Verdict::Rule { rule_id, .. }, _) => format!("rule/{rule_id}"),
+        (crate::policy::Verdict::SecretInUrl(_), Some(d)) => format!("dlp/{d}/{}", tail_fingerprint.unwrap_or("")),
+        (crate::policy::Verdict::Rule { rule_id, .. }, _) => format!("rule/{rule_id}"),
         _ => "default".to_owned(),
     }
 }

@@ -5,7 +5,13 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::{ApprovalRecord, ApprovalState, Detector, Effect, Identity, Mode, Reason, RequestRecord, Target};
+use crate::{
+    approval::{ApprovalRecord, ApprovalState},
+    identity::Identity,
+    normalize::Target,
+    policy::{Detector, Effect, Mode, Reason},
+    request::RequestRecord,
+};
 
 /// A ULID as the API writes it (request and approval ids).
 pub(crate) const ULID_PATTERN: &str = "^[0-9A-HJKMNP-TV-Z]{26}$";

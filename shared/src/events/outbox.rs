@@ -11,8 +11,9 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use crate::metrics;
 use crate::store::keys::{ApprovalItem, SlotItem};
 use crate::{
-    approval_event, events_for, publish_records, ApprovalRecord, ApprovalSlot, ApprovalState, Event, EventBus,
-    RequestItem, RetryPolicy, SlotState, KIND_APPROVAL, KIND_APPROVAL_SLOT, KIND_REQUEST,
+    approval::{ApprovalRecord, ApprovalSlot, ApprovalState, SlotState},
+    events::{approval_event, events_for, publish_records, Event, EventBus, RetryPolicy},
+    store::{RequestItem, KIND_APPROVAL, KIND_APPROVAL_SLOT, KIND_REQUEST},
 };
 
 enum Decoded {

@@ -156,7 +156,12 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::{events_for, Effect, Mode, Reason, RequestRecord, Target};
+    use crate::{
+        events::events_for,
+        normalize::Target,
+        policy::{Effect, Mode, Reason},
+        request::RequestRecord,
+    };
 
     /// A scripted bus: `fail_call(n)` makes call n (0-based, in start order) an error, `reject` lists
     /// event ids PutEvents reports as failed on their first try, `short` answers with one result too few.
@@ -223,7 +228,7 @@ mod tests {
                 let record = RequestRecord {
                     request_id: format!("r{i:03}"),
                     principal: principal.into(),
-                    identity: crate::Identity::dev(),
+                    identity: crate::identity::Identity::dev(),
                     zone: "default".into(),
                     target: target.clone(),
                     tunnel: false,
@@ -301,8 +306,11 @@ mod tests {
     /// call takes.
     #[tokio::test]
     async fn calls_are_cut_by_bytes_as_well_as_by_count() {
-        let principal = "\"".repeat(crate::MAX_PRINCIPAL_LEN);
-        let url = format!("https://api.example.com/{}", "é".repeat((crate::MAX_URL_LEN - 40) / 2));
+        let principal = "\"".repeat(crate::names::MAX_PRINCIPAL_LEN);
+        let url = format!(
+            "https://api.example.com/{}",
+            "é".repeat((crate::normalize::MAX_URL_LEN - 40) / 2)
+        );
         let records = records_with(5, &principal, &url);
         let one = entry_size(&records[0][0]);
         assert!(one > 20_000 && 10 * one > MAX_PUT_BYTES, "{one}");
@@ -320,7 +328,7 @@ mod tests {
     #[tokio::test]
     async fn an_event_that_can_never_fit_is_reported_not_sent() {
         let mut records = records(3);
-        if let crate::Detail::Request(d) = &mut records[1][1].detail {
+        if let crate::events::Detail::Request(d) = &mut records[1][1].detail {
             d.principal = "p".repeat(MAX_PUT_BYTES);
         }
         let bus = ScriptedBus::default();

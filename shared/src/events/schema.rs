@@ -14,7 +14,7 @@ use super::contract::{
     outcome_type, ApprovalEventDetail, EventDetail, ALLOWED, APPROVAL_DENIED, APPROVAL_EXPIRED, APPROVAL_GRANTED,
     BLOCKED, REQUESTED, SOURCE,
 };
-use crate::{ApprovalState, Effect};
+use crate::{approval::ApprovalState, policy::Effect};
 
 /// Every detail-type with a schema, and what its events say.
 pub const DETAIL_TYPES: [(&str, &str); 6] = [

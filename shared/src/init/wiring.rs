@@ -8,9 +8,13 @@ use super::secrets::{self, read_secret};
 use crate::env;
 use crate::proxy_token::ProxyKeys;
 use crate::{
-    ApprovalsService, CachedPolicySource, CreateService, CursorCodec, DynamoStore, EventBridgeBus, FileFetcher,
-    KillSwitchGuard, ListService, PolicySource, ProxyTokensService, S3Fetcher, S3Location, SsmFetcher, KILL_SWITCH_AGE,
-    MAX_POLICY_AGE, MIN_KEY_LEN,
+    api::{ApprovalsService, CreateService, CursorCodec, ListService, ProxyTokensService, MIN_KEY_LEN},
+    events::EventBridgeBus,
+    policy_source::{
+        CachedPolicySource, FileFetcher, KillSwitchGuard, PolicySource, S3Fetcher, S3Location, SsmFetcher,
+        KILL_SWITCH_AGE, MAX_POLICY_AGE,
+    },
+    store::DynamoStore,
 };
 
 /// Default lifetime of an idempotency key: 24 hours.
@@ -23,7 +27,7 @@ pub async fn create_service() -> Result<CreateService, ConfigError> {
     let retention_days = config::parse_u64(env::REQUEST_RETENTION_DAYS, 0)?;
     let retention = (retention_days > 0).then(|| Duration::from_secs(retention_days.saturating_mul(86_400)));
     let policy = guarded_policy_source(&sdk).await?;
-    crate::compile_detectors();
+    crate::policy::compile_detectors();
     Ok(CreateService {
         store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table).with_request_retention(retention)),
         policy,

@@ -7,11 +7,11 @@ use super::compile::{CompiledZone, Entries, Entry, LazyReadings};
 use super::decision::{Decision, DefaultEffect, Effect, Restriction, Verdict};
 use super::dlp::{scan_requested, DlpAction};
 use super::{CompiledPolicy, Subject};
-use crate::{special_target, Host, Requested};
+use crate::normalize::{special_target, Host, Requested};
 
 /// May `principal`, running in `zone`, reach what it asked for? In order: kill switch, internal targets,
 /// zone membership, secrets in the URL (its host included, for `domain` inputs too), zone rules (deny > require_approval > allow), zone default. Shadow
-/// mode only softens the last three. `requested` is a [`Target`](crate::Target), or a target with the tail
+/// mode only softens the last three. `requested` is a [`Target`](crate::normalize::Target), or a target with the tail
 /// of its URL (`(&target, &tail)`), which path rules and secrets-in-URL detection read.
 pub fn authorize_egress<'a, 'r>(
     policy: &CompiledPolicy,

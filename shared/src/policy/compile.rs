@@ -14,7 +14,9 @@ use super::hosts::{parse_host_pattern, HostPattern};
 use super::limits::{compile_limits, RateLimit};
 use super::principals::{compile_principals, Everyone, PrincipalSet, Subject};
 use crate::names::valid_zone_name;
-use crate::{any_reading_under, every_reading_under, Host, PathPrefix, PathReadings, Requested, Scheme, Target};
+use crate::normalize::{
+    any_reading_under, every_reading_under, Host, PathPrefix, PathReadings, Requested, Scheme, Target,
+};
 
 /// The maps a decision probes. foldhash instead of SipHash: a probe is most of a decision's cost. Flooding
 /// is not a concern: only the policy inserts keys, requests only look them up, and the seed is per process.

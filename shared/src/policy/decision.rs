@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::dlp::Detector;
-use crate::SpecialKind;
+use crate::normalize::SpecialKind;
 
 crate::wire_enum::wire_enum! {
     #[derive(PartialOrd, Ord)]

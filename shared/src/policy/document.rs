@@ -10,7 +10,7 @@ use super::decision::{DefaultEffect, Effect, Mode};
 use super::dlp::DlpAction;
 use super::limits::LimitScope;
 use super::CompiledPolicy;
-use crate::Scheme;
+use crate::normalize::Scheme;
 
 /// The policy document as written. Unknown fields are errors: a typo must never silently drop a rule.
 /// It serializes back to the same meaning (see [`to_json_form`]).

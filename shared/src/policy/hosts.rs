@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-use crate::{normalize_host, Host};
+use crate::normalize::{normalize_host, Host};
 
 use super::decision::Effect;
 

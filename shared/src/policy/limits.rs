@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use super::document::RateLimitDocument;
 use super::hosts::{parse_host_pattern, HostPattern};
 use super::Effect;
-use crate::{Host, Target};
+use crate::normalize::{Host, Target};
 
 crate::wire_enum::wire_enum! {
     /// Whose budget a request spends: its principal's own, or the zone's, shared by every principal.

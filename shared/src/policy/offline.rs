@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 use super::decision::{Decision, Effect, Mode, Reason};
 use super::dlp::Detector;
 use super::{authorize_egress, CompiledPolicy, Subject};
-use crate::{parse_body, BodyError, RequestRecord, Requested, MAX_BODY_BYTES};
+use crate::{
+    normalize::Requested,
+    request::{parse_body, BodyError, RequestRecord, MAX_BODY_BYTES},
+};
 
 /// Who asks: the principal and what an authorizer would vouch for (`account:` and `org:` patterns).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -360,7 +363,7 @@ zones:
     fn record(p: &CompiledPolicy, id: &str, body: &str) -> RequestRecord {
         let valid = parse_body(body.as_bytes()).unwrap();
         let d = authorize_egress(p, "alice", &valid.body.zone, valid.requested());
-        let identity = crate::Identity::dev();
+        let identity = crate::identity::Identity::dev();
         let mut r = RequestRecord::new(
             ulid::Ulid::new(),
             "alice".into(),

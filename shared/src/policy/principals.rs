@@ -102,17 +102,17 @@ fn parse_principal_pattern(p: &str) -> Result<Option<PrincipalPattern>, &'static
     if p == "*" {
         return Ok(None);
     }
-    if !crate::valid_principal(p) {
+    if !crate::names::valid_principal(p) {
         return Err("empty, longer than a principal can be, or contains whitespace or control characters");
     }
     if let Some(account) = p.strip_prefix("account:") {
-        return match crate::is_account_id(account) {
+        return match crate::identity::is_account_id(account) {
             true => Ok(Some(PrincipalPattern::Account(account.to_owned()))),
             false => Err("`account:` takes a 12-digit AWS account id"),
         };
     }
     if let Some(org) = p.strip_prefix("org:") {
-        return match crate::is_org_id(org) {
+        return match crate::identity::is_org_id(org) {
             true => Ok(Some(PrincipalPattern::Org(org.to_owned()))),
             false => Err("`org:` takes an AWS Organizations id (`o-` and 10-32 lowercase letters or digits)"),
         };

@@ -1,7 +1,7 @@
 //! Policy logic tables: precedence, matching, validation messages and the JSON form, on compiled documents.
 
 use super::*;
-use crate::{Host, NormalizeError, Target};
+use crate::normalize::{Host, NormalizeError, Target};
 
 const DOC: &str = r#"
 mode: enforce
@@ -439,7 +439,7 @@ fn denylist_zones_allow_by_default_and_nothing_else_changes() {
 /// `account:` and `org:` match what the authorizer vouched for, never the principal's text.
 #[test]
 fn account_and_org_patterns_match_the_attested_identity() {
-    use crate::Subject;
+    use crate::policy::Subject;
     let doc = "auditors: ['org:o-a1b2c3d4e5']\nzones:\n  z:\n    members: ['account:123456789012']\n";
     let p = CompiledPolicy::from_yaml(doc).unwrap_or_else(|e| panic!("{e}"));
     let target = Target::from_url("https://example.com/").unwrap();

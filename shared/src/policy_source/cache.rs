@@ -8,7 +8,7 @@ use tokio::sync::Mutex;
 
 use super::{FetchError, Fetched, PolicyFetcher, PolicySource, MAX_POLICY_AGE};
 use crate::metrics;
-use crate::{requests_kill_switch, CompiledPolicy};
+use crate::policy::{requests_kill_switch, CompiledPolicy};
 
 struct CacheState {
     policy: Option<Arc<CompiledPolicy>>,

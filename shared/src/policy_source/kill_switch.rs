@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use tokio::sync::Mutex;
 
 use super::{FetchError, Fetched, PolicyFetcher, PolicySource};
-use crate::CompiledPolicy;
+use crate::policy::CompiledPolicy;
 
 /// How old the switch's state may be. DESIGN.md promises engagement within 5 s of the flip; 4 s leaves
 /// room for the request that reads it (one SSM GetParameter per container every 4 s).

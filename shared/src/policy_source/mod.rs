@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::CompiledPolicy;
+use crate::policy::CompiledPolicy;
 
 pub use cache::CachedPolicySource;
 pub use file::FileFetcher;

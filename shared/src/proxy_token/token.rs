@@ -15,8 +15,8 @@ use time::{Duration, OffsetDateTime};
 use ulid::Ulid;
 
 use super::{ProxyKeys, TokenVerifier};
+use crate::identity::Identity;
 use crate::names::valid_principal;
-use crate::Identity;
 
 /// The longest a token lives (and the default): an hour.
 pub const MAX_TTL_SECONDS: u32 = 3600;
@@ -112,7 +112,7 @@ pub enum ProxyTokenError {
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
-    crate::rfc3339_millis(t)
+    crate::request::rfc3339_millis(t)
 }
 
 impl ProxyKeys {
@@ -216,8 +216,8 @@ impl TokenVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::identity::IdentityKind;
     use crate::proxy_token::{KeyError, PublicKeyInfo};
-    use crate::IdentityKind;
 
     fn keys(secret: u8) -> ProxyKeys {
         ProxyKeys::new(&[secret; 32], None, "egress-egress-proxy").unwrap()

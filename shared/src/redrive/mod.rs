@@ -17,7 +17,9 @@ pub use batch::FailedBatch;
 pub use notice::FailureNotice;
 
 use crate::{
-    events_for, publish_records, Event, EventBus, ListQuery, RequestStore, RetryPolicy, StoreError, MAX_LIMIT,
+    api::MAX_LIMIT,
+    events::{events_for, publish_records, Event, EventBus, RetryPolicy},
+    store::{ListQuery, RequestStore, StoreError},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +61,8 @@ fn payload_events(payload: &str) -> Result<(usize, Vec<Event>), RedriveError> {
     let mut events = Vec::new();
     for (i, record) in event.records.iter().enumerate() {
         events.extend(
-            crate::events_of_record(record).map_err(|e| RedriveError::Message(format!("payload record {i}: {e}")))?,
+            crate::events::events_of_record(record)
+                .map_err(|e| RedriveError::Message(format!("payload record {i}: {e}")))?,
         );
     }
     Ok((event.records.len(), events))
@@ -77,8 +80,8 @@ pub async fn window_events(
         principal: None,
         zone: None,
         decision: None,
-        lowest: crate::ulid_bound(Some(from), false),
-        highest: crate::ulid_bound(Some(to), true),
+        lowest: crate::request::ulid_bound(Some(from), false),
+        highest: crate::request::ulid_bound(Some(to), true),
         before: None,
         limit: MAX_LIMIT,
     };

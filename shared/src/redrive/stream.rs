@@ -5,7 +5,7 @@ use aws_lambda_events::event::dynamodb::{EventRecord, UserIdentity};
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 
 use super::{BatchRecords, FailedBatch};
-use crate::{events_of_record, Event};
+use crate::events::{events_of_record, Event};
 
 /// Empty GetRecords answers in a row after which an open shard is taken to hold nothing more of the
 /// batch (a batch's records were all written before it failed).

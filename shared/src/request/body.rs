@@ -4,7 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::names::valid_zone_name;
-use crate::{FieldError, NormalizeError, Requested, Target, UrlTail};
+use crate::{
+    normalize::{NormalizeError, Requested, Target, UrlTail},
+    problem::FieldError,
+};
 
 pub const MAX_PURPOSE_CHARS: usize = 512;
 
@@ -77,7 +80,7 @@ impl ValidRequest {
 /// gateway cannot see what the tunnel will carry, and must not pretend to).
 fn tunnel_error(target: &Target, tail: Option<&UrlTail>) -> Option<FieldError> {
     let bare = tail.is_none_or(|t| matches!(t.path(), "" | "/") && t.query().is_none() && t.fragment().is_none());
-    if target.scheme() != crate::Scheme::Https || target.path() != "/" || !bare {
+    if target.scheme() != crate::normalize::Scheme::Https || target.path() != "/" || !bare {
         return Some(FieldError::new(
             "tunnel",
             "not_a_tunnel_target",

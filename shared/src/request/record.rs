@@ -4,9 +4,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use ulid::Ulid;
 
-use crate::Identity;
-use crate::Target;
-use crate::{redact_target, Decision, Detector, Effect, Mode, Reason};
+use crate::identity::Identity;
+use crate::normalize::Target;
+use crate::policy::{redact_target, Decision, Detector, Effect, Mode, Reason};
 
 /// One recorded egress request. Built only from a [`Decision`] (see [`RequestRecord::new`]), so the stored
 /// decision, reason and rule always agree.

@@ -4,7 +4,12 @@
 
 use async_trait::async_trait;
 
-use crate::{hex_sha256, ApprovalRecord, ApprovalSlot, ApprovalState, Effect, RequestRecord};
+use crate::{
+    approval::{ApprovalRecord, ApprovalSlot, ApprovalState},
+    digest::hex_sha256,
+    policy::Effect,
+    request::RequestRecord,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -4,7 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::{IdempotencyClaim, Page, RecordOutcome, StoreError};
-use crate::{ApprovalRecord, ApprovalSlot, ApprovalState, RequestRecord};
+use crate::{
+    approval::{ApprovalRecord, ApprovalSlot, ApprovalState},
+    request::RequestRecord,
+};
 
 /// Write shards of each index: 10,000 writes/s spread over 16 keys is 625 WCU/s per key, under the
 /// 1,000 WCU/s a single partition accepts (arithmetic in docs/ACCESS_PATTERNS.md).
@@ -268,14 +271,14 @@ mod tests {
     use super::*;
 
     fn records(ids: &[&str]) -> Vec<RequestRecord> {
-        let target = crate::Target::from_url("https://example.com/").unwrap();
-        let decision = crate::Decision::policy_unavailable();
+        let target = crate::normalize::Target::from_url("https://example.com/").unwrap();
+        let decision = crate::policy::Decision::policy_unavailable();
         ids.iter()
             .map(|id| {
                 let mut r = RequestRecord::new(
                     ulid::Ulid::nil(),
                     "p".into(),
-                    crate::Identity::dev(),
+                    crate::identity::Identity::dev(),
                     "z".into(),
                     target.clone(),
                     None,

@@ -16,7 +16,7 @@ mod texts;
 pub use detectors::compile_detectors;
 pub use redact::{redact_path, redact_target};
 
-use crate::{Host, Requested, UrlTail};
+use crate::normalize::{Host, Requested, UrlTail};
 
 crate::wire_enum::wire_enum! {
     /// Which credential format was found. Declaration order is priority: the first that matches is reported.

@@ -17,7 +17,7 @@
 //! Not names: `pin` (a Pinterest pin, a map pin, pinning a tab; and a 4-6 digit PIN would be under every
 //! length bar anyway) and `code` (OAuth callbacks, country and postal codes): both far too noisy.
 
-use crate::fully_decoded;
+use crate::normalize::fully_decoded;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {

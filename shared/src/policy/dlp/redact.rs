@@ -12,7 +12,7 @@ use std::ops::Range;
 
 use super::detectors::{first_host_match, first_match, host_spans, tail_spans};
 use super::texts::path_texts;
-use crate::{normalize_host, Host, Target};
+use crate::normalize::{normalize_host, Host, Target};
 
 /// The label a host label carrying a credential is recorded as.
 const REDACTED_LABEL: &str = "redacted";

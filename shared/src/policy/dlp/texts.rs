@@ -22,7 +22,7 @@ use base64::{alphabet, Engine};
 use regex::Regex;
 use unicode_normalization::UnicodeNormalization;
 
-use crate::{fully_decoded, UrlTail};
+use crate::normalize::{fully_decoded, UrlTail};
 
 /// Shortest run read as base64: shorter ones are words, and hold no credential worth finding.
 const MIN_BASE64_RUN: usize = 16;
@@ -120,7 +120,7 @@ fn unicode_unescaped(text: &str) -> String {
 /// `text` decoded until nothing changes (bounded), `%XX` and `%uXXXX` alike; invalid UTF-8 replaced: the
 /// path readings' IIS decoder, one source for both.
 pub(super) fn iis_decoded(text: &str) -> String {
-    crate::target::fully_decoded_iis(text)
+    crate::normalize::fully_decoded_iis(text)
 }
 
 /// The value of hex digits (all of them), `None` if one is not.

@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 
 use super::{from_item, s, to_item, unavailable, DynamoStore};
+use crate::approval::{ApprovalRecord, ApprovalState};
 use crate::store::keys::{
     approval_pk, approvals_of_principal, approvals_of_zone, merge_page, pending_in_zone, slot_pk, ApprovalItem,
     ShardRead, SlotItem, INDEX_BY_PENDING, INDEX_BY_PRINCIPAL, INDEX_BY_TIME,
@@ -15,7 +16,6 @@ use crate::store::{
     ApprovalPage, ApprovalPartition, ApprovalQuery, ApprovalStore, DecideOutcome, DecisionWrite, StoreError,
     StoredApproval,
 };
-use crate::{ApprovalRecord, ApprovalState};
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())

@@ -10,7 +10,7 @@ use crate::store::keys::{
     INDEX_SHARDS,
 };
 use crate::store::{ListPage, ListQuery, RecordOutcome, RequestItem, RequestStore, StoreError, Write};
-use crate::{ApprovalSlot, RequestRecord};
+use crate::{approval::ApprovalSlot, request::RequestRecord};
 
 #[async_trait]
 impl RequestStore for DynamoStore {

@@ -10,9 +10,9 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::{from_item, n, s, to_item, unavailable, DynamoStore};
+use crate::approval::{ApprovalSlot, SlotState};
 use crate::store::keys::{approval_pk, counter_pk, slot_pk, ApprovalItem, SlotItem, KIND_RATE_COUNTER};
 use crate::store::{ApprovalStep, IdempotencyItem, RecordOutcome, RequestItem, StoreError, Write};
-use crate::{ApprovalSlot, SlotState};
 
 /// Attempts of a write that loses a race on one of its items (TransactionConflict): same-key replays, a
 /// shared approval slot, a shared rate-limit counter. Jittered backoff between them.
@@ -117,7 +117,7 @@ impl DynamoStore {
     fn claim_put(
         &self,
         w: &Write<'_>,
-        claim: &crate::IdempotencyClaim,
+        claim: &crate::store::IdempotencyClaim,
         now: i64,
     ) -> Result<TransactWriteItem, StoreError> {
         let idem = to_item(&IdempotencyItem::claiming(w.record, claim)?)?;

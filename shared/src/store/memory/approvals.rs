@@ -3,12 +3,12 @@
 use async_trait::async_trait;
 
 use super::{budgeted, MemoryStore, Tables};
+use crate::approval::{ApprovalRecord, ApprovalState};
 use crate::store::keys::merge_page;
 use crate::store::{
     ApprovalPage, ApprovalPartition, ApprovalQuery, ApprovalStore, DecideOutcome, DecisionWrite, StoreError,
     StoredApproval,
 };
-use crate::{ApprovalRecord, ApprovalState};
 
 impl Tables {
     fn read_partition(

@@ -11,7 +11,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use super::IdempotencyItem;
-use crate::{ApprovalRecord, ApprovalSlot, RequestRecord};
+use crate::{
+    approval::{ApprovalRecord, ApprovalSlot},
+    request::RequestRecord,
+};
 
 #[derive(Default)]
 struct Tables {

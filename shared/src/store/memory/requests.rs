@@ -7,7 +7,10 @@ use crate::store::keys::{merge_page, shard_of, INDEX_SHARDS};
 use crate::store::{
     ApprovalStep, IdempotencyItem, ListPage, ListQuery, RecordOutcome, RequestStore, StoreError, Write,
 };
-use crate::{ApprovalSlot, GrantScope, RequestRecord, SlotState};
+use crate::{
+    approval::{ApprovalSlot, GrantScope, SlotState},
+    request::RequestRecord,
+};
 
 /// Whether the slot is a live grant of `approval_id` (and, for a `once`, still unused).
 fn live_grant(slot: Option<&ApprovalSlot>, approval_id: &str, once: bool, now: i64) -> bool {

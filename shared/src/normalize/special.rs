@@ -287,7 +287,7 @@ pub fn special_name(d: &str) -> Option<SpecialKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Target;
+    use crate::normalize::Target;
 
     fn kind(url: &str) -> Option<SpecialKind> {
         special_target(&Target::from_url(url).unwrap_or_else(|e| panic!("{url}: {e}")))
