@@ -27,6 +27,7 @@ pub mod approval;
 mod digest;
 pub mod env;
 pub mod events;
+pub mod field;
 pub mod identity;
 #[cfg(feature = "aws")]
 pub mod init;
@@ -34,6 +35,7 @@ mod json;
 pub mod metrics;
 pub mod names;
 pub mod normalize;
+pub mod offline;
 pub mod policy;
 #[cfg(feature = "aws")]
 pub mod policy_source;
@@ -64,8 +66,6 @@ pub use normalize::{
     internal_ranges, special_target, special_v4, Host, InternalRange, NormalizeError, Scheme, SpecialKind, Target,
     UrlTail,
 };
-/// Deciding offline (`egress-policy eval|test|diff`).
-pub use policy::offline;
 pub use policy::{
     authorize_egress, redact_path, scan_for_secrets, scan_host_for_secrets, to_json_form, CompiledPolicy, Decision,
     DefaultEffect, Detector, DlpAction, Effect, Mode, PolicyDocument, PolicyError, Reason,

@@ -3,26 +3,9 @@
 
 use serde::Serialize;
 
+use crate::field::FieldError;
 use crate::request::MAX_BODY_BYTES;
 use crate::store::StoreError;
-
-/// A field-level problem, listed in `errors`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    pub field: String,
-    pub code: String,
-    pub detail: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, code: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            code: code.into(),
-            detail: detail.into(),
-        }
-    }
-}
 
 /// An RFC 9457 problem. `type` is a stable URN per problem class.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

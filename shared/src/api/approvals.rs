@@ -22,9 +22,10 @@ use crate::{
         CursorCodec,
     },
     approval::{parse_decision_body, ApprovalRecord, ApprovalSlot, ApprovalState, DecisionBody, Grant, SlotState},
+    field::FieldError,
     policy::CompiledPolicy,
     policy_source::PolicySource,
-    problem::{FieldError, Problem},
+    problem::Problem,
     request::{rfc3339_millis, MAX_BODY_BYTES},
     store::{ApprovalPartition, ApprovalQuery, DecideOutcome, DecisionWrite, Store, StoredApproval},
 };

@@ -14,9 +14,10 @@ use crate::proxy_token::ProxyKeys;
 use crate::{
     api::{body_bytes, caller, is_json_content_type, json_response, respond},
     approval::GrantPath,
+    field::FieldError,
     policy::{authorize_egress, Decision},
     policy_source::PolicySource,
-    problem::{FieldError, Problem},
+    problem::Problem,
     request::{parse_body, MAX_BODY_BYTES},
     store::{IdempotencyClaim, Store},
 };

@@ -90,7 +90,7 @@ impl CursorCodec {
                 self.decode(c, binding).map_err(|e| {
                     crate::problem::Problem::invalid(
                         format!("invalid cursor: {e}"),
-                        vec![crate::problem::FieldError::new("cursor", "invalid", e.to_string())],
+                        vec![crate::field::FieldError::new("cursor", "invalid", e.to_string())],
                     )
                 })
             })

@@ -17,9 +17,10 @@ use super::roles::is_auditor;
 use crate::{
     api::{caller, json_response, query_binding, respond, Caller, CursorCodec},
     approval::{ApprovalRecord, ApprovalState, Grant},
+    field::FieldError,
     policy::Effect,
     policy_source::PolicySource,
-    problem::{FieldError, Problem},
+    problem::Problem,
     request::{ulid_bound, RequestRecord},
     store::{ListQuery, Store},
 };

@@ -4,8 +4,9 @@
 use lambda_http::{Request, RequestExt};
 
 use crate::{
+    field::FieldError,
     names::{valid_principal, valid_zone_name},
-    problem::{FieldError, Problem},
+    problem::Problem,
 };
 
 pub const DEFAULT_LIMIT: usize = 50;

@@ -14,7 +14,8 @@ use crate::metrics::{self, Metric};
 use crate::proxy_token::{ProxyKeys, PublicKeyInfo, MAX_TTL_SECONDS};
 use crate::{
     api::{body_bytes, is_json_content_type, json_response, respond},
-    problem::{FieldError, Problem},
+    field::FieldError,
+    problem::Problem,
     request::MAX_BODY_BYTES,
 };
 

@@ -5,8 +5,8 @@ use serde::Deserialize;
 
 use super::GrantScope;
 use crate::{
+    field::FieldError,
     policy::{ApprovalSettings, MAX_APPROVAL_SECONDS},
-    problem::FieldError,
 };
 
 /// The longest note an approver may leave.

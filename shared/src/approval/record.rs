@@ -49,7 +49,7 @@ pub struct Grant {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct ApprovalRecord {
-    #[schemars(regex(pattern = crate::events::contract::ULID_PATTERN))]
+    #[schemars(regex(pattern = crate::request::ULID_PATTERN))]
     pub approval_id: String,
     pub state: ApprovalState,
     /// The principal that asked (never decides it)
@@ -66,7 +66,7 @@ pub struct ApprovalRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_as_written: Option<String>,
     /// The request that opened the approval
-    #[schemars(regex(pattern = crate::events::contract::ULID_PATTERN))]
+    #[schemars(regex(pattern = crate::request::ULID_PATTERN))]
     pub request_id: String,
     /// Why that request needed an approval: `rule_require_approval`, `default_require_approval` or
     /// `dlp_secret_in_url`

@@ -10,11 +10,8 @@ use crate::{
     identity::Identity,
     normalize::Target,
     policy::{Detector, Effect, Mode, Reason},
-    request::RequestRecord,
+    request::{RequestRecord, ULID_PATTERN},
 };
-
-/// A ULID as the API writes it (request and approval ids).
-pub(crate) const ULID_PATTERN: &str = "^[0-9A-HJKMNP-TV-Z]{26}$";
 
 pub const SOURCE: &str = "egress.gateway";
 pub const REQUESTED: &str = "egress.requested";

@@ -1,13 +1,11 @@
 //! `authorize_egress`: the precedence of docs/DESIGN.md (steps 1-6) applied to a compiled policy. Steps 7
 //! (approval grants) and 8 (rate limits) need the store and are applied where the request is recorded.
 
-use std::net::IpAddr;
-
-use super::compile::{CompiledZone, Entries, Entry, LazyReadings};
 use super::decision::{Decision, DefaultEffect, Effect, Restriction, Verdict};
 use super::dlp::{scan_requested, DlpAction};
+use super::tables::LazyReadings;
 use super::{CompiledPolicy, Subject};
-use crate::normalize::{special_target, Host, Requested};
+use crate::normalize::{special_target, Requested};
 
 /// May `principal`, running in `zone`, reach what it asked for? In order: kill switch, internal targets,
 /// zone membership, secrets in the URL (its host included, for `domain` inputs too), zone rules (deny > require_approval > allow), zone default. Shadow
@@ -66,58 +64,4 @@ pub fn authorize_egress<'a, 'r>(
         Verdict::SecretInUrl(Restriction::RequireApproval)
     };
     Decision::new(verdict, mode, version).with_dlp(detector)
-}
-
-impl CompiledZone {
-    /// The strongest applicable entry; among equals, exact beats wildcard and longer suffixes beat shorter.
-    fn best_match(&self, requested: Requested<'_>, readings: &LazyReadings<'_>) -> Option<Entry> {
-        let target = requested.target;
-        let mut best: Option<Entry> = None;
-        // `restricting`: only deny and require_approval entries may apply (see the 6to4 case below).
-        let mut consider = |entries: Option<&Entries>, restricting: bool| -> bool {
-            for e in entries.map(Entries::as_slice).unwrap_or_default() {
-                if best.is_some_and(|b| b.effect >= e.effect) || (restricting && e.effect == Effect::Allow) {
-                    break; // entries are sorted strongest first: nothing later can win
-                }
-                if e.applies(&self.rules, target, readings) {
-                    best = Some(*e);
-                    break;
-                }
-            }
-            best.is_some_and(|b| b.effect == Effect::Deny)
-        };
-        let ip_key = |h: &Host| match h {
-            Host::Ipv4(ip) => Some(IpAddr::V4(*ip)),
-            Host::Ipv6(ip) => Some(IpAddr::V6(*ip)),
-            Host::Domain(_) => None,
-        };
-        let host = target.host();
-        if let Host::Domain(d) = host {
-            if consider(self.exact.get(d.as_str()), false) {
-                return best;
-            }
-            // Proper suffixes only: `*.example.com` never matches `example.com` itself.
-            let mut rest = d.as_str();
-            while let Some(dot) = rest.find('.') {
-                rest = &rest[dot + 1..];
-                if consider(self.wildcard.get(rest), false) {
-                    break;
-                }
-            }
-            return best;
-        }
-        // IP rules are keyed by the address they name. Every rule sees the address itself, or for a NAT64
-        // address its IPv4 one (one-to-one). A 6to4 address also meets the restrictions on the IPv4 address
-        // of its site's router, never its allows: that address stands for the whole /48.
-        let (exact, restricting) = (host.allow_key(), host.rule_key());
-        let exact = ip_key(&exact);
-        if consider(exact.and_then(|ip| self.ips.get(&ip)), false) {
-            return best;
-        }
-        let restricting = ip_key(&restricting);
-        if restricting != exact {
-            consider(restricting.and_then(|ip| self.ips.get(&ip)), true);
-        }
-        best
-    }
 }

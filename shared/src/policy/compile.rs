@@ -1,146 +1,17 @@
-//! Validation and compilation of a policy document into maps a decision probes: exact hosts, IP literals
-//! and wildcard suffixes per zone, so a decision costs one lookup per label of the target host whatever
-//! the number of rules.
+//! Validation and compilation of a policy document into the tables a decision probes (`tables.rs`).
 
-use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::approvals::{approval_settings, ApprovalSettings};
-use super::decision::{DefaultEffect, Effect, Mode};
-use super::dlp::DlpAction;
+use super::decision::Mode;
 use super::document::{parse_document, policy_version, PolicyDocument, PolicyError, RuleDocument};
 use super::hosts::{parse_host_pattern, HostPattern};
 use super::limits::{compile_limits, RateLimit};
 use super::principals::{compile_principals, Everyone, PrincipalSet, Subject};
+use super::tables::{CompiledRule, CompiledZone, Entry, FastMap};
 use crate::names::valid_zone_name;
-use crate::normalize::{
-    any_reading_under, every_reading_under, Host, PathPrefix, PathReadings, Requested, Scheme, Target,
-};
-
-/// The maps a decision probes. foldhash instead of SipHash: a probe is most of a decision's cost. Flooding
-/// is not a concern: only the policy inserts keys, requests only look them up, and the seed is per process.
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
-
-/// One rule's match on a host key, ordered strongest effect first within a key. The scheme constraint is
-/// copied here so the common check never touches the (cold, at 100k rules) rule table.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Entry {
-    pub(super) effect: Effect,
-    /// Bit 0 = http, bit 1 = https; 0b11 when the rule does not constrain the scheme.
-    pub(super) schemes: u8,
-    /// Whether the rule constrains ports (then the rule table is consulted).
-    pub(super) ports: bool,
-    /// Whether the rule constrains paths (then the rule table and the path readings are consulted).
-    pub(super) paths: bool,
-    pub(super) rule: u32,
-}
-
-impl Entry {
-    /// Whether the rule applies to the request. Path constraints read the path every way a client or
-    /// server may: a restricting rule applies when any reading is under its prefixes, an allow when all are.
-    pub(super) fn applies(&self, rules: &[CompiledRule], target: &Target, paths: &LazyReadings<'_>) -> bool {
-        let bit = match target.scheme() {
-            Scheme::Http => 1,
-            Scheme::Https => 2,
-        };
-        if self.schemes & bit == 0 {
-            return false;
-        }
-        if !self.ports && !self.paths {
-            return true;
-        }
-        let rule = &rules[self.rule as usize];
-        if !rule.port_allowed(target.port()) {
-            return false;
-        }
-        match (&rule.paths, self.effect) {
-            (None, _) => true,
-            (Some(prefixes), Effect::Allow) => every_reading_under(prefixes, paths.get()),
-            (Some(prefixes), _) => any_reading_under(prefixes, paths.get()),
-        }
-    }
-}
-
-/// The path readings of a request, computed only when a path-constrained rule is consulted.
-pub(super) struct LazyReadings<'r> {
-    requested: Requested<'r>,
-    readings: std::cell::OnceCell<PathReadings>,
-}
-
-impl<'r> LazyReadings<'r> {
-    pub(super) fn new(requested: Requested<'r>) -> Self {
-        Self {
-            requested,
-            readings: std::cell::OnceCell::new(),
-        }
-    }
-    fn get(&self) -> &PathReadings {
-        self.readings.get_or_init(|| self.requested.path_readings())
-    }
-}
-
-/// The entries of one host key. Nearly every key has one rule: keep it inline so a lookup in a large
-/// table is one cache miss less than a `Vec` behind a pointer.
-#[derive(Debug, Default)]
-pub(super) enum Entries {
-    #[default]
-    Empty,
-    One(Entry),
-    Many(Box<[Entry]>),
-}
-
-impl Entries {
-    fn push(&mut self, e: Entry) {
-        *self = match std::mem::take(self) {
-            Entries::Empty => Entries::One(e),
-            Entries::One(a) => Entries::Many(Box::new([a, e])),
-            Entries::Many(v) => Entries::Many(v.iter().copied().chain([e]).collect()),
-        };
-    }
-    /// Strongest effect first; the sort is stable, so document order breaks ties.
-    fn finish(&mut self) {
-        if let Entries::Many(v) = self {
-            v.sort_by_key(|e| std::cmp::Reverse(e.effect));
-        }
-    }
-    pub(super) fn as_slice(&self) -> &[Entry] {
-        match self {
-            Entries::Empty => &[],
-            Entries::One(e) => std::slice::from_ref(e),
-            Entries::Many(v) => v,
-        }
-    }
-}
-
-#[derive(Debug)]
-pub(super) struct CompiledRule {
-    pub(super) id: String,
-    pub(super) ports: Option<Box<[u16]>>,
-    pub(super) paths: Option<Box<[PathPrefix]>>,
-}
-
-impl CompiledRule {
-    pub(super) fn port_allowed(&self, port: u16) -> bool {
-        self.ports.as_ref().is_none_or(|p| p.contains(&port))
-    }
-}
-
-#[derive(Debug)]
-pub(super) struct CompiledZone {
-    pub(super) members: PrincipalSet,
-    pub(super) default: DefaultEffect,
-    pub(super) mode: Mode,
-    pub(super) dlp: DlpAction,
-    pub(super) approvers: PrincipalSet,
-    pub(super) approval: ApprovalSettings,
-    pub(super) limits: Vec<RateLimit>,
-    pub(super) exact: FastMap<Box<str>, Entries>,
-    pub(super) ips: FastMap<IpAddr, Entries>,
-    /// Keyed by the domain after `*.`: `*.example.com` is stored under `example.com`.
-    pub(super) wildcard: FastMap<Box<str>, Entries>,
-    pub(super) rules: Vec<CompiledRule>,
-}
+use crate::normalize::{Host, PathPrefix, Scheme, Target};
 
 /// A validated, compiled policy, ready for `authorize_egress`. Cheap to clone (the compiled tables are
 /// shared), so the kill-switch parameter can be laid over a policy of a million hosts.

@@ -9,8 +9,8 @@ mod dlp;
 mod document;
 mod hosts;
 mod limits;
-pub mod offline;
 mod principals;
+mod tables;
 
 pub use approvals::{ApprovalSettings, DEFAULT_APPROVAL_SECONDS, MAX_APPROVAL_SECONDS};
 pub use authorize::authorize_egress;

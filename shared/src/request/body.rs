@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::names::valid_zone_name;
 use crate::{
+    field::FieldError,
     normalize::{NormalizeError, Requested, Target, UrlTail},
-    problem::FieldError,
 };
 
 pub const MAX_PURPOSE_CHARS: usize = 512;

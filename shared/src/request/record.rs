@@ -94,6 +94,9 @@ impl RequestRecord {
     }
 }
 
+/// A ULID as the API writes it (request and approval ids), for the schemas.
+pub const ULID_PATTERN: &str = "^[0-9A-HJKMNP-TV-Z]{26}$";
+
 /// The lowest (or highest) ULID of a millisecond: inclusive bounds of a time range on an index of ids.
 /// `None` is the whole range.
 pub fn ulid_bound(t: Option<OffsetDateTime>, high: bool) -> String {

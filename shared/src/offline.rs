@@ -5,11 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::decision::{Decision, Effect, Mode, Reason};
-use super::dlp::Detector;
-use super::{authorize_egress, CompiledPolicy, Subject};
 use crate::{
     normalize::Requested,
+    policy::{authorize_egress, CompiledPolicy, Decision, Detector, Effect, Mode, Reason, Subject},
     request::{parse_body, BodyError, RequestRecord, MAX_BODY_BYTES},
 };
 
