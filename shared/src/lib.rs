@@ -41,6 +41,7 @@ pub mod policy;
 pub mod policy_source;
 pub mod problem;
 pub mod proxy_token;
+pub mod record;
 #[cfg(feature = "aws")]
 pub mod redrive;
 pub mod request;

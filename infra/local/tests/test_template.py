@@ -308,3 +308,19 @@ class EnvironmentNamesTest(unittest.TestCase):
         template["Globals"]["Function"]["Environment"]["Variables"]["EGRESS_TABEL"] = "x"
         self.assertIn("EGRESS_TABEL", self.template_names(template) - set(self.constants()))
 
+
+class RetryBudgetTest(unittest.TestCase):
+    """create-request answers within its Lambda timeout: the request path's retry budget
+    (shared/src/record/budget.rs) cuts recording before the template's Globals Timeout."""
+
+    def test_recording_is_cut_before_the_function_times_out(self) -> None:
+        with open(os.path.join(ROOT, "shared", "src", "record", "budget.rs"), encoding="utf-8") as f:
+            budget = f.read()
+        m = re.search(r"pub const RECORD_TIMEOUT: Duration = Duration::from_secs\((\d+)\);", budget)
+        self.assertIsNotNone(m, "RECORD_TIMEOUT in budget.rs")
+        template = cfn_yaml.load_template(TEMPLATE)
+        timeout = template["Resources"]["CreateRequestFunction"]["Properties"].get(
+            "Timeout", template["Globals"]["Function"]["Timeout"]
+        )
+        self.assertLess(int(m.group(1)), int(timeout))
+

@@ -21,7 +21,7 @@ use crate::{
         body_bytes, caller, is_canonical_ulid, is_json_content_type, json_response, query_binding, respond, Caller,
         CursorCodec,
     },
-    approval::{parse_decision_body, ApprovalRecord, ApprovalSlot, ApprovalState, DecisionBody, Grant, SlotState},
+    approval::{parse_decision_body, ApprovalRecord, ApprovalState, Decided, TransitionError},
     field::FieldError,
     policy::CompiledPolicy,
     policy_source::PolicySource,
@@ -167,49 +167,20 @@ impl ApprovalsService {
         }
         let settings = policy.map(|p| p.approval_settings(&approval.zone)).unwrap_or_default();
         let now = OffsetDateTime::now_utc();
-        let state = approval.state_at(now);
-        if state != ApprovalState::Pending {
-            return Err(Problem::conflict(format!(
-                "approval {id} is {state}; decisions are write-once"
-            )));
-        }
         let decided_at = rfc3339_millis(now);
-        let mut decided = ApprovalRecord {
-            decided_by: Some(c.principal.clone()),
-            decided_at: Some(decided_at.clone()),
-            ..approval
-        };
-        let slot = match body {
-            DecisionBody::Deny { note } => {
-                decided.state = ApprovalState::Denied;
-                decided.note = note;
-                None
-            }
-            DecisionBody::Grant {
-                scope,
-                ttl_seconds,
-                note,
-            } => {
-                let seconds = DecisionBody::grant_seconds(ttl_seconds, settings)
-                    .map_err(|e| Problem::invalid("the grant is longer than this zone allows", vec![e]))?;
-                let until = now + time::Duration::seconds(i64::from(seconds));
-                decided.state = ApprovalState::Granted;
-                decided.note = note;
-                decided.grant = Some(Grant {
-                    scope,
-                    expires_at: rfc3339_millis(until),
-                    used_by: None,
-                });
-                Some(ApprovalSlot {
-                    approval_id: decided.approval_id.clone(),
-                    state: SlotState::Granted,
-                    scope: Some(scope),
-                    used_by: None,
-                    expires_at: until.unix_timestamp(),
-                    approval: decided.clone(),
-                })
-            }
-        };
+        let Decided {
+            approval: decided,
+            slot,
+        } = approval
+            .decide(&c.principal, body, settings, now)
+            .map_err(|e| match e {
+                TransitionError::NotPending(state) => {
+                    Problem::conflict(format!("approval {id} is {state}; decisions are write-once"))
+                }
+                TransitionError::GrantTooLong(field) => {
+                    Problem::invalid("the grant is longer than this zone allows", vec![field])
+                }
+            })?;
         let write = DecisionWrite {
             approval: decided.clone(),
             key,

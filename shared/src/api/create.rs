@@ -1,4 +1,4 @@
-//! `POST /v1/egress/requests`: parse, authorize (steps 1-6), then steps 7-8 and the record (`steps`). One
+//! `POST /v1/egress/requests`: parse, authorize (steps 1-6), then steps 7-8 and the record (`record`). One
 //! DynamoDB write (plus one read on the `require_approval` path), no EventBridge call.
 
 use std::sync::Arc;
@@ -8,7 +8,6 @@ use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 
 use super::on_behalf::decided_for;
-use super::steps::{record_request, Asked, Recorded};
 use crate::metrics;
 use crate::proxy_token::ProxyKeys;
 use crate::{
@@ -18,6 +17,7 @@ use crate::{
     policy::{authorize_egress, Decision},
     policy_source::PolicySource,
     problem::Problem,
+    record::{record_request, Asked, Budget, Recorded, RECORD_TIMEOUT},
     request::{parse_body, MAX_BODY_BYTES},
     store::{IdempotencyClaim, Store},
 };
@@ -102,14 +102,20 @@ impl CreateService {
                 false => GrantPath::Written(valid.tail.as_ref().map(|t| t.path()).filter(|p| !p.is_empty())),
             },
         };
-        let recorded = record_request(
+        // The retry budget: no new attempt after RETRY_WINDOW, and an answer (a 503 at worst) by
+        // RECORD_TIMEOUT, under the function's timeout (record/budget.rs).
+        let recording = record_request(
             self.store.as_ref(),
             policy.as_deref(),
             &decision,
             &asked,
             claim.as_ref(),
-        )
-        .await?;
+            Budget::start(),
+        );
+        let recorded = match tokio::time::timeout(RECORD_TIMEOUT, recording).await {
+            Ok(recorded) => recorded?,
+            Err(_) => Recorded::Busy,
+        };
         match recorded {
             Recorded::Created(record) => {
                 tracing::info!(
@@ -144,7 +150,7 @@ impl CreateService {
                 Ok(resp)
             }
             Recorded::Busy => {
-                tracing::error!("recording kept losing races");
+                tracing::error!("recording kept losing races, or ran out of its retry budget");
                 Err(Problem::unavailable("the request store is busy; retry shortly"))
             }
             Recorded::KeyConflict => Err(Problem::idempotency_mismatch()),

@@ -11,7 +11,6 @@ mod on_behalf;
 mod params;
 mod proxy_tokens;
 mod roles;
-mod steps;
 
 pub use approvals::{ApprovalsPage, ApprovalsService};
 pub use caller::{caller, Caller, PRINCIPAL_HEADER};

@@ -5,7 +5,9 @@
 mod decide;
 mod record;
 mod slot;
+mod transition;
 
 pub use decide::{parse_decision_body, DecisionBody, DecisionKind, DEFAULT_GRANT_SECONDS, MAX_NOTE_CHARS};
 pub use record::{ApprovalRecord, ApprovalState, Grant, GrantScope};
 pub use slot::{approval_basis, approval_key, key_state, ApprovalSlot, GrantPath, KeyState, SlotState};
+pub use transition::{Decided, TransitionError};

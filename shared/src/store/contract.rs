@@ -77,6 +77,9 @@ pub struct Write<'a> {
     pub supersedes: Option<&'a str>,
     pub approval: Option<&'a ApprovalStep>,
     pub charges: &'a [LimitCharge],
+    /// No retry of a write that lost a race (a TransactionConflict) starts after this: the request's one
+    /// retry budget (`record::Budget`). `None`: only the store's own bound on attempts.
+    pub retry_until: Option<std::time::Instant>,
 }
 
 impl<'a> Write<'a> {
@@ -88,6 +91,7 @@ impl<'a> Write<'a> {
             supersedes: None,
             approval: None,
             charges: &[],
+            retry_until: None,
         }
     }
 

@@ -104,7 +104,8 @@ impl DynamoStore {
             // TransactionConflict. Retrying turns the loser into a replay, a reference to the winner's
             // approval, or the next count, instead of a 503.
             let conflict = reasons.iter().any(|r| r.code() == Some("TransactionConflict"));
-            if !conflict || attempt >= CONFLICT_ATTEMPTS {
+            let out_of_time = w.retry_until.is_some_and(|t| std::time::Instant::now() >= t);
+            if !conflict || attempt >= CONFLICT_ATTEMPTS || out_of_time {
                 return Err(unavailable(e));
             }
             let jitter = u64::from(ulid::Ulid::new().random() as u8 % 20);
