@@ -30,7 +30,7 @@ help:
 	@echo "make watch-up    cargo lambda watch in the background (log: .local/logs/watch.log)"
 	@echo "make proxy       the enforcing proxy (Squid + egress-squid-helper) on 127.0.0.1:PROXY_PORT, foreground"
 	@echo "make proxy-up    the same in the background (make local-down stops it)"
-	@echo "make lint        ruff, shellcheck, fmt, clippy, cfn-lint, sam validate --lint, event schemas and their nested template vs types, openapi.yaml check"
+	@echo "make lint        ruff, shellcheck, cargo-machete, fmt, clippy, cfn-lint, sam validate --lint, event schemas and their nested template vs types, openapi.yaml check"
 	@echo "make bench       cargo bench -p egress-bench --features cedar, then make coldstart"
 	@echo "make coldstart   exec-to-first-event of each release binary under cargo-lambda's runtime emulator"
 
@@ -80,13 +80,15 @@ load:
 # The first step fails on any file an ignore pattern hides outside the build and tool directories: a
 # source file git never sees compiles here and is missing from every clone (it happened once).
 # ruff (ruff.toml) lints the Python, shellcheck (.shellcheckrc) every shell script: the tracked *.sh
-# and .ci/run (a script without the .sh suffix has to be named here).
+# and .ci/run (a script without the .sh suffix has to be named here). cargo-machete: no unused
+# dependencies. clippy denies unwrap/expect outside tests in the production crates (Cargo.toml).
 lint: install
 	@hidden="$$(git ls-files --others --ignored --exclude-standard --directory \
 		| grep -v -E '^(target|fuzz/target|fuzz/artifacts|fuzz/coverage|\.local|\.aws-sam)/$$|__pycache__/$$|\.pyc$$' || true)"; \
 		if [[ -n "$$hidden" ]]; then echo "ignored by .gitignore, so never committed: $$hidden" >&2; exit 1; fi
 	$(VENV)/bin/ruff check .
 	git ls-files -z '*.sh' .ci/run | xargs -0 shellcheck
+	cargo machete
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo run -q -p egress-core --bin egress-schemas -- --check

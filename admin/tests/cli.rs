@@ -1,6 +1,7 @@
 //! egress-admin against the local stack (`cargo lambda watch`, dev mode): an approver lists the pending
 //! approval an agent opened, shows it, grants it once (JSON for scripts), and a second decision fails
 //! with the API's 409; the agent's next request is allowed by the grant.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is its failure
 
 use std::process::Command;
 

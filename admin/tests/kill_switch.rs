@@ -3,6 +3,7 @@
 //! stack's resources from the template as a deploy would, leaves an engaged switch engaged (the template
 //! no longer owns the parameter); a missing parameter denies everything until `release` creates it. Its
 //! own test binary: while engaged it denies everyone's requests.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is its failure
 
 use std::process::Command;
 use std::time::Duration;

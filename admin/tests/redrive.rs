@@ -6,6 +6,7 @@
 //! records (requests, an approval decision) from the object, every event arrives with its original
 //! `event_id`, the queue and the bucket are empty, and a second redrive finds nothing. An object whose
 //! message was lost is found by `--scan-bucket`. Its own test binary: it takes the bus away.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is its failure
 
 use std::collections::BTreeSet;
 use std::process::Command;

@@ -2,6 +2,7 @@
 //! (docs/OPERATIONS.md "egress-admin exit codes"), `--json` errors are JSON on stderr, `approvals wait`
 //! ends with the approver's decision, and `--stack` finds the API and the kill-switch parameter from a
 //! real CloudFormation stack's outputs (moto's CloudFormation).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is its failure
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -8,6 +8,7 @@
 #   libcurl.so.4  via apt-get (libcurl4), only when ldconfig does not list it (the curl oracle)
 #   squid-openssl, socat, iproute2, openssl  via apt-get when missing (the enforcing proxy and its lab)
 #   jq, shellcheck  via apt-get when missing (the docs' examples; make lint)
+#   cargo-machete   via cargo install (pinned), when missing or another version (make lint: unused dependencies)
 # Idempotent and fast when already done: each step checks a marker first.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -144,6 +145,15 @@ else
     log "shellcheck missing: apt-get installing shellcheck"
     apt_install shellcheck
     command -v shellcheck >/dev/null 2>&1 || { log "shellcheck installed but not on PATH"; exit 1; }
+fi
+
+# make lint fails on a dependency no crate uses (cargo-machete, pinned).
+MACHETE_VERSION=0.9.2
+if [[ "$(cargo machete --version 2>/dev/null || true)" == *"$MACHETE_VERSION"* ]]; then
+    log "cargo-machete $MACHETE_VERSION present"
+else
+    log "cargo-machete $MACHETE_VERSION missing: cargo install (about a minute)"
+    cargo install --quiet --locked cargo-machete --version "$MACHETE_VERSION"
 fi
 
 # The enforcing proxy (infra/proxy/, make proxy, proxy/tests/e2e.rs): Debian's Squid with OpenSSL, socat

@@ -8,6 +8,7 @@
 //! and takes them down when this process closes its stdin (also when the process dies). Needs root.
 //! Cases that change what the whole proxy does (kill switch, gateway outage, helper crash) hold the lab
 //! exclusively; the others share it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is its failure
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};

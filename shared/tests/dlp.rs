@@ -1,6 +1,7 @@
 //! Secrets in URLs (precedence step 4): a table of credentials each detector must find in the path, query
 //! or fragment (as written and percent-encoded), a table of look-alikes it must not flag, and what the
 //! record keeps: the detector's name, never the credential.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is its failure
 
 use egress_core::{authorize_egress, scan_for_secrets, CompiledPolicy, Detector, Identity, RequestRecord, Target};
 use ulid::Ulid;

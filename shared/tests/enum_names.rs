@@ -1,6 +1,7 @@
 //! Every enum the API, the table and the events name is declared once; serde (wire) and strum (as_str,
 //! parsing, Display) both derive from that declaration. These tests hold the two derivations together and
 //! pin the names, which are a public contract (OpenAPI, event schemas, stored rows).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is its failure
 
 use egress_core::{
     DefaultEffect, Detector, DlpAction, Effect, IdentityKind, Mode, NormalizeError, Reason, Scheme, SpecialKind,

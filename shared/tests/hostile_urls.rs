@@ -10,6 +10,7 @@
 //!   when the `url` crate is upgraded.
 //!
 //! Notes starting with `DESIGN` mark behaviour that is deliberate but debatable; see the notes themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is its failure
 
 use std::net::Ipv6Addr;
 

@@ -1,6 +1,7 @@
 //! The outbox mapping on recorded stream events (tests/fixtures/, recorded from the local stack): which
 //! records become which events, for requests and for every kind beside them (idempotency claims, replay
 //! counts, approvals, approval slots, TTL deletions), and that every event fits its schema.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is its failure
 
 use std::sync::Mutex;
 

@@ -1,6 +1,7 @@
 //! Path rules: a table of how path-constrained and host-only rules combine under deny > require_approval >
 //! allow, and a property: a path-constrained allow never allows a path that any client or server reading
 //! puts outside its prefixes (readings computed here independently, with the `url` crate as WHATWG).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is its failure
 
 use egress_core::{authorize_egress, CompiledPolicy, Target};
 use proptest::prelude::*;

@@ -1,6 +1,7 @@
 //! `egress-policy` as an operator runs it: the binary itself, on the repository's policy and case files,
 //! with its exit codes (0 done, 1 invalid policy / failed case / changed decision with `--exit-code`,
 //! 2 unusable input).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is its failure
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
