@@ -324,3 +324,37 @@ class RetryBudgetTest(unittest.TestCase):
         )
         self.assertLess(int(m.group(1)), int(timeout))
 
+
+class RoutesTest(unittest.TestCase):
+    """One set of routes: each function's HttpApi events (what API Gateway routes to it), the API's
+    OpenAPI body in the template (its auth per route), infra/openapi.yaml (the contract) and the local
+    router of `cargo lambda watch` (Cargo.toml) name the same (method, path) pairs, to the same function
+    (issue 20, item 4)."""
+
+    METHODS = ("get", "post", "put", "patch", "delete")
+
+    def test_every_route_is_the_same_everywhere(self) -> None:
+        template = cfn_yaml.load_template(TEMPLATE)
+        routed: dict[tuple[str, str], str] = {}
+        for r in resources(template, "AWS::Serverless::Function").values():
+            binary = r["Metadata"]["BuildProperties"]["Binary"]
+            for event in (r["Properties"].get("Events") or {}).values():
+                if event["Type"] == "HttpApi":
+                    key = (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
+                    self.assertNotIn(key, routed, f"{key} routed twice")
+                    routed[key] = binary
+        self.assertGreaterEqual(len(routed), 8)
+
+        body = template["Resources"]["EgressHttpApi"]["Properties"]["DefinitionBody"]["paths"]
+        in_body = {(m.upper(), path) for path, ops in body.items() for m in ops if m in self.METHODS}
+        self.assertEqual(in_body, set(routed), "the API's OpenAPI body (auth per route) vs the function events")
+
+        contract = cfn_yaml.load_template(os.path.join(ROOT, "infra", "openapi.yaml"))["paths"]
+        in_contract = {(m.upper(), path) for path, ops in contract.items() for m in ops if m in self.METHODS}
+        self.assertEqual(in_contract, set(routed), "infra/openapi.yaml vs the function events")
+
+        with open(os.path.join(ROOT, "Cargo.toml"), "rb") as f:
+            router = tomllib.load(f)["workspace"]["metadata"]["lambda"]["watch"]["router"]
+        local = {(e["method"].upper(), path): e["function"] for path, entries in router.items() for e in entries}
+        self.assertEqual(local, routed, "cargo lambda watch's router vs the function events")
+
