@@ -48,6 +48,7 @@ pub mod request;
 #[cfg(feature = "aws")]
 pub mod sigv4;
 pub mod store;
+pub mod timestamp;
 mod wire_enum;
 
 pub use approval::{

@@ -211,11 +211,11 @@ fn every_approval_event_validates_against_its_schema() {
     let granted = ApprovalRecord {
         state: ApprovalState::Granted,
         decided_by: Some("approver".into()),
-        decided_at: Some(pending.created_at.clone()),
+        decided_at: Some(pending.created_at),
         note: Some("ok".into()),
         grant: Some(Grant {
             scope: GrantScope::Once,
-            expires_at: pending.expires_at.clone(),
+            expires_at: pending.expires_at,
             used_by: None,
         }),
         ..pending.clone()

@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 use super::params::Params;
 use super::roles::{approver_zones, approves, is_auditor};
 use crate::metrics;
+use crate::timestamp::Timestamp;
 use crate::{
     api::{
         body_bytes, caller, is_canonical_ulid, is_json_content_type, json_response, query_binding, respond, Caller,
@@ -26,7 +27,7 @@ use crate::{
     policy::CompiledPolicy,
     policy_source::PolicySource,
     problem::Problem,
-    request::{rfc3339_millis, MAX_BODY_BYTES},
+    request::MAX_BODY_BYTES,
     store::{ApprovalPartition, ApprovalQuery, DecideOutcome, DecisionWrite, Store, StoredApproval},
 };
 
@@ -167,7 +168,6 @@ impl ApprovalsService {
         }
         let settings = policy.map(|p| p.approval_settings(&approval.zone)).unwrap_or_default();
         let now = OffsetDateTime::now_utc();
-        let decided_at = rfc3339_millis(now);
         let Decided {
             approval: decided,
             slot,
@@ -185,7 +185,7 @@ impl ApprovalsService {
             approval: decided.clone(),
             key,
             slot,
-            now: decided_at,
+            now: Timestamp::new(now),
         };
         match self.store.decide_approval(&write).await? {
             DecideOutcome::Decided => {
@@ -236,7 +236,7 @@ impl ApprovalsService {
             principal,
             before,
             limit,
-            now: rfc3339_millis(OffsetDateTime::now_utc()),
+            now: Timestamp::now(),
         };
         let page = self.store.list_approvals(&query).await?;
         let next_cursor = page.next_before.map(|b| self.cursors.encode(&b, &binding));

@@ -14,6 +14,7 @@ use ulid::Ulid;
 
 use super::params::Params;
 use super::roles::is_auditor;
+use crate::timestamp::Timestamp;
 use crate::{
     api::{caller, json_response, query_binding, respond, Caller, CursorCodec},
     approval::{ApprovalRecord, ApprovalState, Grant},
@@ -48,7 +49,7 @@ struct RequestView {
 struct ApprovalView {
     approval_id: String,
     state: ApprovalState,
-    expires_at: String,
+    expires_at: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
     grant: Option<Grant>,
 }

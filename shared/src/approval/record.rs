@@ -11,7 +11,8 @@ use crate::{
     identity::Identity,
     normalize::Target,
     policy::{Detector, Reason},
-    request::{rfc3339_millis, ulid_time, RequestRecord},
+    request::{ulid_time, RequestRecord},
+    timestamp::Timestamp,
 };
 
 crate::wire_enum::wire_enum! {
@@ -38,8 +39,7 @@ crate::wire_enum::wire_enum! {
 pub struct Grant {
     pub scope: GrantScope,
     /// When the grant stops applying (RFC 3339, milliseconds, UTC)
-    #[schemars(extend("format" = "date-time"))]
-    pub expires_at: String,
+    pub expires_at: Timestamp,
     /// The request that used a `once` grant; null until then (and always for `window`)
     pub used_by: Option<String>,
 }
@@ -75,14 +75,12 @@ pub struct ApprovalRecord {
     pub rule: Option<String>,
     /// The secrets-in-URL detector that asked, if one did (never the secret)
     pub dlp: Option<Detector>,
-    #[schemars(extend("format" = "date-time"))]
-    pub created_at: String,
+    pub created_at: Timestamp,
     /// When a pending approval expires (RFC 3339, milliseconds, UTC)
-    #[schemars(extend("format" = "date-time"))]
-    pub expires_at: String,
+    pub expires_at: Timestamp,
     /// The approver's principal, once decided
     pub decided_by: Option<String>,
-    pub decided_at: Option<String>,
+    pub decided_at: Option<Timestamp>,
     /// The approver's note
     pub note: Option<String>,
     /// What was granted; null unless granted
@@ -106,8 +104,8 @@ impl ApprovalRecord {
             reason: request.reason,
             rule: request.rule.clone(),
             dlp: request.dlp,
-            created_at: rfc3339_millis(created),
-            expires_at: rfc3339_millis(created + time::Duration::seconds(i64::from(pending_ttl_seconds))),
+            created_at: Timestamp::new(created),
+            expires_at: Timestamp::new(created + time::Duration::seconds(i64::from(pending_ttl_seconds))),
             decided_by: None,
             decided_at: None,
             note: None,
@@ -118,7 +116,7 @@ impl ApprovalRecord {
     /// The state as of `now`: a pending approval past its `expires_at` is expired.
     pub fn state_at(&self, now: OffsetDateTime) -> ApprovalState {
         match self.state {
-            ApprovalState::Pending if self.expires_at <= rfc3339_millis(now) => ApprovalState::Expired,
+            ApprovalState::Pending if self.expires_at <= Timestamp::new(now) => ApprovalState::Expired,
             s => s,
         }
     }

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use super::{ApprovalRecord, ApprovalSlot, ApprovalState, DecisionBody, Grant, SlotState};
 use crate::field::FieldError;
 use crate::policy::ApprovalSettings;
-use crate::request::rfc3339_millis;
+use crate::timestamp::Timestamp;
 
 /// Why a decision cannot be taken.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,7 +43,7 @@ impl ApprovalRecord {
         }
         let mut decided = ApprovalRecord {
             decided_by: Some(by.to_owned()),
-            decided_at: Some(rfc3339_millis(now)),
+            decided_at: Some(Timestamp::new(now)),
             ..self
         };
         let slot = match body {
@@ -64,7 +64,7 @@ impl ApprovalRecord {
                 decided.note = note;
                 decided.grant = Some(Grant {
                     scope,
-                    expires_at: rfc3339_millis(until),
+                    expires_at: Timestamp::new(until),
                     used_by: None,
                 });
                 Some(ApprovalSlot {
@@ -121,7 +121,7 @@ mod tests {
         let Decided { approval, slot } = pending(now).decide("approver", grant, Default::default(), now).unwrap();
         assert_eq!(approval.state, ApprovalState::Granted);
         assert_eq!(approval.decided_by.as_deref(), Some("approver"));
-        assert_eq!(approval.decided_at, Some(rfc3339_millis(now)));
+        assert_eq!(approval.decided_at, Some(Timestamp::new(now)));
         let slot = slot.expect("a granted slot");
         assert_eq!((slot.state, slot.scope), (SlotState::Granted, Some(GrantScope::Window)));
         assert_eq!(slot.expires_at, now.unix_timestamp() + 600);

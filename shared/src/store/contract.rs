@@ -2,6 +2,7 @@
 //! its idempotency claim, its approval step and its rate-limit charges, all in one write), reading and
 //! listing requests, and the approvals' reads, decisions and lists.
 
+use crate::timestamp::Timestamp;
 use async_trait::async_trait;
 
 use crate::{
@@ -166,8 +167,8 @@ pub struct DecisionWrite {
     /// Its key: a grant replaces the slot (`Some`, the granted slot), a deny frees it (`None`).
     pub key: String,
     pub slot: Option<ApprovalSlot>,
-    /// RFC 3339 (milliseconds, UTC): the approval must expire after this.
-    pub now: String,
+    /// The approval must expire after this.
+    pub now: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,8 +200,8 @@ pub struct ApprovalQuery {
     /// Exclusive upper bound (an approval id) from a cursor.
     pub before: Option<String>,
     pub limit: usize,
-    /// RFC 3339 (milliseconds, UTC): what `pending` and `expired` mean.
-    pub now: String,
+    /// What `pending` and `expired` mean.
+    pub now: Timestamp,
 }
 
 /// An approval as stored: the resource and its key (the slot a decision updates).

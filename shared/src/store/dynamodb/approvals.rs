@@ -74,7 +74,7 @@ impl DynamoStore {
                 .expression_attribute_names("#state", "state")
                 .expression_attribute_values(":stored", s(stored));
             if expr.contains(":now") {
-                builder = builder.expression_attribute_values(":now", s(&q.now));
+                builder = builder.expression_attribute_values(":now", s(q.now.to_string()));
             }
         }
         if let Some(z) = &q.zone {
@@ -92,8 +92,7 @@ impl DynamoStore {
             .send()
             .await
             .map_err(unavailable)?;
-        let now =
-            time::OffsetDateTime::parse(&q.now, &time::format_description::well_known::Rfc3339).map_err(corrupt)?;
+        let now = q.now.time();
         let items = resp
             .items
             .unwrap_or_default()
@@ -150,11 +149,11 @@ impl ApprovalStore for DynamoStore {
             .expression_attribute_names("#grant", "grant")
             .expression_attribute_values(":state", s(a.state.as_str()))
             .expression_attribute_values(":by", serde_dynamo::to_attribute_value(&a.decided_by).map_err(corrupt)?)
-            .expression_attribute_values(":at", serde_dynamo::to_attribute_value(&a.decided_at).map_err(corrupt)?)
+            .expression_attribute_values(":at", serde_dynamo::to_attribute_value(a.decided_at).map_err(corrupt)?)
             .expression_attribute_values(":note", serde_dynamo::to_attribute_value(&a.note).map_err(corrupt)?)
             .expression_attribute_values(":grant", grant)
             .expression_attribute_values(":pending", s(ApprovalState::Pending.as_str()))
-            .expression_attribute_values(":now", s(&d.now))
+            .expression_attribute_values(":now", s(d.now.to_string()))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(corrupt)?;

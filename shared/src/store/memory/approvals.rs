@@ -83,8 +83,7 @@ impl ApprovalStore for MemoryStore {
     }
 
     async fn list_approvals(&self, q: &ApprovalQuery) -> Result<ApprovalPage, StoreError> {
-        let now = time::OffsetDateTime::parse(&q.now, &time::format_description::well_known::Rfc3339)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let now = q.now.time();
         let t = self.lock();
         let mut all = Vec::new();
         let mut frontier: Option<String> = None;
