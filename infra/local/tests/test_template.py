@@ -358,3 +358,46 @@ class RoutesTest(unittest.TestCase):
         local = {(e["method"].upper(), path): e["function"] for path, entries in router.items() for e in entries}
         self.assertEqual(local, routed, "cargo lambda watch's router vs the function events")
 
+
+class MetricNamesTest(unittest.TestCase):
+    """The alarms and the dashboard read the metrics the functions write: every metric name (and, for
+    the dashboard's searches, every dimension set) they use in the stack's namespace is one
+    shared/src/metrics.rs emits, and every metric it emits is on the dashboard or alarmed (issue 20,
+    item 4)."""
+
+    NAMESPACE = "EgressGateway/${AWS::StackName}"
+
+    @staticmethod
+    def emitted() -> tuple[set[str], set[tuple[str, ...]]]:
+        """metrics.rs: the Metric enum's names, and the dimension sets written anywhere (`&["a", "b"]`)."""
+        with open(os.path.join(ROOT, "shared", "src", "metrics.rs"), encoding="utf-8") as f:
+            text = f.read()
+        body = re.search(r"pub enum Metric in \"PascalCase\" \{(.*?)\n    \}", text, re.S)
+        assert body is not None
+        names = set(re.findall(r"^\s+([A-Z][A-Za-z]+),$", body.group(1), re.M))
+        sets = {tuple(re.findall(r'"([a-z_]+)"', m)) for m in re.findall(r"&\[((?:\"[a-z_]+\"(?:, )?)+)\]", text)}
+        return names, sets
+
+    def test_alarms_and_dashboard_read_what_the_functions_write(self) -> None:
+        names, sets = self.emitted()
+        self.assertIn("Decisions", names)
+        self.assertIn(("decision", "reason"), sets)
+        template = cfn_yaml.load_template(TEMPLATE)
+        used: set[str] = set()
+        for lid, alarm in resources(template, "AWS::CloudWatch::Alarm").items():
+            if alarm["Properties"]["Namespace"] == {"Fn::Sub": self.NAMESPACE}:
+                self.assertIn(alarm["Properties"]["MetricName"], names, lid)
+                used.add(alarm["Properties"]["MetricName"])
+        [dashboard] = resources(template, "AWS::CloudWatch::Dashboard").values()
+        body = dashboard["Properties"]["DashboardBody"]["Fn::Sub"][0]
+        listed = re.findall(r'"EgressGateway/\$\{AWS::StackName\}",\s*"([A-Za-z]+)"', body)
+        searched = re.findall(r"\{EgressGateway/\$\{AWS::StackName\},([a-z_,]+)\} MetricName=\\\"([A-Za-z]+)\\\"", body)
+        self.assertTrue(listed and searched, "the dashboard's metrics were read")
+        for name in listed:
+            self.assertIn(name, names, "dashboard")
+        for dims, name in searched:
+            self.assertIn(name, names, "dashboard search")
+            self.assertIn(tuple(dims.split(",")), sets, f"dashboard search {name} by {dims}")
+        used |= set(listed) | {name for _, name in searched}
+        self.assertEqual(names - used, set(), "written by the functions, seen by no alarm and no dashboard widget")
+
