@@ -401,3 +401,28 @@ class MetricNamesTest(unittest.TestCase):
         used |= set(listed) | {name for _, name in searched}
         self.assertEqual(names - used, set(), "written by the functions, seen by no alarm and no dashboard widget")
 
+
+class ApiContractTest(unittest.TestCase):
+    """infra/openapi.yaml says what the code does: its Zone pattern is shared/src/names.rs's
+    ZONE_PATTERN, and its problem types are exactly those shared/src/problem.rs constructs (issue 20,
+    item 4)."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        with open(os.path.join(ROOT, "infra", "openapi.yaml"), encoding="utf-8") as f:
+            cls.openapi_text = f.read()
+        cls.openapi = cfn_yaml.load_template(os.path.join(ROOT, "infra", "openapi.yaml"))
+
+    def test_the_zone_pattern_is_the_codes(self) -> None:
+        with open(os.path.join(ROOT, "shared", "src", "names.rs"), encoding="utf-8") as f:
+            m = re.search(r'pub const ZONE_PATTERN: &str = "([^"]+)";', f.read())
+        self.assertIsNotNone(m)
+        self.assertEqual(self.openapi["components"]["schemas"]["Zone"]["pattern"], m.group(1))
+
+    def test_the_problem_types_are_the_codes(self) -> None:
+        urn = r"urn:egress:problem:[a-z-]+"
+        with open(os.path.join(ROOT, "shared", "src", "problem.rs"), encoding="utf-8") as f:
+            constructed = set(re.findall(urn, f.read()))
+        self.assertGreaterEqual(len(constructed), 10)
+        self.assertEqual(set(re.findall(urn, self.openapi_text)), constructed)
+

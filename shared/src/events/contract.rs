@@ -33,7 +33,7 @@ pub struct EventDetail {
     #[schemars(length(min = 1))]
     pub principal: String,
     pub identity: Identity,
-    #[schemars(regex(pattern = "^[a-z0-9-]{1,64}$"))]
+    #[schemars(regex(pattern = crate::names::ZONE_PATTERN))]
     pub zone: String,
     pub target: Target,
     /// Present (`true`) for a CONNECT tunnel: the path is unknown
