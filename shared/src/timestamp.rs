@@ -105,6 +105,15 @@ mod tests {
         assert_eq!(json, "\"2026-12-07T08:00:00.123Z\"");
         assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), t);
         assert_eq!(t.to_string(), crate::request::rfc3339_millis(t.time()));
+        // Leap-free edges: the epoch, and the year's last millisecond.
+        assert_eq!(
+            Timestamp::new(OffsetDateTime::UNIX_EPOCH).to_string(),
+            "1970-01-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            Timestamp::new(datetime!(2026-12-31 23:59:59.999_999 UTC)).to_string(),
+            "2026-12-31T23:59:59.999Z"
+        );
         for bad in ["\"\"", "\"2026-12-07\"", "\"yesterday\"", "17"] {
             assert!(serde_json::from_str::<Timestamp>(bad).is_err(), "{bad}");
         }

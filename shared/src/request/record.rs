@@ -114,17 +114,9 @@ pub fn ulid_time(id: Ulid) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-/// RFC 3339 in UTC with millisecond precision, e.g. `2026-11-27T20:14:35.123Z`.
+/// RFC 3339 in UTC with millisecond precision, e.g. `2026-11-27T20:14:35.123Z`: a [`Timestamp`]'s text.
+///
+/// [`Timestamp`]: crate::timestamp::Timestamp
 pub fn rfc3339_millis(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
+    crate::timestamp::Timestamp::new(t).to_string()
 }
