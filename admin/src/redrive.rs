@@ -105,12 +105,12 @@ pub async fn run(options: &ApiOptions, args: &RedriveArgs, as_json: bool) -> any
             .send()
             .await;
     }
-    if args.scan_bucket {
-        for key in ctx.objects().await? {
+    if let (true, Some(bucket)) = (args.scan_bucket, ctx.bucket.as_deref()) {
+        for key in ctx.objects(bucket).await? {
             if seen_objects.contains(&key) {
                 continue;
             }
-            let (mut report, done) = ctx.object(&key).await;
+            let (mut report, done) = ctx.object(bucket, &key).await;
             report["deleted"] = json!(done && !args.dry_run);
             if !as_json {
                 println!("{}", line(&report));
@@ -150,7 +150,7 @@ impl Redrive<'_> {
             Err(e) => (json!({"ok": false, "error": e.to_string()}), false),
             Ok(FailureNotice::Record(batch)) => self.batch(&batch).await,
             Ok(FailureNotice::Object { bucket, key }) => match &self.bucket {
-                Some(ours) if *ours == bucket => self.object(&key).await,
+                Some(ours) if *ours == bucket => self.object(ours, &key).await,
                 // Never read a bucket a message names on its own say.
                 Some(ours) => (
                     json!({"ok": false, "object": key,
@@ -168,10 +168,7 @@ impl Redrive<'_> {
 
     /// One failure object: read, redriven, deleted once its events are published. An object already
     /// gone was redriven before (by `--scan-bucket`, or a run interrupted before the message's delete).
-    async fn object(&self, key: &str) -> (Value, bool) {
-        let Some(bucket) = self.bucket.as_deref() else {
-            return (json!({"ok": false, "object": key, "error": "no failure bucket"}), false);
-        };
+    async fn object(&self, bucket: &str, key: &str) -> (Value, bool) {
         let fail = |e: String| (json!({"ok": false, "object": key, "error": e}), false);
         let got = match self.s3.get_object().bucket(bucket).key(key).send().await {
             Ok(got) => got,
@@ -216,10 +213,7 @@ impl Redrive<'_> {
     }
 
     /// Every object in the failure bucket.
-    async fn objects(&self) -> anyhow::Result<Vec<String>> {
-        let Some(bucket) = self.bucket.as_deref() else {
-            return Ok(Vec::new());
-        };
+    async fn objects(&self, bucket: &str) -> anyhow::Result<Vec<String>> {
         let mut keys = Vec::new();
         let mut pages = self.s3.list_objects_v2().bucket(bucket).into_paginator().send();
         while let Some(page) = pages.next().await {

@@ -31,19 +31,9 @@ impl Timestamp {
         self.0
     }
 
-    pub fn unix_timestamp(self) -> i64 {
-        self.0.unix_timestamp()
-    }
-
     /// Parses any RFC 3339 date-time (any offset, any precision).
     pub fn parse(text: &str) -> Result<Self, time::error::Parse> {
         OffsetDateTime::parse(text, &Rfc3339).map(Self::new)
-    }
-}
-
-impl From<OffsetDateTime> for Timestamp {
-    fn from(t: OffsetDateTime) -> Self {
-        Self::new(t)
     }
 }
 
