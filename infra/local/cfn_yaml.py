@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 from cfnlint.decode import decode
+from samcli.lib.cfn_language_extensions.models import TemplateProcessingContext
+from samcli.lib.cfn_language_extensions.processors import ForEachProcessor
 
 import local_env
 
@@ -21,14 +23,41 @@ PSEUDO = {
 }
 
 
+LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
+
+
 def load_template(path: str) -> dict[str, Any]:
     """The template with the short-form tags in their long JSON form (`!GetAtt A.B` ->
     {"Fn::GetAtt": ["A", "B"]}). cfn-lint's dicts, lists and strings are subclasses of the built-in
-    types that also carry line marks: they compare, json.dumps and reach botocore like plain ones."""
+    types that also carry line marks: they compare, json.dumps and reach botocore like plain ones.
+
+    A template under the AWS::LanguageExtensions transform has its `Fn::ForEach` loops expanded as
+    CloudFormation expands them, by SAM CLI's own implementation (`sam build` and `sam deploy` run the
+    same code), so callers see the resources the stack will have. Only the loops: every other intrinsic
+    stays for the Resolver, whose parameters a caller may override."""
     template, errors = decode(path)
     if errors:
         raise SystemExit("; ".join(f"{path}:{e.linenumber}: {e.message}" for e in errors))
+    transform = template.get("Transform")
+    if LANGUAGE_EXTENSIONS in (transform if isinstance(transform, list) else [transform]):
+        context = TemplateProcessingContext(fragment=template)
+        ForEachProcessor().process_template(context)
+        template = plain_refs(context.fragment)
     return template
+
+
+def plain_refs(value: Any) -> Any:
+    """`Ref: !Sub "${Loop}Name"` (a loop's way to name a resource it did not make) as the plain Ref the
+    transform leaves once the loop variable is substituted; SAM CLI's expansion keeps the Sub."""
+    if isinstance(value, list):
+        return [plain_refs(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    target = value.get("Ref") if len(value) == 1 else None
+    if isinstance(target, dict) and list(target) == ["Fn::Sub"] and isinstance(target["Fn::Sub"], str):
+        if "${" not in target["Fn::Sub"]:
+            return {"Ref": target["Fn::Sub"]}
+    return {k: plain_refs(v) for k, v in value.items()}
 
 
 # samtranslator's IntrinsicsResolver only substitutes parameters (GetAtt and resource Refs stay
@@ -41,7 +70,7 @@ def bucket_name(r: Resolver, lid: str, props: dict[str, Any]) -> str:
 
 
 class Resolver:
-    """Resolves Ref/GetAtt/Sub/If/Equals/Not/Join/Split/Select against parameter values and a map of
+    """Resolves Ref/GetAtt/Sub/If/Equals/Not/Join/Split/Select/FindInMap against parameter values and a map of
     already-created local resources ({logical id: {"Ref": ..., "<Attr>": ...}})."""
 
     def __init__(self, template: dict[str, Any], overrides: dict[str, str] | None = None,
@@ -135,6 +164,9 @@ class Resolver:
                 return self.resolve(v[1])[int(self.resolve(v[0]))]
             if k == "Fn::Join":
                 return v[0].join(str(self.resolve(x)) for x in v[1])
+            if k == "Fn::FindInMap":
+                name, top, second = (self.resolve(x) for x in v)
+                return self.template["Mappings"][name][top][second]
             if k == "Fn::ToJsonString":
                 return json.dumps(self.resolve(v), separators=(",", ":"))
         return {k: self.resolve(v) for k, v in value.items()}

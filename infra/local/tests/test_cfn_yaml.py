@@ -59,6 +59,31 @@ class LoadTemplateTest(unittest.TestCase):
         self.assertTrue(r.condition("PolicyInS3") and r.condition("CreatePolicyBucket"))
         self.assertFalse(r.condition("UsePolicyParameter"))
 
+    def test_for_each_loops_expand_to_the_resources_cloudformation_makes(self) -> None:
+        res = self.template["Resources"]
+        self.assertFalse([k for k in res if k.startswith("Fn::ForEach::")])
+        # Every function and metric of the loop, under the logical ids the stack had before (a changed id
+        # would make CloudFormation delete the alarm it just created under the same name).
+        for function in ("CreateRequest", "ListRequests", "Approvals", "ProxyTokens", "PublishEvents"):
+            for metric in ("Errors", "Throttles"):
+                props = res[f"{function}{metric}Alarm"]["Properties"]
+                self.assertEqual(props["MetricName"], metric)
+                dimension = {"Name": "FunctionName", "Value": {"Ref": f"{function}Function"}}
+                self.assertEqual(props["Dimensions"], [dimension])
+        r = cfn_yaml.Resolver(self.template)
+        lost = res["ApprovalOutcomesRuleEventsLostAlarm"]["Properties"]
+        self.assertEqual(r.resolve(lost["AlarmName"]), "egress-approval-outcomes-rule-events-lost")
+        self.assertEqual(r.resolve(lost["MetricName"]), "InvocationsFailedToBeSentToDlq")
+        self.assertEqual(r.resolve(res["ApprovalsErrorsAlarm"]["Properties"]["AlarmDescription"]),
+                         "approvals failed invocations (crashes, timeouts). "
+                         "Runbook: docs/OPERATIONS.md#dashboard-and-alarms")
+
+    def test_a_template_without_language_extensions_keeps_its_keys(self) -> None:
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+            f.write("Resources:\n  Fn::ForEach::X:\n    - I\n    - [a]\n    - Q${I}:\n        Type: AWS::SQS::Queue\n")
+        self.addCleanup(os.unlink, f.name)
+        self.assertIn("Fn::ForEach::X", cfn_yaml.load_template(f.name)["Resources"])
+
     def test_invalid_template_names_file_and_line(self) -> None:
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
             f.write("Resources:\n  A: 1\n  A: 2\n")

@@ -93,7 +93,12 @@ class TemplateTest(unittest.TestCase):
                 self.assertTrue(allowed, f"{lid}: no policy lets the rule write to {queue}")
 
     def test_every_rule_and_every_dead_letter_queue_has_an_alarm(self) -> None:
-        alarms = resources(self.template, "AWS::CloudWatch::Alarm").values()
+        # MetricName may come from Mappings (alarms written once by Fn::ForEach): resolved, as CloudFormation would.
+        metric_of = cfn_yaml.Resolver(self.template).resolve
+        alarms = [
+            {**a, "Properties": {**a["Properties"], "MetricName": metric_of(a["Properties"]["MetricName"])}}
+            for a in resources(self.template, "AWS::CloudWatch::Alarm").values()
+        ]
 
         def alarmed(namespace: str, metric: str, dimension: str, value: dict) -> bool:
             return any(
@@ -152,20 +157,36 @@ class TemplateTest(unittest.TestCase):
                 queue,
             )
 
+    def test_every_function_is_alarmed_on_errors_and_throttles(self) -> None:
+        # The loop's list and its Mappings are written by hand beside the functions: a function added to
+        # one and not the other would go unwatched, or fail the deploy on a missing map key.
+        resolver = cfn_yaml.Resolver(self.template, pseudo={"AWS::StackName": "<stack>"})
+        watched = {
+            (next(iter(refs(a["Properties"]["Dimensions"]))), a["Properties"]["MetricName"]): resolver.resolve(
+                a["Properties"]["AlarmName"]
+            )
+            for a in resources(self.template, "AWS::CloudWatch::Alarm").values()
+            if a["Properties"]["Namespace"] == "AWS/Lambda" and a["Properties"]["MetricName"] in ("Errors", "Throttles")
+        }
+        functions = resources(self.template, "AWS::Serverless::Function")
+        self.assertEqual(set(watched), {(lid, m) for lid in functions for m in ("Errors", "Throttles")})
+        for (lid, metric), name in watched.items():
+            self.assertRegex(name, rf"^<stack>-[a-z-]+-{metric.lower()}$", lid)
+
     def test_every_alarm_links_its_runbook_section_and_is_in_the_alarm_table(self) -> None:
         prose = re.sub(r"^```.*?^```", "", self.runbook, flags=re.M | re.S)
         anchors = {slug(m.group(1)) for m in re.finditer(r"^#+ (.+)$", prose, re.M)}
         table = re.findall(r"^\| `(<stack>-[^`]+)` \|", self.runbook, re.M)
         rows = [re.compile("^" + re.escape(row).replace(re.escape("<function>"), "[a-z-]+") + "$") for row in table]
+        # Alarms written once by Fn::ForEach take their words from Mappings: resolved, as CloudFormation would.
+        resolver = cfn_yaml.Resolver(self.template, pseudo={"AWS::StackName": "<stack>"})
         for lid, alarm in resources(self.template, "AWS::CloudWatch::Alarm").items():
-            description = alarm["Properties"]["AlarmDescription"]
+            description = resolver.resolve(alarm["Properties"]["AlarmDescription"])
             m = re.search(r"Runbook: docs/OPERATIONS\.md#([a-z0-9-]+)$", description)
             self.assertIsNotNone(m, f"{lid}: the description does not end with its runbook link")
             self.assertIn(m.group(1), anchors, f"{lid}: no section #{m.group(1)} in OPERATIONS.md")
             self.assertLessEqual(len(description), 1024, lid)
-            name = cfn_yaml.Resolver(self.template, pseudo={"AWS::StackName": "<stack>"}).sub(
-                alarm["Properties"]["AlarmName"]["Fn::Sub"]
-            )
+            name = resolver.resolve(alarm["Properties"]["AlarmName"])
             self.assertTrue(any(r.match(name) for r in rows), f"{lid}: {name} is not in OPERATIONS.md's alarm table")
 
     def archive_name(self, overrides: dict[str, str] | None = None) -> str:
