@@ -30,7 +30,7 @@ help:
 	@echo "make watch-up    cargo lambda watch in the background (log: .local/logs/watch.log)"
 	@echo "make proxy       the enforcing proxy (Squid + egress-squid-helper) on 127.0.0.1:PROXY_PORT, foreground"
 	@echo "make proxy-up    the same in the background (make local-down stops it)"
-	@echo "make lint        ruff, shellcheck, cargo-machete, fmt, clippy, cfn-lint, sam validate --lint, event schemas and their nested template vs types, openapi.yaml check"
+	@echo "make lint        ruff, shellcheck, cargo-machete, fmt, clippy, rustdoc, cfn-lint, sam validate --lint, event schemas and their nested template vs types, openapi.yaml check"
 	@echo "make bench       cargo bench -p egress-bench --features cedar, then make coldstart"
 	@echo "make coldstart   exec-to-first-event of each release binary under cargo-lambda's runtime emulator"
 
@@ -81,7 +81,8 @@ load:
 # source file git never sees compiles here and is missing from every clone (it happened once).
 # ruff (ruff.toml) lints the Python, shellcheck (.shellcheckrc) every shell script: the tracked *.sh
 # and .ci/run (a script without the .sh suffix has to be named here). cargo-machete: no unused
-# dependencies. clippy denies unwrap/expect outside tests in the production crates (Cargo.toml).
+# dependencies. clippy denies unwrap/expect outside tests in the production crates (Cargo.toml) and,
+# with rustdoc, an undocumented public item or a broken doc link in the libraries (missing_docs).
 lint: install
 	@hidden="$$(git ls-files --others --ignored --exclude-standard --directory \
 		| grep -v -E '^(target|fuzz/target|fuzz/artifacts|fuzz/coverage|\.local|\.aws-sam)/$$|__pycache__/$$|\.pyc$$' || true)"; \
@@ -91,6 +92,7 @@ lint: install
 	cargo machete
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -q -p egress-core -p egress-proxy
 	cargo run -q -p egress-core --bin egress-schemas -- --check
 	bash infra/proxy/check.sh
 	target/debug/egress-squid-helper ranges | diff -u infra/proxy/internal-ranges.txt -

@@ -24,22 +24,31 @@ use crate::settings::Settings;
 /// What Squid asks about, read from its helper line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ask {
+    /// The zone: the Basic credential's user name, which Squid authenticated.
     pub zone: String,
+    /// The agent's proxy token: the Basic credential's password.
     pub token: String,
+    /// The host as Squid reads it (an IPv6 literal may come with or without brackets).
     pub host: String,
+    /// The port Squid will connect to, never 0.
     pub port: u16,
     /// `None` for a CONNECT tunnel (path unknown), else the full URL Squid will fetch.
     pub url: Option<String>,
 }
 
+/// Why a helper line is not a question the gateway can be asked (answered `proxy_request_unreadable`).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AskError {
+    /// Not the nine values `egress_decide` is configured with.
     #[error("the helper line does not have the configured fields")]
     Shape,
+    /// No `Proxy-Authorization` header.
     #[error("no proxy credential on the request")]
     NoCredential,
+    /// The header is not Basic `zone:token`, or names another user than Squid authenticated.
     #[error("the proxy credential is not Basic zone:token")]
     BadCredential,
+    /// No host, no usable port (absent, unparsable or 0), or no scheme for a request other than CONNECT.
     #[error("the target has no host or port")]
     NoTarget,
 }
@@ -68,6 +77,7 @@ fn basic(header: &str) -> Result<(String, String), AskError> {
 }
 
 impl Ask {
+    /// Reads the values of an `egress_decide` line; the credential's user must be Squid's `%un`.
     pub fn from_values(values: &[Option<String>]) -> Result<Self, AskError> {
         let [user, method, scheme, host, port, path, credential, _xaction, _data] = values else {
             return Err(AskError::Shape);
@@ -155,12 +165,14 @@ pub fn failure_reason(e: &GatewayError) -> String {
     }
 }
 
+/// The `acl` mode: asks the gateway for each tunnel or request, unless the kill switch is closed.
 pub struct Acl {
     gateway: Gateway,
     settings: Settings,
 }
 
 impl Acl {
+    /// An `acl` helper asking through `gateway`, reading the kill-switch state under `settings.state_dir`.
     pub fn new(gateway: Gateway, settings: Settings) -> Self {
         Self { gateway, settings }
     }

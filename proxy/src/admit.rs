@@ -20,19 +20,23 @@ use crate::serve::Handler;
 /// Why a connection is not admitted to the tunnel leg.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AdmitRefusal {
+    /// The presented tunnel key is absent or wrong (or the configured one is too short).
     #[error("the relayed CONNECT does not carry this Squid's tunnel key")]
     NotFromAgentsLeg,
+    /// No well-formed request id was relayed.
     #[error("the tunnel leg got no request id from the agents' leg")]
     NoRequestId,
+    /// The relayed decision is not `allow`.
     #[error("the agents' leg relayed a connection it did not allow")]
     NotAllowed,
+    /// Not the eight values `egress_admit` is configured with.
     #[error("the helper line does not have the configured fields")]
     Unreadable,
 }
 
-/// A request id as the gateway writes them: a ULID (26 characters of Crockford's base32).
+/// A request id as the gateway writes them: a canonical ULID (the gateway's own check).
 fn is_request_id(v: &str) -> bool {
-    v.len() == 26 && v.bytes().all(|b| b.is_ascii_alphanumeric())
+    egress_core::request::is_canonical_ulid(v)
 }
 
 /// Equal in time independent of where the first difference is (the key is a secret).
@@ -69,6 +73,7 @@ pub fn admit(values: &[Option<String>], key: &str) -> Result<Reply, AdmitRefusal
         .note("client", text(client)))
 }
 
+/// The `admit` mode, holding this Squid's tunnel key.
 pub struct Admit {
     key: String,
 }
@@ -133,6 +138,18 @@ mod tests {
             admit(&ok(Some("not-an-id\" x=\"y"), Some("allow")), KEY).unwrap_err(),
             AdmitRefusal::NoRequestId
         );
+        // 26 letters and digits that are no ULID the gateway writes: lowercase, I/L/O/U, past 128 bits.
+        for id in [
+            "01m97d72snnjs5ppn92mmthgyj",
+            "01M97D72SNNJS5PPN92MMTHGYI",
+            "8ZZZZZZZZZZZZZZZZZZZZZZZZZ",
+        ] {
+            assert_eq!(
+                admit(&ok(Some(id), Some("allow")), KEY).unwrap_err(),
+                AdmitRefusal::NoRequestId,
+                "{id}"
+            );
+        }
         assert_eq!(
             admit(&ok(Some(ID), Some("deny")), KEY).unwrap_err(),
             AdmitRefusal::NotAllowed

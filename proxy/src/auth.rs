@@ -27,12 +27,14 @@ struct Keys {
     fetched_at: Option<Instant>,
 }
 
+/// The `auth` mode: checks each credential offline with the gateway's public keys, fetched and cached.
 pub struct Auth {
     gateway: Gateway,
     keys: RwLock<Keys>,
 }
 
 impl Auth {
+    /// An `auth` helper that fetches the keys through `gateway` on its first check.
     pub fn new(gateway: Gateway) -> Self {
         Self {
             gateway,

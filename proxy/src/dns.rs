@@ -32,20 +32,33 @@ const UDP_LIMIT: usize = 512;
 /// The largest DNS message (two-byte length on TCP).
 const MAX_MESSAGE: usize = 65_535;
 
+/// Why the filter cannot start, or one query gets no filtered answer (the client then gets SERVFAIL).
 #[derive(Debug, thiserror::Error)]
 pub enum DnsError {
+    /// A line of the internal list is not a CIDR range.
     #[error("internal list line {line}: {text:?} is not an address range")]
-    List { line: usize, text: String },
+    List {
+        /// The line number, from 1.
+        line: usize,
+        /// The line, its comment and surrounding blanks removed.
+        text: String,
+    },
+    /// The internal list holds no range.
     #[error("the internal list is empty: refusing to resolve without it")]
     EmptyList,
+    /// A DNS message does not parse or encode.
     #[error("unreadable DNS message: {0}")]
     Message(#[from] hickory_proto::ProtoError),
+    /// The answer's id, message type or question is not the query's.
     #[error("the upstream answered another query")]
     Mismatch,
+    /// No upstream gave a usable answer in time: each one's failure, `; `-separated.
     #[error("no upstream answered: {0}")]
     Upstream(String),
+    /// A socket or file operation failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The environment does not configure the filter.
     #[error("{0}")]
     Settings(String),
 }
@@ -98,7 +111,9 @@ impl InternalList {
 /// An upstream answer with the internal addresses taken out.
 #[derive(Debug)]
 pub struct Filtered {
+    /// The upstream answer, without internal A/AAAA records in its answer and additional sections.
     pub message: Message,
+    /// The internal addresses taken out, for the log.
     pub dropped: Vec<IpAddr>,
 }
 
@@ -176,8 +191,11 @@ fn for_udp(message: &Message) -> Result<Vec<u8>, DnsError> {
 /// Where the filter listens, whom it asks, and the list it enforces.
 #[derive(Debug, Clone)]
 pub struct DnsSettings {
+    /// The address, port 53, served on both UDP and TCP.
     pub listen: SocketAddr,
+    /// The nameservers asked in turn, port 53 each.
     pub upstreams: Vec<SocketAddr>,
+    /// The rendered internal-ranges file (`EGRESS_PROXY_RANGES_FILE`).
     pub list: PathBuf,
 }
 

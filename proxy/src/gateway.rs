@@ -15,18 +15,30 @@ use tokio::sync::Mutex;
 
 use crate::settings::{Settings, GATEWAY_TIMEOUT};
 
+/// Why a call to the gateway produced no answer; [`crate::acl::failure_reason`] names it for Squid.
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
+    /// The AWS SDK found no credential provider, or the provider failed.
     #[error("no AWS credentials for the proxy's role: {0}")]
     Credentials(String),
+    /// The body could not be serialized or the request not signed.
     #[error("the request could not be signed: {0}")]
     Sign(String),
+    /// No answer within [`GATEWAY_TIMEOUT`].
     #[error("the gateway did not answer in time")]
     Timeout,
+    /// The HTTP client could not be built, or the connection failed.
     #[error("the gateway could not be reached: {0}")]
     Unreachable(String),
+    /// The gateway answered, but not with what was asked for.
     #[error("the gateway answered HTTP {status}: {kind}")]
-    Refused { status: u16, kind: String },
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The problem type's last path segment (`unknown` without one; `proxy_keys` for the keys call).
+        kind: String,
+    },
+    /// The body of a success could not be read or parsed.
     #[error("the gateway's answer could not be read: {0}")]
     Unreadable(String),
 }
@@ -34,25 +46,36 @@ pub enum GatewayError {
 /// The part of a decision the proxy uses (the gateway's `201`/`200` body; DESIGN §4).
 #[derive(Debug, Clone, Deserialize)]
 pub struct DecisionAnswer {
+    /// The recorded request's ULID: joins Squid's log lines to the gateway's row.
     pub request_id: String,
+    /// The effective decision: `allow`, `require_approval` or `deny`.
     pub decision: String,
+    /// The reason code (which precedence step decided).
     pub reason: String,
+    /// The approval a `require_approval` waits for, or the grant an `approval_granted` used.
     #[serde(default)]
     pub approval_id: Option<String>,
+    /// The agent's principal the gateway decided for (from the proxy token).
     pub principal: String,
+    /// The gateway's reading of the target, compared with Squid's before an `OK`.
     pub target: AnswerTarget,
 }
 
+/// The host and port of the gateway's normalized target.
 #[derive(Debug, Clone, Deserialize)]
 pub struct AnswerTarget {
+    /// Lowercase ASCII host name, IPv4 dotted quad or bracketed IPv6 literal.
     pub host: String,
+    /// The port, the scheme's default when the URL gave none.
     pub port: u16,
 }
 
 /// `GET /v1/egress/proxy-keys`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct KeysAnswer {
+    /// The audience proxy tokens must name (`<stack>-egress-proxy`).
     pub audience: String,
+    /// The verifying keys, current first (a previous one during a rotation).
     pub keys: Vec<PublicKeyInfo>,
 }
 
@@ -63,6 +86,7 @@ struct ProblemAnswer {
     kind: String,
 }
 
+/// The SigV4-signing client of the gateway's API, with the proxy role's credentials cached.
 pub struct Gateway {
     http: reqwest::Client,
     settings: Settings,
@@ -71,6 +95,7 @@ pub struct Gateway {
 }
 
 impl Gateway {
+    /// A client for `settings.gateway_url`, with the default AWS credential chain for `settings.region`.
     pub async fn new(settings: Settings) -> Result<Self, GatewayError> {
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(settings.region.clone()))

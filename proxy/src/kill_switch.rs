@@ -17,6 +17,7 @@ pub const STALE_AFTER: Duration = Duration::from_secs(5);
 const FILE: &str = "kill-switch";
 const OFF: &str = "off";
 
+/// The state file in `dir` (the settings' `state_dir`): `off`, or `engaged: <reason>`.
 pub fn state_path(dir: &Path) -> PathBuf {
     dir.join(FILE)
 }
@@ -24,10 +25,13 @@ pub fn state_path(dir: &Path) -> PathBuf {
 /// What `acl` does with a connection, from the state file alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Gate {
+    /// A fresh `off`: ask the gateway.
     Open,
     /// Refused without asking the gateway, with the reason code given to the agent.
     Closed {
+        /// Always `kill_switch`, whether engaged or unknown.
         reason: &'static str,
+        /// The engaged state's text, or why the state is unknown (missing, unreadable, stale).
         detail: String,
     },
 }

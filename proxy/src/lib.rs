@@ -13,6 +13,9 @@
 //! [`host`] compares two readings of a host; [`gateway`] the SigV4-signed API client; [`kill_switch`]
 //! the state file; [`settings`] the environment.
 
+// Every public item says what it is for (issue 20); `make lint` denies warnings.
+#![warn(missing_docs)]
+
 pub mod acl;
 pub mod admit;
 pub mod auth;

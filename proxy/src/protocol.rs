@@ -14,14 +14,19 @@ use percent_encoding::percent_decode_str;
 /// One request line, split: its channel id and its values, unescaped. `None` for an absent value (`-`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HelperLine {
+    /// Squid's channel id, all digits (at most 10): echoed at the head of the reply.
     pub channel: String,
+    /// The values after it, in the order Squid sends them (the helper's format in squid.conf).
     pub values: Vec<Option<String>>,
 }
 
+/// Why a request line could not be split.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum LineError {
+    /// Nothing but whitespace: skipped, there is nothing to answer.
     #[error("empty helper line")]
     Empty,
+    /// The first word is not 1-10 ASCII digits, so no reply can safely echo it.
     #[error("the channel id is not a number")]
     Channel,
 }
@@ -52,7 +57,9 @@ pub fn parse_line(line: &str) -> Result<HelperLine, LineError> {
 /// The answer to one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
+    /// `OK`: the ACL matches (or the credentials are accepted).
     Ok,
+    /// `ERR`: no match; every failure is answered so, never `BH`.
     Err,
 }
 
@@ -60,11 +67,14 @@ pub enum Verdict {
 /// `%note{key}` in headers and logs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
+    /// `OK` or `ERR`.
     pub verdict: Verdict,
+    /// `key=value` annotations, in the order they were added; none has an empty value.
     pub notes: Vec<(&'static str, String)>,
 }
 
 impl Reply {
+    /// An `OK` reply without notes.
     pub fn ok() -> Self {
         Self {
             verdict: Verdict::Ok,
@@ -72,6 +82,7 @@ impl Reply {
         }
     }
 
+    /// An `ERR` reply without notes.
     pub fn err() -> Self {
         Self {
             verdict: Verdict::Err,

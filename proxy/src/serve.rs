@@ -12,6 +12,7 @@ use crate::protocol::{parse_line, HelperLine, LineError, Reply};
 
 /// What a mode does with one request.
 pub trait Handler: Send + Sync + 'static {
+    /// Answers one parsed request line; every failure is an `ERR` reply, never a missing one.
     fn handle(&self, line: HelperLine) -> impl Future<Output = Reply> + Send;
 }
 
@@ -23,6 +24,7 @@ pub async fn serve<H: Handler>(handler: Arc<H>) -> std::io::Result<()> {
     serve_on(handler, tokio::io::stdin(), tokio::io::stdout()).await
 }
 
+/// [`serve`] on any `input` and `output` (tests and the helper benchmark use in-memory pipes).
 pub async fn serve_on<H, R, W>(handler: Arc<H>, input: R, mut output: W) -> std::io::Result<()>
 where
     H: Handler,

@@ -7,14 +7,23 @@ use std::time::Duration;
 /// How long the gateway may take to decide: past it the answer is `ERR` (a refusal), never a retry.
 pub const GATEWAY_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Why the environment does not configure the helper.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
+    /// A required variable (named) is unset or blank.
     #[error("{0} is not set")]
     Missing(&'static str),
+    /// A URL variable does not parse.
     #[error("{name} is not a valid URL: {value}")]
-    BadUrl { name: &'static str, value: String },
+    BadUrl {
+        /// The variable's name.
+        name: &'static str,
+        /// Its value, trailing `/` removed.
+        value: String,
+    },
 }
 
+/// What every mode needs to reach the gateway and share state.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The gateway's API base URL (`https://<api-id>.execute-api.<region>.amazonaws.com`, or the local stack).
@@ -29,6 +38,8 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Reads `EGRESS_GATEWAY_URL`, `AWS_REGION` (or `AWS_DEFAULT_REGION`), `EGRESS_PROXY_STATE_DIR` and
+    /// the optional `EGRESS_GATEWAY_DEV_PRINCIPAL`; blank counts as unset.
     pub fn from_env() -> Result<Self, SettingsError> {
         let var = |name: &'static str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let gateway_url = var("EGRESS_GATEWAY_URL").ok_or(SettingsError::Missing("EGRESS_GATEWAY_URL"))?;

@@ -17,10 +17,13 @@ use crate::serve::Handler;
 /// Why a tunnel's ClientHello is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SniRefusal {
+    /// The ClientHello names another host than the CONNECT (domain fronting).
     #[error("the TLS server name is not the CONNECT host")]
     Mismatch,
+    /// No server name, for a CONNECT to a host name.
     #[error("no TLS server name for a CONNECT to a name")]
     Missing,
+    /// Not the three values `egress_sni` is configured with, or no CONNECT host.
     #[error("the helper line does not have the configured fields")]
     Unreadable,
 }
@@ -46,6 +49,7 @@ pub fn check(connect_host: &str, sni: Option<&str>) -> Result<(), SniRefusal> {
     }
 }
 
+/// The `sni` mode: stateless, it reads only what Squid hands it.
 pub struct Sni;
 
 impl Handler for Sni {

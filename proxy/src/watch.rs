@@ -9,13 +9,18 @@ use egress_core::{KillSwitchState, PolicyFetcher, SsmFetcher};
 
 use crate::kill_switch::{write_state, POLL_EVERY};
 
+/// What `watch` reads, where it writes, and whether it cuts open connections.
 pub struct WatchSettings {
+    /// The kill switch's SSM parameter name (`EGRESS_KILL_SWITCH_PARAMETER`).
     pub parameter: String,
+    /// Where the state file is written (the settings' `state_dir`, which `acl` reads).
     pub state_dir: PathBuf,
     /// The proxy port whose client connections are cut while engaged; `None`: never cut.
     pub cut_port: Option<u16>,
 }
 
+/// Polls the parameter every [`POLL_EVERY`] and rewrites the state file until the process ends (errors
+/// are logged, never returned); cuts open connections at each poll while engaged, when asked to.
 pub async fn run(settings: WatchSettings) -> std::io::Result<()> {
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let fetcher = SsmFetcher::new(aws_sdk_ssm::Client::new(&config), settings.parameter.clone());

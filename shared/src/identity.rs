@@ -10,10 +10,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 crate::wire_enum::wire_enum! {
+    /// How the caller authenticated: with AWS credentials, with a JWT, or by the development header.
     pub enum IdentityKind in "lowercase" {
+        /// Signed with AWS credentials (SigV4); the principal comes from `userArn` or a Cognito identity.
         Iam,
+        /// A JWT the authorizer validated; the principal is its `sub`.
         Jwt,
-        // The development header (`EGRESS_DEV_MODE=1` only).
+        /// The development header (`EGRESS_DEV_MODE=1` only).
         Dev,
     }
 }
@@ -24,6 +27,7 @@ crate::wire_enum::wire_enum! {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Identity {
+    /// How the caller authenticated, and so what its principal is
     pub kind: IdentityKind,
     /// Assumed-role session name (recorded, never authorizes)
     pub session: Option<String>,
@@ -42,6 +46,8 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// A `dev` identity with nothing else known: the development header's caller, and the base that
+    /// other identities fill in (`..Identity::dev()`).
     pub fn dev() -> Self {
         Self {
             kind: IdentityKind::Dev,
@@ -154,6 +160,7 @@ pub fn iam_principal(user_arn: &str) -> Option<IamPrincipal> {
     }
 }
 
+/// 12 ASCII digits (the AWS account id format).
 pub fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }

@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 
 use crate::{approval::ApprovalRecord, request::RequestRecord};
 
+/// The CloudWatch namespace written unless `EGRESS_METRICS_NAMESPACE` names another (see [`namespace`]).
 pub const NAMESPACE: &str = "EgressGateway";
 
 /// The namespace this process writes: `EGRESS_METRICS_NAMESPACE`, else [`NAMESPACE`].

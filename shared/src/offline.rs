@@ -15,9 +15,12 @@ use crate::{
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Caller {
+    /// The principal to decide for, as the authorizer would name it.
     pub principal: String,
+    /// The caller's AWS account id (12 digits), for `account:` member patterns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// The caller's AWS Organizations id, for `org:` member patterns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org: Option<String>,
 }
@@ -35,13 +38,19 @@ impl Caller {
 /// What the policy decides, with the fields of a recorded request that say why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Outcome {
+    /// The answer the caller would get, after shadow mode.
     pub decision: Effect,
+    /// What the policy says, before shadow mode.
     pub policy_decision: Effect,
+    /// Which precedence step decided.
     pub reason: Reason,
+    /// Id of the rule that matched, for the `rule_*` reasons.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+    /// The secrets-in-URL detector that found a credential, if one did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dlp: Option<Detector>,
+    /// The zone's mode (`enforce` or `shadow`).
     pub mode: Mode,
 }
 
@@ -92,20 +101,28 @@ pub fn eval(policy: &CompiledPolicy, caller: &Caller, body: &[u8]) -> Result<Out
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Case {
+    /// A name to report the case by; unnamed cases are reported by position only.
     #[serde(default)]
     pub name: Option<String>,
+    /// Who asks: `principal`, `account` and `org` at the case's top level.
     #[serde(flatten)]
     pub caller: Caller,
+    /// The request body, decided as if it were posted to the API.
     pub request: serde_json::Value,
+    /// What must come of it.
     pub expect: Expected,
 }
 
+/// What a [`Case`] must come to: always the decision, and the reason and rule only when given.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expected {
+    /// The answer the caller must get (after shadow mode).
     pub decision: Effect,
+    /// The reason code; not checked when absent.
     #[serde(default)]
     pub reason: Option<Reason>,
+    /// The rule id; `""` expects no rule, absent is not checked.
     #[serde(default)]
     pub rule: Option<String>,
 }
@@ -113,8 +130,11 @@ pub struct Expected {
 /// A case that did not come out as expected: its position (from 1), name, and what happened instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
+    /// The case's position in the file, from 1.
     pub case: usize,
+    /// The case's name, if it had one.
     pub name: Option<String>,
+    /// What came of it instead, or why it could not be decided.
     pub problem: String,
 }
 
@@ -163,12 +183,19 @@ pub fn run_cases(policy: &CompiledPolicy, cases: &[Case]) -> Vec<Failure> {
 /// A recorded request that a candidate policy would decide differently from the current one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change {
+    /// The recorded request's id.
     pub request_id: String,
+    /// The principal it was decided for.
     pub principal: String,
+    /// The zone it was decided in.
     pub zone: String,
+    /// The recorded (redacted) target as `scheme://host:port/path`.
     pub target: String,
+    /// Whether the request was a CONNECT tunnel.
     pub tunnel: bool,
+    /// What the current policy decides.
     pub current: Outcome,
+    /// What the candidate policy decides.
     pub candidate: Outcome,
 }
 

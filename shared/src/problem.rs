@@ -10,15 +10,22 @@ use crate::store::StoreError;
 /// An RFC 9457 problem. `type` is a stable URN per problem class.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
+    /// `type`: the URN of the problem class (`urn:egress:problem:<class>`), stable for clients to match.
     #[serde(rename = "type")]
     pub kind: &'static str,
+    /// Short human summary of the class; the same for every occurrence.
     pub title: &'static str,
+    /// The HTTP status code, repeated in the body.
     pub status: u16,
+    /// What went wrong this time, for a human.
     pub detail: String,
+    /// Per-field errors of an invalid input (`errors`), omitted when empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Seconds for the `Retry-After` header (not in the body).
     #[serde(skip)]
     pub retry_after: Option<u32>,
+    /// Methods for the `Allow` header of a 405 (not in the body).
     #[serde(skip)]
     pub allow: Option<&'static str>,
 }
@@ -35,11 +42,13 @@ impl Problem {
             allow: None,
         }
     }
+    /// 400: the input is invalid, with the offending fields.
     pub fn invalid(detail: impl Into<String>, errors: Vec<FieldError>) -> Self {
         let mut p = Self::new(400, "urn:egress:problem:invalid-input", "Invalid input", detail);
         p.errors = errors;
         p
     }
+    /// 401: the request carries no authenticated principal.
     pub fn unauthenticated() -> Self {
         Self::new(
             401,
@@ -58,12 +67,15 @@ impl Problem {
             detail,
         )
     }
+    /// 403: the principal may not do this.
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Self::new(403, "urn:egress:problem:forbidden", "Forbidden", detail)
     }
+    /// 404: no such route or resource, or one the caller may not see (answered alike).
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(404, "urn:egress:problem:not-found", "Not found", detail)
     }
+    /// 405, with the `Allow` header listing `allow`.
     pub fn method_not_allowed(allow: &'static str) -> Self {
         let mut p = Self::new(
             405,
@@ -74,6 +86,7 @@ impl Problem {
         p.allow = Some(allow);
         p
     }
+    /// 413: the body exceeds [`MAX_BODY_BYTES`] bytes.
     pub fn too_large() -> Self {
         Self::new(
             413,
@@ -82,6 +95,7 @@ impl Problem {
             format!("the body must be at most {MAX_BODY_BYTES} bytes"),
         )
     }
+    /// 415: the body is not declared as JSON.
     pub fn unsupported_media_type() -> Self {
         Self::new(
             415,
@@ -94,6 +108,7 @@ impl Problem {
     pub fn conflict(detail: impl Into<String>) -> Self {
         Self::new(409, "urn:egress:problem:conflict", "Conflict", detail)
     }
+    /// 422: the `Idempotency-Key` was already used with a different body.
     pub fn idempotency_mismatch() -> Self {
         Self::new(
             422,
@@ -102,6 +117,7 @@ impl Problem {
             "this Idempotency-Key was already used with a different body",
         )
     }
+    /// 503 with `Retry-After: 1`: the request store is unreachable, throttled or busy; retry.
     pub fn unavailable(detail: impl Into<String>) -> Self {
         let mut p = Self::new(
             503,
@@ -112,6 +128,7 @@ impl Problem {
         p.retry_after = Some(1);
         p
     }
+    /// 500: an unexpected error; the details are logged, never answered.
     pub fn internal() -> Self {
         Self::new(
             500,

@@ -10,6 +10,7 @@ use aws_sigv4::sign::v4;
 /// The service name API Gateway checks SigV4 signatures for.
 pub const EXECUTE_API: &str = "execute-api";
 
+/// Why a request could not be signed (the signing library's message: bad credentials, URL or region).
 #[derive(Debug, thiserror::Error)]
 #[error("the request could not be signed: {0}")]
 pub struct SignError(String);

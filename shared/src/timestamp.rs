@@ -23,10 +23,12 @@ impl Timestamp {
         Self(t.replace_millisecond(millis).unwrap_or(t))
     }
 
+    /// The current time, to the millisecond.
     pub fn now() -> Self {
         Self::new(OffsetDateTime::now_utc())
     }
 
+    /// The instant as `time`'s type, for arithmetic and comparisons with other times.
     pub fn time(self) -> OffsetDateTime {
         self.0
     }

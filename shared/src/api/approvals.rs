@@ -18,32 +18,37 @@ use super::roles::{approver_zones, approves, is_auditor};
 use crate::metrics;
 use crate::timestamp::Timestamp;
 use crate::{
-    api::{
-        body_bytes, caller, is_canonical_ulid, is_json_content_type, json_response, query_binding, respond, Caller,
-        CursorCodec,
-    },
+    api::{body_bytes, caller, is_json_content_type, json_response, query_binding, respond, Caller, CursorCodec},
     approval::{parse_decision_body, ApprovalRecord, ApprovalState, Decided, TransitionError},
     field::FieldError,
     policy::CompiledPolicy,
     policy_source::PolicySource,
     problem::Problem,
+    request::is_canonical_ulid,
     request::MAX_BODY_BYTES,
     store::{ApprovalPartition, ApprovalQuery, DecideOutcome, DecisionWrite, Store, StoredApproval},
 };
 
 const PARAMS: [&str; 5] = ["state", "zone", "principal", "limit", "cursor"];
 
+/// The approvals API: one handler for its three routes (list, get one, decide).
 pub struct ApprovalsService {
+    /// Where approvals and their slots are read, and decisions written.
     pub store: Arc<dyn Store>,
+    /// The policy in force: who approves or audits which zone, and each zone's grant limit.
     pub policy: Arc<dyn PolicySource>,
+    /// Signs and checks the list's `cursor` parameter.
     pub cursors: CursorCodec,
+    /// Development mode: the `X-Egress-Principal` header names the caller when there is no authorizer.
     pub dev_mode: bool,
 }
 
 /// A page of approvals.
 #[derive(Debug, Serialize)]
 pub struct ApprovalsPage {
+    /// The approvals, newest first, each with its state as of the answer.
     pub items: Vec<ApprovalRecord>,
+    /// The `cursor` of the next page; `None` (`null`) on the last one.
     pub next_cursor: Option<String>,
 }
 
@@ -91,6 +96,7 @@ fn visible(c: &Caller, a: &ApprovalRecord, policy: Option<&CompiledPolicy>) -> b
 }
 
 impl ApprovalsService {
+    /// Answers one API Gateway request: the approval(s) as JSON, or a problem.
     pub async fn handle(&self, req: Request) -> Response<Body> {
         respond(self.try_handle(req).await)
     }

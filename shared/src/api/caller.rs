@@ -17,7 +17,10 @@ pub const PRINCIPAL_HEADER: &str = "x-egress-principal";
 /// The authenticated caller. Never read from the body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
+    /// Who policy decides for: an IAM user, role (never its session) or federated user, a Cognito
+    /// identity, a JWT `sub`, or the development header's value.
     pub principal: String,
+    /// What the authorizer said about the caller, recorded with every request.
     pub identity: Identity,
     /// JWT scopes, when the JWT authorizer is in use (`egress:audit` grants auditor rights).
     pub scopes: Vec<String>,

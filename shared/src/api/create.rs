@@ -22,13 +22,20 @@ use crate::{
     store::{IdempotencyClaim, Store},
 };
 
+/// The optional `Idempotency-Key` header: a retry with the same key and body replays the first answer.
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+/// The longest `Idempotency-Key`, in characters (printable ASCII).
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
+/// `POST /v1/egress/requests`: decides a request and records it.
 pub struct CreateService {
+    /// Where requests, idempotency claims and approvals are written.
     pub store: Arc<dyn Store>,
+    /// The policy in force; without one every request is denied with reason `policy_unavailable`.
     pub policy: Arc<dyn PolicySource>,
+    /// Development mode: the `X-Egress-Principal` header names the caller when there is no authorizer.
     pub dev_mode: bool,
+    /// How long an `Idempotency-Key` is remembered: a retry within it replays the recorded answer.
     pub idempotency_ttl: Duration,
     /// The proxy-token keys (verification of `X-Egress-Proxy-Token`); `None`: no token is accepted.
     pub proxy_keys: Option<Arc<ProxyKeys>>,
@@ -52,6 +59,7 @@ pub fn idempotency_key(req: &Request) -> Result<Option<String>, Problem> {
 }
 
 impl CreateService {
+    /// Answers one API Gateway request: the new record (201), an idempotent replay (200) or a problem.
     pub async fn handle(&self, req: Request) -> Response<Body> {
         respond(self.try_handle(req).await)
     }

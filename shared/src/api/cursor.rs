@@ -15,12 +15,16 @@ type HmacSha256 = Hmac<Sha256>;
 /// At least 32 bytes of key: an HMAC-SHA256 key shorter than its output weakens it.
 pub const MIN_KEY_LEN: usize = 32;
 
+/// Why a cursor was refused (the list answers 400).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CursorError {
+    /// Not `payload.tag` in base64url, or a payload of an unknown form or version.
     #[error("the cursor is malformed")]
     Malformed,
+    /// The MAC does not verify: another key signed it, or it was edited.
     #[error("the cursor was not issued by this service or was modified")]
     BadSignature,
+    /// Authentic, but bound to another caller or other filters.
     #[error("the cursor belongs to another query or caller")]
     WrongQuery,
 }
@@ -35,11 +39,13 @@ struct Payload {
     q: String,
 }
 
+/// Issues and checks list cursors with one HMAC-SHA256 key.
 pub struct CursorCodec {
     key: Vec<u8>,
 }
 
 impl CursorCodec {
+    /// A codec with `key`; `None` when the key is shorter than [`MIN_KEY_LEN`].
     pub fn new(key: &[u8]) -> Option<Self> {
         (key.len() >= MIN_KEY_LEN).then(|| Self { key: key.to_vec() })
     }
@@ -51,6 +57,7 @@ impl CursorCodec {
         m
     }
 
+    /// The cursor of the page after `after` (the last id returned), bound to `query_binding`.
     pub fn encode(&self, after: &str, query_binding: &str) -> String {
         let payload = Payload {
             v: 1,

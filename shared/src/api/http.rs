@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::problem::Problem;
 
 impl Problem {
+    /// The problem as an `application/problem+json` response, with `Retry-After` and `Allow` when set.
     pub fn into_response(self) -> Response<Body> {
         let body = serde_json::to_string(&self).unwrap_or_else(|_| "{}".into());
         let mut resp = Response::new(Body::Text(body));
@@ -72,6 +73,7 @@ pub fn is_json_content_type(req: &Request) -> bool {
     })
 }
 
+/// The request body as bytes, text or binary; empty when there is none.
 pub fn body_bytes(req: &Request) -> &[u8] {
     match req.body() {
         Body::Empty => &[],

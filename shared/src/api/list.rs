@@ -10,7 +10,6 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use ulid::Ulid;
 
 use super::params::Params;
 use super::roles::is_auditor;
@@ -22,16 +21,21 @@ use crate::{
     policy::Effect,
     policy_source::PolicySource,
     problem::Problem,
-    request::{ulid_bound, RequestRecord},
+    request::{is_canonical_ulid, ulid_bound, RequestRecord},
     store::{ListQuery, Store},
 };
 
 const PARAMS: [&str; 7] = ["principal", "zone", "decision", "since", "until", "limit", "cursor"];
 
+/// The requests API: one handler for the list and for one request by id.
 pub struct ListService {
+    /// Where requests, and the approvals they opened, are read.
     pub store: Arc<dyn Store>,
+    /// The policy in force: who audits (and so sees every principal's requests).
     pub policy: Arc<dyn PolicySource>,
+    /// Signs and checks the list's `cursor` parameter.
     pub cursors: CursorCodec,
+    /// Development mode: the `X-Egress-Principal` header names the caller when there is no authorizer.
     pub dev_mode: bool,
 }
 
@@ -66,21 +70,32 @@ impl ApprovalView {
     }
 }
 
+/// A page of requests, as `GET /v1/egress/requests` answers.
 #[derive(Debug, Serialize)]
 pub struct RequestsPage {
+    /// The requests, newest first.
     pub items: Vec<RequestRecord>,
+    /// The `cursor` of the next page; `None` (`null`) on the last one.
     pub next_cursor: Option<String>,
 }
 
 /// The validated query string.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ListParams {
+    /// Only this principal's requests (another principal's: auditors only).
     pub principal: Option<String>,
+    /// Only requests made in this zone.
     pub zone: Option<String>,
+    /// Only requests answered with this decision.
     pub decision: Option<Effect>,
+    /// Only requests made at or after this time (to the millisecond).
     pub since: Option<OffsetDateTime>,
+    /// Only requests made at or before this time (to the millisecond); never before `since`.
     pub until: Option<OffsetDateTime>,
+    /// Most items on the page: 1 to [`MAX_LIMIT`](super::MAX_LIMIT), by default
+    /// [`DEFAULT_LIMIT`](super::DEFAULT_LIMIT).
     pub limit: usize,
+    /// The `cursor` of a previous page, as given (checked against the query when used).
     pub cursor: Option<String>,
 }
 
@@ -136,13 +151,6 @@ pub fn parse_params(req: &Request) -> Result<ListParams, Problem> {
     Ok(p)
 }
 
-/// A ULID in canonical form (26 characters, uppercase Crockford base32, at most 128 bits). Checked by
-/// round trip: the ulid crate decodes a first character above `7` by wrapping, so `8ZZZ...` would
-/// otherwise be looked up as some other id instead of being refused.
-pub fn is_canonical_ulid(id: &str) -> bool {
-    Ulid::from_string(id).is_ok_and(|u| u.to_string() == id)
-}
-
 /// The request id of `GET /v1/egress/requests/{request_id}`, if this is that route.
 fn path_request_id(req: &Request) -> Option<String> {
     if let Some(id) = req.path_parameters_ref().and_then(|p| p.first("request_id")) {
@@ -154,6 +162,7 @@ fn path_request_id(req: &Request) -> Option<String> {
 }
 
 impl ListService {
+    /// Answers one API Gateway request for either route: a page, one request, or a problem.
     pub async fn handle(&self, req: Request) -> Response<Body> {
         respond(self.try_handle(req).await)
     }
@@ -225,27 +234,5 @@ impl ListService {
                 next_cursor,
             },
         ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn request_ids_must_be_canonical_ulids() {
-        let id = Ulid::new().to_string();
-        assert!(is_canonical_ulid(&id));
-        assert!(is_canonical_ulid("7ZZZZZZZZZZZZZZZZZZZZZZZZZ"));
-        for bad in [
-            "8ZZZZZZZZZZZZZZZZZZZZZZZZZ", // more than 128 bits
-            "01jdq1m8zc4q8w5v8t9x2y3z4a", // lowercase
-            "01JDQ1M8ZC4Q8W5V8T9X2Y3Z4",  // 25 characters
-            "01JDQ1M8ZC4Q8W5V8T9X2Y3Z4AA",
-            "0000000000000000000000000I", // not Crockford base32
-            "",
-        ] {
-            assert!(!is_canonical_ulid(bad), "{bad}");
-        }
     }
 }

@@ -17,7 +17,7 @@ pub use caller::{caller, Caller, PRINCIPAL_HEADER};
 pub use create::{idempotency_key, CreateService, IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY_LEN};
 pub use cursor::{query_binding, CursorCodec, CursorError, MIN_KEY_LEN};
 pub use http::{body_bytes, is_json_content_type, json_response, respond};
-pub use list::{is_canonical_ulid, parse_params, ListParams, ListService, RequestsPage};
+pub use list::{parse_params, ListParams, ListService, RequestsPage};
 pub use on_behalf::PROXY_TOKEN_HEADER;
 pub use params::{DEFAULT_LIMIT, MAX_LIMIT};
 pub use proxy_tokens::{ProxyKeysPage, ProxyTokensService, PROXY_KEYS_PATH, PROXY_TOKENS_PATH};

@@ -9,7 +9,9 @@ use crate::{
     problem::Problem,
 };
 
+/// The page size of a list when `limit` is not given.
 pub const DEFAULT_LIMIT: usize = 50;
+/// The largest `limit` a list accepts.
 pub const MAX_LIMIT: usize = 200;
 
 pub(super) struct Params<'r> {

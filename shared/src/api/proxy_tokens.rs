@@ -19,11 +19,16 @@ use crate::{
     request::MAX_BODY_BYTES,
 };
 
+/// The route that mints a proxy token for the caller (`POST`).
 pub const PROXY_TOKENS_PATH: &str = "/v1/egress/proxy-tokens";
+/// The route that lists the public keys proxy tokens are verified with (`GET`).
 pub const PROXY_KEYS_PATH: &str = "/v1/egress/proxy-keys";
 
+/// The proxy-token API: one handler for both routes.
 pub struct ProxyTokensService {
+    /// The signing key, the public keys and the audience of the gateway's tokens.
     pub keys: Arc<ProxyKeys>,
+    /// Development mode: the `X-Egress-Principal` header names the caller when there is no authorizer.
     pub dev_mode: bool,
 }
 
@@ -38,11 +43,14 @@ struct MintBody {
 /// `GET /v1/egress/proxy-keys`: the audience tokens are for, and the keys that verify them (current first).
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ProxyKeysPage {
+    /// The audience every token must name
     pub audience: String,
+    /// The public keys that verify tokens, the current (signing) one first
     pub keys: Vec<PublicKeyInfo>,
 }
 
 impl ProxyTokensService {
+    /// Answers one API Gateway request for either route: a token (201), the keys (200) or a problem.
     pub async fn handle(&self, req: Request) -> Response<Body> {
         respond(self.try_handle(&req))
     }

@@ -14,6 +14,7 @@ fn has_scope(c: &Caller, scope: &str) -> bool {
     c.scopes.iter().any(|s| s == scope)
 }
 
+/// Whether `c` may read every request and approval: it holds the audit scope, or the policy names it.
 pub fn is_auditor(c: &Caller, policy: Option<&CompiledPolicy>) -> bool {
     has_scope(c, AUDIT_SCOPE) || policy.is_some_and(|p| p.is_auditor(c.subject()))
 }

@@ -15,8 +15,11 @@ pub const MAX_NOTE_CHARS: usize = 1024;
 pub const DEFAULT_GRANT_SECONDS: u32 = 3600;
 
 crate::wire_enum::wire_enum! {
+    /// The `decision` member of a decision body.
     pub enum DecisionKind in "snake_case" {
+        /// Grant the approval (`scope` and `ttl_seconds` optional).
         Grant,
+        /// Deny it (`scope` and `ttl_seconds` are refused).
         Deny,
     }
 }
@@ -37,12 +40,19 @@ struct RawBody {
 /// a deny carries neither.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecisionBody {
+    /// Grant: requests for the approval's key are allowed as `scope` says, until the grant expires.
     Grant {
+        /// What the grant covers; `once` when the body does not say.
         scope: GrantScope,
+        /// The lifetime asked for, 1 to [`MAX_APPROVAL_SECONDS`] seconds; `None`: the default, capped by the
+        /// zone (see [`DecisionBody::grant_seconds`]).
         ttl_seconds: Option<u32>,
+        /// The approver's note: at most [`MAX_NOTE_CHARS`] characters, no controls but tab and newline.
         note: Option<String>,
     },
+    /// Deny: the request stays refused and the key is free for a new approval.
     Deny {
+        /// The approver's note, checked as for a grant.
         note: Option<String>,
     },
 }

@@ -18,9 +18,13 @@ use crate::{
 crate::wire_enum::wire_enum! {
     /// Where an approval is in its lifecycle. `expired` is never stored: it is a `pending` past `expires_at`.
     pub enum ApprovalState in "snake_case" {
+        /// Waiting for an approver until `expires_at`
         Pending,
+        /// An approver granted it; `grant` says what
         Granted,
+        /// An approver denied it
         Denied,
+        /// Nobody decided before `expires_at` (derived when read, never stored)
         Expired,
     }
 }
@@ -28,7 +32,9 @@ crate::wire_enum::wire_enum! {
 crate::wire_enum::wire_enum! {
     /// What a grant covers: the next matching request (`once`), or every one until it expires (`window`).
     pub enum GrantScope in "snake_case" {
+        /// The next matching request only
         Once,
+        /// Every matching request until the grant expires
         Window,
     }
 }
@@ -37,6 +43,7 @@ crate::wire_enum::wire_enum! {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Grant {
+    /// What the grant covers: the next matching request (`once`), or every one until it expires (`window`)
     pub scope: GrantScope,
     /// When the grant stops applying (RFC 3339, milliseconds, UTC)
     pub expires_at: Timestamp,
@@ -49,13 +56,20 @@ pub struct Grant {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct ApprovalRecord {
+    /// The approval's ULID; its time part is `created_at`
     #[schemars(regex(pattern = crate::request::ULID_PATTERN))]
     pub approval_id: String,
+    /// Where the approval is in its lifecycle; `expired` is never stored (a `pending` past `expires_at`)
     pub state: ApprovalState,
     /// The principal that asked (never decides it)
     pub principal: String,
+    /// What the authorizer said about the principal when it asked: `iam` (principal = the IAM user, the
+    /// role of an assumed-role session, or the federated user), `jwt` (principal = `sub`) or `dev` (the
+    /// local development header); `null` where it said nothing.
     pub identity: Identity,
+    /// The zone the request was made in; only its approvers may decide
     pub zone: String,
+    /// The destination asked for (normalized; the query is never recorded)
     pub target: Target,
     /// A CONNECT tunnel: a grant covers any path to `target`'s host and port (the approver is told so)
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -75,11 +89,13 @@ pub struct ApprovalRecord {
     pub rule: Option<String>,
     /// The secrets-in-URL detector that asked, if one did (never the secret)
     pub dlp: Option<Detector>,
+    /// When the approval was opened (RFC 3339, milliseconds, UTC)
     pub created_at: Timestamp,
     /// When a pending approval expires (RFC 3339, milliseconds, UTC)
     pub expires_at: Timestamp,
     /// The approver's principal, once decided
     pub decided_by: Option<String>,
+    /// When an approver decided it (RFC 3339, milliseconds, UTC); null while undecided
     pub decided_at: Option<Timestamp>,
     /// The approver's note
     pub note: Option<String>,

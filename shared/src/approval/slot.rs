@@ -10,7 +10,9 @@ use crate::{digest::hex_sha256, normalize::Target};
 crate::wire_enum::wire_enum! {
     /// A slot exists while its approval waits or its grant can be used; a denied approval frees it.
     pub enum SlotState in "snake_case" {
+        /// The approval waits for a decision.
         Pending,
+        /// The approval was granted; the slot carries the grant's scope and use.
         Granted,
     }
 }
@@ -18,10 +20,14 @@ crate::wire_enum::wire_enum! {
 /// The slot as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalSlot {
+    /// The approval the slot points at: the key's current one, pending or granted.
     pub approval_id: String,
+    /// Whether that approval waits or is granted (a denied one has no slot).
     pub state: SlotState,
+    /// The grant's scope; `None` while pending.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<GrantScope>,
+    /// The request that used a `once` grant; `None` until then, and always for a window grant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub used_by: Option<String>,
     /// Unix seconds: when the pending approval or the grant expires (the TTL attribute).
@@ -75,7 +81,9 @@ pub fn approval_key(principal: &str, zone: &str, target: &Target, path: GrantPat
 /// tunnel (any path).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GrantPath<'a> {
+    /// A request for one URL, with its path as written (`None`: no URL was given, or no path).
     Written(Option<&'a str>),
+    /// A CONNECT tunnel: any path of the host and port.
     Tunnel,
 }
 
@@ -103,12 +111,23 @@ pub fn approval_basis(decision: &crate::policy::Decision, tail_fingerprint: Opti
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyState {
     /// A grant that can still be used: the request is allowed (`approval_granted`).
-    Granted { approval_id: String, scope: GrantScope },
+    Granted {
+        /// The approval whose grant allows the request.
+        approval_id: String,
+        /// Its scope: a `once` grant is used up by this request.
+        scope: GrantScope,
+    },
     /// An approval still waiting: the request references it.
-    Pending { approval_id: String },
+    Pending {
+        /// The pending approval.
+        approval_id: String,
+    },
     /// Nothing usable: a new approval is opened. `replacing` is the slot's approval when there was one
     /// (expired, or a used `once` grant), which the new slot may overwrite only if it is still that one.
-    Free { replacing: Option<String> },
+    Free {
+        /// The slot's stale approval, if the key had a slot.
+        replacing: Option<String>,
+    },
 }
 
 /// The key's state at `now` (Unix seconds), from its slot.

@@ -23,6 +23,7 @@ pub enum TransitionError {
 /// A decision taken: what the store writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decided {
+    /// The approval as decided: its new state, `decided_by`, `decided_at`, note and, for a grant, the grant.
     pub approval: ApprovalRecord,
     /// The granted slot of the approval's key; `None` for a denial (the pending slot is deleted).
     pub slot: Option<ApprovalSlot>,

@@ -1,9 +1,9 @@
-//! Writes the event detail JSON Schemas (infra/events/<detail-type>.schema.json) from the types, and the
+//! Writes the event detail JSON Schemas (`infra/events/<detail-type>.schema.json`) from the types, and the
 //! nested CloudFormation template of the schema registry that inlines them (infra/events/schemas.yaml,
 //! the `EventSchemas` application of template.yaml), or with `--check` exits 1 when a checked-in file
 //! differs from what the types give (`make lint`).
 //!
-//! Usage: egress-schemas [--check] [DIR]   (DIR defaults to infra/events)
+//! Usage: `egress-schemas [--check] [DIR]` (DIR defaults to `infra/events`)
 
 use std::path::PathBuf;
 use std::process::ExitCode;

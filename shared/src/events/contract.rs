@@ -13,12 +13,19 @@ use crate::{
     request::{RequestRecord, ULID_PATTERN},
 };
 
+/// The EventBridge `source` of every event the gateway publishes.
 pub const SOURCE: &str = "egress.gateway";
+/// Detail-type of a recorded request; its outcome event always follows.
 pub const REQUESTED: &str = "egress.requested";
+/// Detail-type of the outcome of an allowed request.
 pub const ALLOWED: &str = "egress.allowed";
+/// Detail-type of the outcome of a denied request or one held for approval.
 pub const BLOCKED: &str = "egress.blocked";
+/// Detail-type of an approval an approver granted.
 pub const APPROVAL_GRANTED: &str = "egress.approval.granted";
+/// Detail-type of an approval an approver denied.
 pub const APPROVAL_DENIED: &str = "egress.approval.denied";
+/// Detail-type of a pending approval that expired without a decision.
 pub const APPROVAL_EXPIRED: &str = "egress.approval.expired";
 
 /// The `detail` of `egress.requested`, `egress.allowed` and `egress.blocked`. Its JSON Schemas
@@ -28,13 +35,20 @@ pub const APPROVAL_EXPIRED: &str = "egress.approval.expired";
 pub struct EventDetail {
     /// `<request_id>/<detail-type>`: unique per request and type; dedupe on it
     pub event_id: String,
+    /// The recorded request (a ULID, the API's id)
     #[schemars(regex(pattern = ULID_PATTERN))]
     pub request_id: String,
+    /// The authenticated caller the request is recorded for
     #[schemars(length(min = 1))]
     pub principal: String,
+    /// What the authorizer said about the caller: `iam` (principal = the IAM user, the role of an
+    /// assumed-role session, or the federated user), `jwt` (principal = `sub`) or `dev` (the local
+    /// development header); `null` where it said nothing.
     pub identity: Identity,
+    /// The zone the request was decided in
     #[schemars(regex(pattern = crate::names::ZONE_PATTERN))]
     pub zone: String,
+    /// The target as the API, the table and events write it.
     pub target: Target,
     /// Present (`true`) for a CONNECT tunnel: the path is unknown
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -44,7 +58,9 @@ pub struct EventDetail {
     pub decision: Effect,
     /// What the policy said before shadow mode
     pub policy_decision: Effect,
+    /// The zone's mode: `shadow` records what the policy said but allows
     pub mode: Mode,
+    /// Which precedence step decided, as a reason code
     pub reason: Reason,
     /// Id of the matched rule, if any
     pub rule: Option<String>,
@@ -79,6 +95,7 @@ pub struct EventDetail {
 pub struct ApprovalEventDetail {
     /// `<approval_id>/<detail-type>`: unique per approval and type; dedupe on it
     pub event_id: String,
+    /// The approval as it stands after the transition (flattened into the detail).
     #[serde(flatten)]
     pub approval: ApprovalRecord,
 }
@@ -87,11 +104,14 @@ pub struct ApprovalEventDetail {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Detail {
+    /// The detail of a request's `egress.requested` or outcome event.
     Request(EventDetail),
+    /// The detail of an approval's decision or expiry.
     Approval(ApprovalEventDetail),
 }
 
 impl Detail {
+    /// The detail's deterministic `event_id`, which consumers dedupe on.
     pub fn event_id(&self) -> &str {
         match self {
             Detail::Request(d) => &d.event_id,
@@ -111,7 +131,9 @@ impl Detail {
 /// One event ready to publish.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
+    /// The EventBridge detail-type (one of the `egress.*` constants).
     pub detail_type: &'static str,
+    /// The detail object, serialized as the event's `detail`.
     pub detail: Detail,
 }
 

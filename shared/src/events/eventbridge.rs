@@ -6,12 +6,14 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use super::contract::{Event, SOURCE};
 use super::publisher::{EventBus, PublishError};
 
+/// [`EventBus`] on one EventBridge event bus, through the SDK client.
 pub struct EventBridgeBus {
     client: aws_sdk_eventbridge::Client,
     bus_name: String,
 }
 
 impl EventBridgeBus {
+    /// The bus named `bus_name` (a name or ARN), called through `client`.
     pub fn new(client: aws_sdk_eventbridge::Client, bus_name: impl Into<String>) -> Self {
         Self {
             client,

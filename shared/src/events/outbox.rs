@@ -107,6 +107,8 @@ fn expired(slot: ApprovalSlot) -> Vec<Event> {
     approval_event(&approval).into_iter().collect()
 }
 
+/// The outbox Lambda's handler: publishes the events of a stream batch and reports, as batch item
+/// failures (by sequence number), every record not wholly published or not decodable.
 pub async fn handle_stream_event(bus: &dyn EventBus, event: &StreamEvent, retry: RetryPolicy) -> DynamoDbEventResponse {
     let mut to_publish: Vec<Vec<Event>> = Vec::with_capacity(event.records.len());
     let mut failed_ids: Vec<Option<String>> = Vec::new();

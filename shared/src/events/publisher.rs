@@ -9,8 +9,10 @@ use async_trait::async_trait;
 use super::contract::Event;
 use super::entry::{entry_size, MAX_ENTRIES_PER_PUT, MAX_PUT_BYTES};
 
+/// Why a whole PutEvents call failed (as opposed to single entries it rejected).
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
+    /// The call did not go through (bus unreachable, timeout, or an entry that would not serialize).
     #[error("event bus unavailable: {0}")]
     Unavailable(String),
 }
@@ -18,6 +20,7 @@ pub enum PublishError {
 /// Publishes up to [`MAX_ENTRIES_PER_PUT`] events; returns, per event, whether it was accepted.
 #[async_trait]
 pub trait EventBus: Send + Sync {
+    /// One PutEvents call with these events; `Err` when the call itself failed.
     async fn put(&self, events: &[Event]) -> Result<Vec<bool>, PublishError>;
 }
 
@@ -43,7 +46,9 @@ fn chunk_ends(sizes: &[usize]) -> Vec<usize> {
 /// Retry policy for entries PutEvents reports as failed (throttling, internal errors).
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
+    /// Attempts per entry at most, the first included (0 counts as 1).
     pub attempts: u32,
+    /// Wait before the first retry; it doubles with each further one.
     pub base_delay: Duration,
 }
 

@@ -2,12 +2,20 @@
 
 use std::time::Duration;
 
+/// Why a function cannot start: a setting in its environment is missing or unusable.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// A required setting is unset (the variable's name, or the alternatives).
     #[error("missing configuration: {0}")]
     Missing(&'static str),
+    /// A setting is set but unusable (unparsable, too short, or naming a secret that cannot be read).
     #[error("invalid configuration {name}: {detail}")]
-    Invalid { name: &'static str, detail: String },
+    Invalid {
+        /// The environment variable.
+        name: &'static str,
+        /// What is wrong with its value.
+        detail: String,
+    },
 }
 
 /// Which timeouts a function's SDK clients get.
@@ -39,6 +47,7 @@ pub async fn sdk_config(timeouts: Timeouts) -> aws_config::SdkConfig {
         .await
 }
 
+/// The value of the environment variable `name`, which must be set.
 pub fn required(name: &'static str) -> Result<String, ConfigError> {
     std::env::var(name).map_err(|_| ConfigError::Missing(name))
 }
@@ -48,6 +57,7 @@ pub fn dev_mode() -> bool {
     std::env::var(crate::env::DEV_MODE).is_ok_and(|v| v == "1")
 }
 
+/// The environment variable `name` as an integer, or `default` when unset; set but not one is an error.
 pub fn parse_u64(name: &'static str, default: u64) -> Result<u64, ConfigError> {
     match std::env::var(name) {
         Err(_) => Ok(default),

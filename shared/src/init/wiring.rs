@@ -20,6 +20,8 @@ use crate::{
 /// Default lifetime of an idempotency key: 24 hours.
 pub const DEFAULT_IDEMPOTENCY_TTL_SECS: u64 = 24 * 3600;
 
+/// The create-request function's service: the table (`EGRESS_TABLE`, with the request retention),
+/// the guarded policy source, idempotency TTL and proxy-token keys.
 pub async fn create_service() -> Result<CreateService, ConfigError> {
     let sdk = config::sdk_config(config::Timeouts::RequestPath).await;
     let table = config::required(env::TABLE)?;
@@ -64,6 +66,7 @@ pub async fn proxy_keys(sdk: &aws_config::SdkConfig) -> Result<Option<ProxyKeys>
         })
 }
 
+/// The proxy-tokens function's service; unlike the others it requires the proxy-token keys.
 pub async fn proxy_tokens_service() -> Result<ProxyTokensService, ConfigError> {
     let sdk = config::sdk_config(config::Timeouts::RequestPath).await;
     let keys = proxy_keys(&sdk)
@@ -75,6 +78,7 @@ pub async fn proxy_tokens_service() -> Result<ProxyTokensService, ConfigError> {
     })
 }
 
+/// The stream publisher's bus (`EGRESS_BUS_NAME`), with the publisher's longer SDK timeouts.
 pub async fn event_bus() -> Result<EventBridgeBus, ConfigError> {
     let sdk = config::sdk_config(config::Timeouts::Publisher).await;
     let bus = config::required(env::BUS_NAME)?;
@@ -103,6 +107,7 @@ async fn cursor_codec(sdk: &aws_config::SdkConfig) -> Result<CursorCodec, Config
     CursorCodec::new(key.as_bytes()).ok_or(ConfigError::Missing(env::CURSOR_KEY))
 }
 
+/// The approvals function's service: the table, policy source and cursor codec.
 pub async fn approvals_service() -> Result<ApprovalsService, ConfigError> {
     let sdk = config::sdk_config(config::Timeouts::RequestPath).await;
     let table = config::required(env::TABLE)?;
@@ -115,6 +120,7 @@ pub async fn approvals_service() -> Result<ApprovalsService, ConfigError> {
     })
 }
 
+/// The list-requests function's service (list and get): the table, policy source and cursor codec.
 pub async fn list_service() -> Result<ListService, ConfigError> {
     let sdk = config::sdk_config(config::Timeouts::RequestPath).await;
     let table = config::required(env::TABLE)?;

@@ -32,6 +32,7 @@ pub use special::{internal_ranges, special_host, special_target, special_v4, spe
 pub const MAX_URL_LEN: usize = 8192;
 /// DNS limits (RFC 1035): 253 octets for the presentation form of a name, 63 per label.
 pub const MAX_HOST_LEN: usize = 253;
+/// The longest DNS label, in octets (RFC 1035 §2.3.4).
 pub const MAX_LABEL_LEN: usize = 63;
 
 /// Why an input could not become a [`Target`]. `code()` is the stable machine-readable form (the API's
@@ -39,59 +40,83 @@ pub const MAX_LABEL_LEN: usize = 63;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr)]
 #[strum(serialize_all = "snake_case")]
 pub enum NormalizeError {
+    /// The input is the empty string.
     #[error("input is empty")]
     Empty,
+    /// Longer than [`MAX_URL_LEN`] bytes.
     #[error("input is longer than {MAX_URL_LEN} bytes")]
     TooLong,
+    /// A control, whitespace or invisible format character (zero-width, bidi override) anywhere.
     #[error("control characters and whitespace are not allowed anywhere in the input")]
     ControlOrWhitespace,
+    /// A `\` anywhere: WHATWG reads it as `/` in http(s) URLs, other parsers do not.
     #[error("backslashes are not allowed: parsers disagree on what they separate")]
     Backslash,
+    /// Not an absolute URL (or a stored path not in normalized form); carries the parser's detail.
     #[error("not an absolute URL: {0}")]
     InvalidUrl(String),
+    /// A scheme other than `http` or `https`; carries it, lowercased and cut to 32 characters.
     #[error("scheme `{0}` is not allowed; only http and https")]
     UnsupportedScheme(String),
+    /// The scheme is not followed by exactly `//` and a host (`http:host`, `http:///host`).
     #[error("the scheme must be followed by `//` and a host")]
     MissingAuthority,
+    /// An `@` in the authority (`user:pass@host`, even an empty `@host`).
     #[error("userinfo (`user:pass@`) is not allowed in a target")]
     Userinfo,
+    /// No host, or one that is only a trailing dot.
     #[error("the host is empty")]
     EmptyHost,
+    /// A `%` in the host: clients decode it differently, or not at all.
     #[error("percent-encoded characters are not allowed in the host")]
     PercentEncodedHost,
+    /// The ASCII (punycode) name is longer than [`MAX_HOST_LEN`] octets.
     #[error("the host is longer than {MAX_HOST_LEN} octets")]
     HostTooLong,
+    /// A label of the ASCII name is longer than [`MAX_LABEL_LEN`] octets.
     #[error("a host label is longer than {MAX_LABEL_LEN} octets")]
     LabelTooLong,
+    /// An empty label: two dots in a row, or a leading dot (one trailing dot is dropped first).
     #[error("the host has an empty label")]
     EmptyLabel,
+    /// A label with a character other than `a-z`, `0-9`, `-`, `_`, or starting or ending with `-`.
     #[error("the host contains characters that are not valid in a DNS name")]
     InvalidHost,
+    /// UTS-46 processing of the host failed (bad punycode, disallowed code points).
     #[error("the host is not a valid internationalized domain name (IDNA/punycode)")]
     InvalidIdn,
+    /// A bracketed IPv6 literal, or a host WHATWG reads as IPv4, that is no valid address.
     #[error("the host is not a valid IPv4 or IPv6 address")]
     InvalidIp,
+    /// An IPv4 address with a leading zero, or a public one not written as plain dotted decimal.
     #[error(
         "the IPv4 address is not in dotted-decimal form (a.b.c.d, no leading zeros): clients read other forms differently"
     )]
     AmbiguousIpv4,
+    /// A name the IDNA variants clients use (UTS-46 either way, IDNA2003) map to different hosts.
     #[error("client IDNA implementations (UTS-46 non-transitional and transitional, IDNA2003) disagree on this host")]
     AmbiguousIdn,
+    /// The port is 0, above 65535 or not a number.
     #[error("the port is not a number between 1 and 65535")]
     InvalidPort,
+    /// A `domain` input holding more than a host (a scheme, port, path, query or userinfo).
     #[error("`domain` must be a host name or IP literal only, without scheme, port, path or userinfo")]
     InvalidDomain,
 }
 
 impl NormalizeError {
+    /// The variant name in snake_case (`ambiguous_ipv4`): the stable code the API reports.
     pub fn code(&self) -> &'static str {
         self.into()
     }
 }
 
 crate::wire_enum::wire_enum! {
+    /// The scheme of a target: egress is plain HTTP or HTTPS only.
     pub enum Scheme in "lowercase" {
+        /// `http`, default port 80.
         Http,
+        /// `https`, default port 443.
         Https,
     }
 }
@@ -106,14 +131,17 @@ impl Scheme {
 /// A normalized host: lowercase ASCII DNS name (punycode, no trailing dot) or an IP address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Host {
+    /// A DNS name: lowercase ASCII, punycode labels, no trailing dot.
     Domain(String),
+    /// An IPv4 address (written dotted-decimal).
     Ipv4(Ipv4Addr),
+    /// An IPv6 address (written bracketed and compressed, as WHATWG serializes it).
     Ipv6(Ipv6Addr),
 }
 
 impl Host {
     /// The host a restriction (deny, require_approval) or rate limit names this one by: an IPv6 address that
-    /// stands for an IPv4 one (NAT64, 6to4; see [`special::translated_v4`]) is that IPv4 address, so
+    /// stands for an IPv4 one (NAT64, 6to4; see `special::translated_v4`) is that IPv4 address, so
     /// `[64:ff9b::808:808]` and every address of `2002:808:808::/48` meet a deny or limit on `8.8.8.8`, and
     /// a restriction written in either form keys on `8.8.8.8`. Any other host is itself. The target keeps
     /// the host as the caller sent it; only comparisons use this.
@@ -130,7 +158,7 @@ impl Host {
     /// The host an allow names this one by, which must never widen it: a NAT64 address is its IPv4 address
     /// (one-to-one, so `[64:ff9b::808:808]` and `8.8.8.8` are one destination both ways), but a 6to4
     /// address is itself. Its IPv4 address is only the site's router; the low 80 bits name any host of the
-    /// /48 ([`special::six_to_four_v4`]), so an allow on `8.8.8.8` covers no 6to4 address and an allow on
+    /// /48 (`special::six_to_four_v4`), so an allow on `8.8.8.8` covers no 6to4 address and an allow on
     /// `[2002:808:808::10]` covers that address only.
     pub fn allow_key(&self) -> Cow<'_, Host> {
         match self {
@@ -167,15 +195,20 @@ pub struct Target {
 }
 
 impl Target {
+    /// The scheme, `http` or `https`.
     pub fn scheme(&self) -> Scheme {
         self.scheme
     }
+    /// The host as the caller sent it, normalized; rules compare [`Host::rule_key`] or [`Host::allow_key`].
     pub fn host(&self) -> &Host {
         &self.host
     }
+    /// The port: the explicit one or the scheme's default, never 0.
     pub fn port(&self) -> u16 {
         self.port
     }
+    /// The normalized path: starts with `/`, percent-encoded as WHATWG writes it, no dot segments, no
+    /// query or fragment.
     pub fn path(&self) -> &str {
         &self.path
     }

@@ -33,12 +33,15 @@ impl UrlTail {
         }
     }
 
+    /// The path as written, up to the first `?` or `#`; empty when the URL has none.
     pub fn path(&self) -> &str {
         &self.path
     }
+    /// The text after the first `?` (before any `#`); `None` without a `?`, `Some("")` for a bare one.
     pub fn query(&self) -> Option<&str> {
         self.query.as_deref()
     }
+    /// The text after the first `#`; `None` without a `#`. Clients never send it, but it may hold secrets.
     pub fn fragment(&self) -> Option<&str> {
         self.fragment.as_deref()
     }
@@ -47,7 +50,9 @@ impl UrlTail {
 /// The input of a decision: a target, with the tail of its URL when the caller gave one, or a tunnel.
 #[derive(Debug, Clone, Copy)]
 pub struct Requested<'r> {
+    /// The normalized target the decision is about.
     pub target: &'r Target,
+    /// The URL's tail as written; `None` for a `domain` input or a tunnel.
     pub tail: Option<&'r UrlTail>,
     /// A CONNECT tunnel: the path is unknown (whatever the tunnel will carry), so it is read every way.
     pub tunnel: bool,

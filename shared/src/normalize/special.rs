@@ -10,24 +10,44 @@ use super::{Host, Target};
 crate::wire_enum::wire_enum! {
     /// Why a target is internal. Recorded in logs; the public reason code is always `internal_target`.
     pub enum SpecialKind in "snake_case" {
+        /// "This network" `0.0.0.0/8` and the unspecified `::`.
         Unspecified,
+        /// `127.0.0.0/8`, `::1`, and `localhost` with every name under it.
         Loopback,
+        /// The RFC 1918 networks `10.0.0.0/8`, `172.16.0.0/12` and `192.168.0.0/16`.
         Private,
+        /// `169.254.0.0/16` and `fe80::/10`.
         LinkLocal,
+        /// Instance metadata endpoints: `169.254.169.254`, ECS `169.254.170.2`, EC2's `fd00:ec2::254`.
         CloudMetadata,
+        /// Carrier-grade NAT space `100.64.0.0/10` (RFC 6598).
         SharedAddressSpace,
+        /// `224.0.0.0/4` and `ff00::/8`.
         Multicast,
+        /// The limited broadcast address `255.255.255.255`.
         Broadcast,
+        /// Never a public destination: `240.0.0.0/4`, the old 6to4 relay anycast, unrouted IPv6 prefixes,
+        /// and the mapped, compatible and translated IPv6 forms of a public IPv4 address.
         Reserved,
+        /// TEST-NET-1/2/3, `2001:db8::/32` and `3fff::/20`.
         Documentation,
+        /// `198.18.0.0/15` and `2001:2::/48`.
         Benchmarking,
+        /// IETF protocol assignments: `192.0.0.0/24` and the rest of `2001::/23`.
         ProtocolAssignment,
+        /// IPv6 unique local addresses `fc00::/7`.
         UniqueLocal,
+        /// Deprecated IPv6 site-local `fec0::/10`.
         SiteLocal,
+        /// The IPv6 discard prefix `100::/64` (RFC 6666).
         Discard,
+        /// Local-use NAT64 `64:ff9b:1::/48` (RFC 8215): translates into the operator's own network.
         LocalUseNat64,
+        /// Teredo `2001::/32`: a tunnel to an arbitrary IPv4 endpoint.
         Teredo,
+        /// A name whose last label is never public (`.internal`, `.local`, `.corp`, `.arpa`, ...).
         InternalName,
+        /// A name of one label: the resolver completes it with its search domains.
         SingleLabelName,
     }
 }
@@ -37,6 +57,7 @@ pub fn special_target(target: &Target) -> Option<SpecialKind> {
     special_host(target.host())
 }
 
+/// `Some(kind)` when the host must be denied as internal or special: by address range, or by name.
 pub fn special_host(host: &Host) -> Option<SpecialKind> {
     match host {
         Host::Ipv4(ip) => special_v4(*ip),
@@ -51,6 +72,7 @@ pub fn special_host(host: &Host) -> Option<SpecialKind> {
 pub struct InternalRange {
     /// The first address; the bits past `prefix_len` are zero.
     pub network: IpAddr,
+    /// The prefix length in bits (at most 32 for IPv4, 128 for IPv6).
     pub prefix_len: u8,
     /// The kind of the range. In the three prefixes that embed an IPv4 address (mapped, translated,
     /// compatible) a special IPv4 address reports its own kind, and this kind (`Reserved`) is the rest's.
@@ -144,6 +166,7 @@ const V4_TABLE: &[([u8; 4], u8, SpecialKind)] = {
     ]
 };
 
+/// The kind of a special-purpose IPv4 address (the first table prefix holding it), `None` if public.
 pub fn special_v4(ip: Ipv4Addr) -> Option<SpecialKind> {
     let n = u32::from(ip);
     V4_TABLE
@@ -226,6 +249,8 @@ const V6_TABLE: &[(u128, u8, V6Kind)] = {
     ]
 };
 
+/// The kind of a special-purpose IPv6 address, `None` if public. Mapped, compatible and translated forms are
+/// always special (their IPv4 address's kind, else `Reserved`); NAT64 and 6to4 ones when their IPv4 one is.
 pub fn special_v6(ip: Ipv6Addr) -> Option<SpecialKind> {
     let n = u128::from(ip);
     let entry = V6_TABLE.iter().find(|(net, bits, _)| in_v6(n, *net, *bits));

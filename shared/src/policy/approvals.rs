@@ -6,7 +6,9 @@ use super::document::ApprovalDocument;
 /// How a zone's approvals wait and how long its grants may last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ApprovalSettings {
+    /// How long an approval stays pending before it expires, in seconds.
     pub pending_ttl_seconds: u32,
+    /// The longest grant an approver may give, in seconds.
     pub max_grant_seconds: u32,
 }
 

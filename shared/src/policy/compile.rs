@@ -36,6 +36,8 @@ impl CompiledPolicy {
         Self::compile(&parse_document(text)?, policy_version(text.as_bytes()))
     }
 
+    /// Validates and compiles a parsed document, reporting every problem at once; `version` is what
+    /// decisions record (`from_yaml` passes the hash of the document's bytes).
     pub fn compile(doc: &PolicyDocument, version: String) -> Result<Self, PolicyError> {
         let mut problems = Vec::new();
         let mut seen_ids = HashSet::new();
@@ -127,21 +129,28 @@ impl CompiledPolicy {
         }
     }
 
+    /// The version its decisions record (from [`from_yaml`](Self::from_yaml): `sha256:` and 32 hex digits
+    /// of the hash of the document's bytes).
     pub fn version(&self) -> &str {
         &self.version
     }
+    /// How many rules the zones hold, all together.
     pub fn rule_count(&self) -> usize {
         self.rule_count
     }
+    /// How many zones the policy defines.
     pub fn zone_count(&self) -> usize {
         self.zones.len()
     }
+    /// Whether the kill switch is engaged (by the document or the parameter): every request is denied.
     pub fn kill_switch_engaged(&self) -> bool {
         self.kill_switch
     }
+    /// Why the kill switch is engaged, when it is and a reason was given.
     pub fn kill_switch_reason(&self) -> Option<&str> {
         self.kill_switch.then_some(self.kill_switch_reason.as_deref()).flatten()
     }
+    /// Whether `who` may read every request on the read path (the document's `auditors`).
     pub fn is_auditor<'a>(&self, who: impl Into<Subject<'a>>) -> bool {
         self.auditors.contains(who.into())
     }
@@ -149,6 +158,7 @@ impl CompiledPolicy {
     pub fn is_enforcer<'a>(&self, who: impl Into<Subject<'a>>) -> bool {
         self.enforcers.contains(who.into())
     }
+    /// Whether the policy defines `zone`.
     pub fn has_zone(&self, zone: &str) -> bool {
         self.zones.contains_key(zone)
     }

@@ -8,20 +8,27 @@ use super::dlp::Detector;
 use crate::normalize::SpecialKind;
 
 crate::wire_enum::wire_enum! {
+    /// An answer to a request: what a rule says, what the policy decided, and what the caller is told.
     #[derive(PartialOrd, Ord)]
     pub enum Effect in "snake_case" {
         // Order matters: deny beats require_approval beats allow (`max` picks the winner).
+        /// The request may go out.
         Allow,
+        /// The request waits for an approver's grant.
         RequireApproval,
+        /// The request is refused.
         Deny,
     }
 }
 
 crate::wire_enum::wire_enum! {
+    /// Whether the policy's answers are enforced or only recorded (the document's or the zone's `mode`).
     #[derive(Default)]
     pub enum Mode in "snake_case" {
+        /// The caller gets the policy's answer (the default).
         #[default]
         Enforce,
+        /// Steps 4-6 and 8 answer `allow`; the record keeps what enforce mode would have answered.
         Shadow,
     }
 }
@@ -32,9 +39,12 @@ crate::wire_enum::wire_enum! {
     /// kill switch, membership and deny rules come first whatever the default.
     #[derive(Default)]
     pub enum DefaultEffect in "snake_case" {
+        /// Deny what no rule matches: an allowlist zone (the default).
         #[default]
         Deny,
+        /// Send what no rule matches for approval.
         RequireApproval,
+        /// Allow what no rule matches: a denylist zone.
         Allow,
     }
 }
@@ -50,19 +60,33 @@ impl From<DefaultEffect> for Effect {
 }
 
 crate::wire_enum::wire_enum! {
+    /// The machine code of the precedence step that decided a request (`reason` wherever one is recorded).
     pub enum Reason in "snake_case" {
+        /// Step 1: the kill switch is engaged.
         KillSwitch,
+        /// Step 2: an internal or special-use target.
         InternalTarget,
+        /// Step 3: an unknown zone, or a principal that is not one of its members.
         ZoneNotPermitted,
+        /// Step 5: a `deny` rule matched.
         RuleDeny,
+        /// Step 5: a `require_approval` rule matched, and no `deny` rule.
         RuleRequireApproval,
+        /// Step 5: only `allow` rules matched.
         RuleAllow,
+        /// Step 6: no rule matched, and the zone's default is `deny`.
         DefaultDeny,
+        /// Step 6: no rule matched, and the zone's default is `require_approval`.
         DefaultRequireApproval,
+        /// Step 6: no rule matched, and the zone's default is `allow`.
         DefaultAllow,
+        /// No policy could be read: denied (fail closed).
         PolicyUnavailable,
+        /// Step 4: a credential in the URL; `dlp` names the detector.
         DlpSecretInUrl,
+        /// Step 7: an active grant turned a `require_approval` into an allow.
         ApprovalGranted,
+        /// Step 8: an allow over a zone rate limit, denied.
         RateLimited,
     }
 }
@@ -70,7 +94,9 @@ crate::wire_enum::wire_enum! {
 /// What a restricting step answers: never `allow`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Restriction {
+    /// Send the request for approval.
     RequireApproval,
+    /// Refuse the request.
     Deny,
 }
 
@@ -86,26 +112,38 @@ impl From<Restriction> for Effect {
 /// Which precedence step answered, with what it needs and nothing more.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
+    /// No policy could be read (fail closed).
     PolicyUnavailable,
+    /// Step 1: the kill switch is engaged.
     KillSwitch,
+    /// Step 2: an internal or special-use target, and which kind.
     InternalTarget(SpecialKind),
+    /// Step 3: an unknown zone, or a principal that is not one of its members.
     ZoneNotPermitted,
     /// A credential in the URL (zone `dlp.secrets_in_url`); the detector is on the [`Decision`].
     SecretInUrl(Restriction),
+    /// Step 5: the rule that won (deny beats require_approval beats allow).
     Rule {
+        /// What the rule says.
         effect: Effect,
+        /// The rule's `id` in the document.
         rule_id: String,
     },
+    /// Step 6: no rule matched; the zone's `default`.
     Default(DefaultEffect),
     /// Step 7: a `require_approval` verdict for which an active grant exists (its id is on the Decision).
     ApprovalGranted,
     /// Step 8: an allow over a rate limit.
     RateLimited {
+        /// The `id` of the limit the request would exceed.
         limit_id: String,
+        /// Seconds until that limit's window ends.
         retry_after_seconds: u32,
     },
 }
 
+/// The decision on one request: the verdict, the mode and the policy version, plus what steps 4 and 7
+/// add; the answer, the reason and the rule id are derived from these, never stored beside them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     verdict: Verdict,
@@ -165,6 +203,7 @@ impl Decision {
         self
     }
 
+    /// The approval a `require_approval` answer waits for, or the grant an `approval_granted` used.
     pub fn approval_id(&self) -> Option<&str> {
         self.approval_id.as_deref()
     }
@@ -185,6 +224,7 @@ impl Decision {
         self
     }
 
+    /// The secrets-in-URL detector that found a credential, whichever step decided.
     pub fn dlp(&self) -> Option<Detector> {
         self.dlp
     }
@@ -194,6 +234,7 @@ impl Decision {
         Self::new(Verdict::PolicyUnavailable, Mode::Enforce, None)
     }
 
+    /// Which precedence step answered, and with what.
     pub fn verdict(&self) -> &Verdict {
         &self.verdict
     }
@@ -224,6 +265,7 @@ impl Decision {
         }
     }
 
+    /// The reason code of the step that answered (the policy's, so shadow mode keeps it).
     pub fn reason(&self) -> Reason {
         match &self.verdict {
             Verdict::PolicyUnavailable => Reason::PolicyUnavailable,
@@ -249,6 +291,7 @@ impl Decision {
         }
     }
 
+    /// The id of the rule that decided (step 5), if a rule did.
     pub fn rule(&self) -> Option<&str> {
         match &self.verdict {
             Verdict::Rule { rule_id, .. } => Some(rule_id),
@@ -256,10 +299,12 @@ impl Decision {
         }
     }
 
+    /// The mode it was decided in: the zone's, else the document's (`enforce` without a policy).
     pub fn mode(&self) -> Mode {
         self.mode
     }
 
+    /// The version of the policy that decided; `None` only for `policy_unavailable`.
     pub fn policy_version(&self) -> Option<&str> {
         self.policy_version.as_deref()
     }

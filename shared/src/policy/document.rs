@@ -17,8 +17,10 @@ use crate::normalize::Scheme;
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyDocument {
+    /// The mode of every zone that does not set its own (default `enforce`).
     #[serde(default)]
     pub mode: Mode,
+    /// Engaged, every request is denied (precedence step 1); the kill-switch parameter can engage it too.
     #[serde(default)]
     pub kill_switch: KillSwitch,
     /// Principals (same patterns as zone members) who may read every request on the read path.
@@ -28,6 +30,7 @@ pub struct PolicyDocument {
     /// (`X-Egress-Proxy-Token`); never `*`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub enforcers: Vec<String>,
+    /// The zones by name (1-64 characters of a-z, 0-9 and `-`); at least one, none twice.
     #[serde(deserialize_with = "unique_keys")]
     pub zones: std::collections::BTreeMap<String, ZoneDocument>,
 }
@@ -59,22 +62,28 @@ where
     d.deserialize_map(Visit(std::marker::PhantomData))
 }
 
+/// The document's `kill_switch` (off when absent).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct KillSwitch {
+    /// Whether every request is denied (reason `kill_switch`).
     #[serde(default)]
     pub engaged: bool,
+    /// Why it is engaged, for the people who read the policy (at most 512 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
 
+/// A zone as written: who may use it, its rules and default, and its DLP, approval and rate-limit settings.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ZoneDocument {
+    /// Free text for the people who read the policy; the gateway never reads it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Exact principals, `prefix*` patterns, or `*` for everyone.
     pub members: Vec<String>,
+    /// What the zone answers when no rule matches (precedence step 6; default `deny`).
     #[serde(default)]
     pub default: DefaultEffect,
     /// Overrides the global mode for this zone.
@@ -89,6 +98,7 @@ pub struct ZoneDocument {
     /// How long approvals wait and grants may last.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<ApprovalDocument>,
+    /// The zone's rules (precedence step 5).
     #[serde(default)]
     pub rules: Vec<RuleDocument>,
     /// Limits on allowed requests per window (precedence step 8); all that match a request apply.
@@ -96,6 +106,7 @@ pub struct ZoneDocument {
     pub rate_limits: Vec<RateLimitDocument>,
 }
 
+/// A zone's `approval` as written; compiled into [`ApprovalSettings`](crate::policy::ApprovalSettings).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalDocument {
@@ -107,37 +118,52 @@ pub struct ApprovalDocument {
     pub max_grant_seconds: Option<u32>,
 }
 
+/// One of a zone's `rate_limits` as written (precedence step 8).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitDocument {
+    /// Unique in the zone: 1-128 characters of A-Z a-z 0-9 - _ .
     pub id: String,
     /// Host patterns as in rules, or `["*"]` for every host.
     pub hosts: Vec<String>,
+    /// Whose budget a request spends.
     pub per: LimitScope,
+    /// Allowed requests per window (at least 1).
     pub limit: u32,
+    /// The window's length in seconds, 1 to 86400.
     pub window_seconds: u32,
 }
 
+/// A zone's `dlp` as written.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DlpDocument {
+    /// What a credential in the URL does (precedence step 4; default `deny`).
     #[serde(default)]
     pub secrets_in_url: DlpAction,
 }
 
+/// One rule of a zone as written: its effect applies to targets that match its hosts and, when given, its
+/// schemes, ports and paths.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleDocument {
+    /// Unique in the policy (1-128 characters of A-Z a-z 0-9 - _ . : /); recorded as `rule`.
     pub id: String,
+    /// What the rule answers for a target it matches.
     pub effect: Effect,
+    /// Host patterns, at least one: `example.com`, `*.example.com` (subdomains only), or an IP literal.
     pub hosts: Vec<String>,
+    /// The schemes it matches (not empty); every scheme when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schemes: Option<Vec<Scheme>>,
+    /// The ports it matches (1-65535, not empty); every port when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<u16>>,
     /// Path prefixes, matched at segment boundaries on every reading of the request path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paths: Option<Vec<String>>,
+    /// Free text for the people who read the policy; the gateway never reads it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
@@ -146,6 +172,7 @@ pub struct RuleDocument {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("invalid policy: {}", problems.join("; "))]
 pub struct PolicyError {
+    /// One entry per problem, led by its path in the document when it has one (`zones.a.rules[0].id: …`).
     pub problems: Vec<String>,
 }
 

@@ -11,7 +11,9 @@ use crate::normalize::{Host, Target};
 crate::wire_enum::wire_enum! {
     /// Whose budget a request spends: its principal's own, or the zone's, shared by every principal.
     pub enum LimitScope in "snake_case" {
+        /// Each principal has a budget of its own.
         Principal,
+        /// One budget for the zone, shared by all its principals.
         Zone,
     }
 }
@@ -32,9 +34,13 @@ enum Hosts {
 /// A validated limit.
 #[derive(Debug)]
 pub struct RateLimit {
+    /// The limit's id, unique in its zone; recorded as `rate_limit` when it denies.
     pub id: String,
+    /// Whose budget a request spends.
     pub per: LimitScope,
+    /// Allowed requests per window (at least 1).
     pub limit: u32,
+    /// The window's length in seconds, 1 to [`MAX_WINDOW_SECONDS`].
     pub window_seconds: u32,
     hosts: Hosts,
 }

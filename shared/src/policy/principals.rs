@@ -7,8 +7,11 @@ use std::collections::HashSet;
 /// (`account:` and `org:` patterns match on those, never on text the caller chose).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Subject<'a> {
+    /// The caller's principal, matched by exact and `prefix*` patterns.
     pub principal: &'a str,
+    /// The AWS account the authorizer reported, matched by `account:` patterns.
     pub account: Option<&'a str>,
+    /// The AWS Organizations id the authorizer reported, matched by `org:` patterns.
     pub org: Option<&'a str>,
 }
 

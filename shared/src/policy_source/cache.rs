@@ -42,6 +42,8 @@ pub struct CachedPolicySource<F> {
 }
 
 impl<F: PolicyFetcher> CachedPolicySource<F> {
+    /// A cache over `fetcher` whose policy is at most `ttl` old (capped at [`MAX_POLICY_AGE`]); nothing is
+    /// read until the first [`current`](PolicySource::current) or [`refresh`](Self::refresh).
     pub fn new(fetcher: F, ttl: Duration) -> Self {
         Self {
             fetcher,

@@ -6,11 +6,13 @@ use async_trait::async_trait;
 
 use super::{FetchError, Fetched, PolicyFetcher};
 
+/// Reads the policy from a local file, whole, on every fetch.
 pub struct FileFetcher {
     path: PathBuf,
 }
 
 impl FileFetcher {
+    /// A fetcher of the file at `path` (not read until the first fetch).
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self { path: path.into() }
     }

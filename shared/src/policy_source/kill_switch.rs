@@ -15,10 +15,17 @@ use crate::policy::CompiledPolicy;
 /// room for the request that reads it (one SSM GetParameter per container every 4 s).
 pub const KILL_SWITCH_AGE: Duration = Duration::from_secs(4);
 
+/// What the kill-switch parameter says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KillSwitchState {
+    /// Not engaged: the parameter says [`OFF`](KillSwitchState::OFF).
     Off,
-    Engaged { reason: String },
+    /// Engaged: every request is denied as `kill_switch`.
+    Engaged {
+        /// The parameter's text (cut to [`MAX_REASON_CHARS`](KillSwitchState::MAX_REASON_CHARS)), or why it
+        /// counts as engaged when it has none.
+        reason: String,
+    },
 }
 
 impl KillSwitchState {
@@ -95,6 +102,8 @@ pub struct KillSwitchGuard<F> {
 }
 
 impl<F: PolicyFetcher> KillSwitchGuard<F> {
+    /// A guard over `inner` that reads the parameter through `fetcher` when its state is older than `ttl`
+    /// (capped at [`KILL_SWITCH_AGE`]); nothing is read until the first request or `refresh`.
     pub fn new(inner: Arc<dyn PolicySource>, fetcher: F, ttl: Duration) -> Self {
         Self {
             inner,

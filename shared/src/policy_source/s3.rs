@@ -15,7 +15,9 @@ pub const MAX_POLICY_BYTES: i64 = 32 * 1024 * 1024;
 /// `s3://bucket/key`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Location {
+    /// The bucket's name: the URI's text up to the first `/`.
     pub bucket: String,
+    /// The object's key: everything after that `/`.
     pub key: String,
 }
 
@@ -39,6 +41,8 @@ impl std::fmt::Display for S3Location {
     }
 }
 
+/// Reads the policy object with a conditional GET on its last ETag; a document over
+/// [`MAX_POLICY_BYTES`] or not UTF-8 is refused as [`FetchError::Invalid`].
 pub struct S3Fetcher {
     client: aws_sdk_s3::Client,
     location: S3Location,
@@ -47,6 +51,8 @@ pub struct S3Fetcher {
 }
 
 impl S3Fetcher {
+    /// A fetcher of the object at `location` through `client`; it has no ETag yet, so the first fetch
+    /// downloads the document.
     pub fn new(client: aws_sdk_s3::Client, location: S3Location) -> Self {
         Self {
             client,

@@ -4,12 +4,14 @@ use async_trait::async_trait;
 
 use super::{FetchError, Fetched, PolicyFetcher};
 
+/// Reads a document from an SSM parameter's value (decrypted, so a `SecureString` works too).
 pub struct SsmFetcher {
     client: aws_sdk_ssm::Client,
     name: String,
 }
 
 impl SsmFetcher {
+    /// A fetcher of the parameter `name` through `client`.
     pub fn new(client: aws_sdk_ssm::Client, name: impl Into<String>) -> Self {
         Self {
             client,

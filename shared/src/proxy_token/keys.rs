@@ -22,18 +22,32 @@ const SEED_LABEL: &[u8] = b"egress-gateway proxy-token ed25519 seed v1";
 /// A secret shorter than this is refused: it is meant to be 32 random bytes or more.
 pub const MIN_SECRET_LEN: usize = 32;
 
+/// Why the proxy-token keys could not be built, from a secret or from a list of public keys.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum KeyError {
+    /// The secret is shorter than `MIN_SECRET_LEN` (32) bytes.
     #[error("the proxy-token secret must be at least {MIN_SECRET_LEN} bytes")]
     ShortSecret,
+    /// The key library refused the derived key or its PASERK id (the library's message).
     #[error("the proxy-token key could not be derived: {0}")]
     Derive(String),
+    /// A verifier was asked for with an empty key list.
     #[error("no proxy-token public key was given")]
     NoPublicKeys,
+    /// A listed `public_key` does not decode to an Ed25519 public key.
     #[error("the proxy-token public key {kid} is not a base64url Ed25519 public key")]
-    BadPublicKey { kid: String },
+    BadPublicKey {
+        /// The id the key was listed under.
+        kid: String,
+    },
+    /// A listed key hashes to another PASERK id than the one it is listed under.
     #[error("the proxy-token public key listed as {kid} has the id {actual}")]
-    KidMismatch { kid: String, actual: String },
+    KidMismatch {
+        /// The id the key was listed under.
+        kid: String,
+        /// The key's own PASERK id.
+        actual: String,
+    },
 }
 
 /// One key: its PASERK id (`k4.pid.…`), public key, and the secret key when it may sign.
@@ -160,6 +174,7 @@ impl ProxyKeys {
         })
     }
 
+    /// The audience the tokens this ring mints name, and the verifier requires.
     pub fn audience(&self) -> &str {
         self.verifier.audience()
     }

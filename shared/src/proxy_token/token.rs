@@ -30,12 +30,19 @@ const MAX_TOKEN_LEN: usize = 4096;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenClaims {
+    /// The agent's principal: whom the proxy may ask for with this token.
     pub sub: String,
+    /// The proxy audience (`<stack>-egress-proxy`); a verifier refuses any other.
     pub aud: String,
+    /// When the token was minted.
     pub iat: String,
+    /// Not valid before this: the minting time (read with [`CLOCK_SKEW_SECONDS`] of slack).
     pub nbf: String,
+    /// Expiry: at most [`MAX_TTL_SECONDS`] after `nbf`, read with [`CLOCK_SKEW_SECONDS`] of slack.
     pub exp: String,
+    /// The token's id, a ULID: recorded with every request made with the token.
     pub jti: String,
+    /// The agent's identity at minting, without `via` and `token_id` (the gateway sets those per request).
     pub identity: Identity,
 }
 
@@ -87,26 +94,37 @@ pub struct Minted {
 /// A token that verified: for whom the gateway decides, and which token said so.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
+    /// The agent's principal (the token's `sub`).
     pub principal: String,
+    /// The agent's identity as the token carries it.
     pub identity: Identity,
+    /// The token's id (`jti`).
     pub token_id: String,
 }
 
-/// Why a token was refused. Every variant is a 401 at the gateway and a 407 at the proxy.
+/// Why a token was refused (each a 401 at the gateway and a 407 at the proxy), or could not be minted
+/// (`Sign`, which verification never returns).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProxyTokenError {
+    /// Not a token of ours: too long, unparsable, bad footer or claims, too long-lived, or a bad principal.
     #[error("the proxy token is not a PASETO v4.public token of this gateway")]
     Malformed,
+    /// The footer's `kid` is none of the verifier's keys (another stack, or a key rotated out).
     #[error("the proxy token names a key this gateway does not know")]
     UnknownKey,
+    /// The signature does not verify under the key the footer names.
     #[error("the proxy token's signature does not verify")]
     BadSignature,
+    /// Signed by a known key, but for another audience (another stack's proxy).
     #[error("the proxy token is for another audience")]
     WrongAudience,
+    /// Past `exp` by more than [`CLOCK_SKEW_SECONDS`].
     #[error("the proxy token has expired")]
     Expired,
+    /// Before `nbf` by more than [`CLOCK_SKEW_SECONDS`].
     #[error("the proxy token is not valid yet")]
     NotYetValid,
+    /// Minting failed (the serializer's or signer's message); never a verification answer.
     #[error("the proxy token could not be signed: {0}")]
     Sign(String),
 }

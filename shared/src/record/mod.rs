@@ -25,10 +25,15 @@ use crate::store::{IdempotencyClaim, LimitCharge, RecordOutcome, Store, StoreErr
 
 /// Who asked for what, as the record states it.
 pub struct Asked<'a> {
+    /// The authenticated caller (never taken from the body).
     pub principal: &'a str,
+    /// What the authorizer said about the caller.
     pub identity: &'a Identity,
+    /// The zone the request is decided in.
     pub zone: &'a str,
+    /// The normalized target the decision is about.
     pub target: &'a Target,
+    /// The caller's stated purpose, as given in the body.
     pub purpose: Option<&'a str>,
     /// A fingerprint of the URL's tail (path, query, fragment), for approvals a credential asked for.
     pub tail_fingerprint: Option<&'a str>,
@@ -42,6 +47,7 @@ pub enum Recorded {
     Created(RequestRecord),
     /// An idempotent replay whose decision still holds: the original, as first answered.
     Replayed(RequestRecord),
+    /// The idempotency key was used before with a different body: nothing was written.
     KeyConflict,
     /// Every round lost a race, or the budget ran out: nothing was written.
     Busy,

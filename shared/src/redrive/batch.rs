@@ -39,18 +39,26 @@ struct Message {
 /// One failed batch, as its on-failure message describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailedBatch {
+    /// The table stream the batch was read from.
     pub stream_arn: String,
+    /// The stream shard holding the batch's records.
     pub shard_id: String,
+    /// Sequence number of the batch's first record.
     pub start_sequence_number: String,
+    /// Sequence number of the batch's last record.
     pub end_sequence_number: String,
+    /// When the first record reached the stream (approximate, whole seconds).
     pub first_arrival: OffsetDateTime,
+    /// When the last record reached the stream (approximate, whole seconds).
     pub last_arrival: OffsetDateTime,
+    /// How many records the batch held.
     pub batch_size: u64,
     /// The invocation event the function failed on, when the record carries it (an S3 destination).
     pub payload: Option<String>,
 }
 
 impl FailedBatch {
+    /// Reads Lambda's on-failure record (its `DDBStreamBatchInfo`, and `payload` when present).
     pub fn parse(body: &str) -> Result<Self, RedriveError> {
         let m: Message =
             serde_json::from_str(body).map_err(|e| RedriveError::Message(format!("not an on-failure message: {e}")))?;

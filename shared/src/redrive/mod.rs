@@ -22,10 +22,13 @@ use crate::{
     store::{ListQuery, RequestStore, StoreError},
 };
 
+/// Why a failure notice could not be redriven (the message stays in the queue).
 #[derive(Debug, thiserror::Error)]
 pub enum RedriveError {
+    /// The message, its failure object or its payload is not what a redrive reads.
     #[error("{0}")]
     Message(String),
+    /// Reading the window's requests back from the table failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -45,9 +48,19 @@ pub struct WindowEvents {
 #[derive(Debug)]
 pub enum BatchRecords {
     /// From the failure object's payload: `records` of them, giving `events`.
-    Payload { records: usize, events: Vec<Event> },
+    Payload {
+        /// How many stream records the payload held.
+        records: usize,
+        /// The outbox events of those records.
+        events: Vec<Event>,
+    },
     /// Read again from the stream: `records` of them, giving `events`.
-    Stream { records: usize, events: Vec<Event> },
+    Stream {
+        /// How many stream records the stream held.
+        records: usize,
+        /// The outbox events of those records.
+        events: Vec<Event>,
+    },
     /// No payload, and the stream no longer holds them (past its 24 h retention, the stream replaced)
     /// or could not be read: only what the table holds can be re-published.
     Unavailable(String),

@@ -14,7 +14,12 @@ pub enum FailureNotice {
     /// Lambda's on-failure record, in the message itself (no payload: an SQS destination).
     Record(FailedBatch),
     /// A failure object: read it for the record and its payload.
-    Object { bucket: String, key: String },
+    Object {
+        /// The failure bucket.
+        bucket: String,
+        /// The failure object's key, as stored (not URL-encoded).
+        key: String,
+    },
 }
 
 #[derive(Deserialize)]
@@ -42,6 +47,8 @@ struct Key {
 }
 
 impl FailureNotice {
+    /// Reads a queue message's body: an S3 "Object Created" event, else Lambda's on-failure record;
+    /// anything else (another S3 event, S3's test event, not JSON) is an error.
     pub fn parse(body: &str) -> Result<Self, RedriveError> {
         let value: serde_json::Value =
             serde_json::from_str(body).map_err(|e| RedriveError::Message(format!("not JSON: {e}")))?;

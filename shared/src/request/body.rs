@@ -9,12 +9,15 @@ use crate::{
     normalize::{NormalizeError, Requested, Target, UrlTail},
 };
 
+/// Longest `purpose` accepted, in characters (Unicode scalar values, not bytes).
 pub const MAX_PURPOSE_CHARS: usize = 512;
 
 /// Why a body was refused: a summary and the field problems (the 400's `detail` and `errors`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BodyError {
+    /// One-sentence summary of why the body was refused.
     pub detail: String,
+    /// One entry per invalid field; empty when the JSON itself could not be read.
     pub errors: Vec<FieldError>,
 }
 
@@ -32,13 +35,18 @@ impl BodyError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
+    /// Absolute http(s) URL to reach; exactly one of `url` and `domain` is given.
     #[serde(default, deserialize_with = "crate::json::present")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Bare host name or IP literal, standing for `https://<domain>/`; exclusive with `url`.
     #[serde(default, deserialize_with = "crate::json::present")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
+    /// Policy zone to decide in: 1-64 characters of `a-z`, `0-9` and `-`.
     pub zone: String,
+    /// Free-text reason for the request: at most [`MAX_PURPOSE_CHARS`] characters, no control characters
+    /// but `\n` and `\t`.
     #[serde(default, deserialize_with = "crate::json::present")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
@@ -52,7 +60,9 @@ pub struct CreateBody {
 /// A body that passed every check: the only input `authorize` and the store see.
 #[derive(Debug, Clone)]
 pub struct ValidRequest {
+    /// The body as received (already validated).
     pub body: CreateBody,
+    /// The normalized target of the `url` or `domain`.
     pub target: Target,
     /// The tail of a `url` input (path, query, fragment as written): read by the decision, never stored.
     pub tail: Option<UrlTail>,
@@ -71,6 +81,7 @@ impl ValidRequest {
         }
     }
 
+    /// Whether the body asked for a CONNECT tunnel (`tunnel: true`; absent or `false` is not).
     pub fn is_tunnel(&self) -> bool {
         self.body.tunnel == Some(true)
     }

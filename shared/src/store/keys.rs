@@ -12,26 +12,40 @@ use crate::{
 /// Write shards of each index: 10,000 writes/s spread over 16 keys is 625 WCU/s per key, under the
 /// 1,000 WCU/s a single partition accepts (arithmetic in docs/ACCESS_PATTERNS.md).
 pub const INDEX_SHARDS: u8 = 16;
+/// The index of requests by time (`T#<shard>`) and approvals by zone (`A#<zone>`), newest first.
 pub const INDEX_BY_TIME: &str = "by_time";
+/// The index of requests (`P#<shard>#<principal>`) and approvals (`A#<principal>`) by principal.
 pub const INDEX_BY_PRINCIPAL: &str = "by_principal";
 /// The sparse index of pending approvals per zone: an approver's queue is one Query.
 pub const INDEX_BY_PENDING: &str = "by_pending";
+/// The `kind` value of a request row (`REQ#<request_id>`).
 pub const KIND_REQUEST: &str = "request";
+/// The `kind` value of an idempotency claim (`IDEM#<key hash>`).
 pub const KIND_IDEMPOTENCY: &str = "idempotency";
+/// The `kind` value of an approval row (`APR#<approval_id>`).
 pub const KIND_APPROVAL: &str = "approval";
+/// The `kind` value of an approval slot (`AKEY#<approval key>`).
 pub const KIND_APPROVAL_SLOT: &str = "approval_slot";
+/// The `kind` value of a rate-limit counter (`RL#<counter key>`).
 pub const KIND_RATE_COUNTER: &str = "rate_counter";
 
 /// The keys of an item that the `by_time` and `by_principal` indexes list: its own key and kind, and the
 /// two index keys, both sorted by the item's id (a ULID, so newest last).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ListedKeys {
+    /// Partition key of the item itself.
     pub pk: String,
+    /// Sort key of the item itself (a constant per kind).
     pub sk: String,
+    /// Which kind of item this is (`KIND_*`).
     pub kind: String,
+    /// Partition key in the `by_time` index.
     pub time_pk: String,
+    /// Sort key in the `by_time` index: the item's id.
     pub time_sk: String,
+    /// Partition key in the `by_principal` index.
     pub principal_pk: String,
+    /// Sort key in the `by_principal` index: the item's id.
     pub principal_sk: String,
 }
 
@@ -52,8 +66,10 @@ impl ListedKeys {
 /// The request item as stored: the record plus its keys.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct RequestItem {
+    /// Its own and its index keys.
     #[serde(flatten)]
     pub keys: ListedKeys,
+    /// The request record, as answered by the API.
     #[serde(flatten)]
     pub record: RequestRecord,
     /// When DynamoDB's TTL may delete the row (epoch seconds; the table's TTL attribute): set only under a
@@ -87,15 +103,22 @@ impl RequestItem {
     }
 }
 
+/// An idempotency claim as stored: which request holds a principal's key, and for which body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IdempotencyItem {
+    /// `IDEM#<key hash>`: the hash scopes the key to its principal.
     pub pk: String,
+    /// Always `IDEM`.
     pub sk: String,
+    /// Always [`KIND_IDEMPOTENCY`].
     pub kind: String,
+    /// The request that holds the claim (a superseding replay moves it).
     pub request_id: String,
+    /// SHA-256 (hex) of the canonical body: a different body under the same key conflicts.
     pub body_hash: String,
     /// The resource as first answered, so a replay needs no second read.
     pub response: String,
+    /// Unix seconds after which the claim is free again (the TTL attribute).
     pub expires_at: i64,
 }
 
@@ -129,19 +152,24 @@ impl IdempotencyItem {
 /// `by_pending` keys exist only while the approval is pending (a sparse index).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ApprovalItem {
+    /// Its own keys and its `by_time` (zone) and `by_principal` index keys.
     #[serde(flatten)]
     pub keys: ListedKeys,
+    /// `by_pending` partition key (`PA#<zone>`), only while pending.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_pk: Option<String>,
+    /// `by_pending` sort key (the approval id), only while pending.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_sk: Option<String>,
     /// The approval key (see `approval_key`): the slot a decision updates. Internal, never answered.
     pub approval_key: String,
+    /// The approval resource, as answered by the API.
     #[serde(flatten)]
     pub approval: ApprovalRecord,
 }
 
 impl ApprovalItem {
+    /// The row of `approval` under `approval_key`, in the pending index only if it is pending.
     pub fn new(approval: ApprovalRecord, approval_key: String) -> Self {
         let pending = approval.state == ApprovalState::Pending;
         let id = &approval.approval_id;
@@ -165,14 +193,19 @@ impl ApprovalItem {
 /// The approval slot of a key as stored; `expires_at` is the table's TTL attribute.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SlotItem {
+    /// `AKEY#<approval key>`.
     pub pk: String,
+    /// Always `AKEY`.
     pub sk: String,
+    /// Always [`KIND_APPROVAL_SLOT`].
     pub kind: String,
+    /// The slot itself.
     #[serde(flatten)]
     pub slot: ApprovalSlot,
 }
 
 impl SlotItem {
+    /// The slot item of approval key `key`.
     pub fn new(key: &str, slot: ApprovalSlot) -> Self {
         Self {
             pk: slot_pk(key),
@@ -183,31 +216,40 @@ impl SlotItem {
     }
 }
 
+/// Partition key of an approval row: `APR#<approval_id>`.
 pub fn approval_pk(approval_id: &str) -> String {
     format!("APR#{approval_id}")
 }
+/// Partition key of an approval key's slot: `AKEY#<key>`.
 pub fn slot_pk(key: &str) -> String {
     format!("AKEY#{key}")
 }
+/// Partition key of a rate-limit counter: `RL#<key>` (the key names limit, scope and window).
 pub fn counter_pk(key: &str) -> String {
     format!("RL#{key}")
 }
+/// `by_time` partition of a zone's approvals: `A#<zone>`.
 pub fn approvals_of_zone(zone: &str) -> String {
     format!("A#{zone}")
 }
+/// `by_principal` partition of a principal's approvals: `A#<principal>`.
 pub fn approvals_of_principal(principal: &str) -> String {
     format!("A#{principal}")
 }
+/// `by_pending` partition of a zone's pending approvals: `PA#<zone>`.
 pub fn pending_in_zone(zone: &str) -> String {
     format!("PA#{zone}")
 }
 
+/// Partition key of a request row: `REQ#<request_id>`.
 pub fn request_pk(request_id: &str) -> String {
     format!("REQ#{request_id}")
 }
+/// `by_time` partition of one request shard: `T#<shard, two digits>`.
 pub fn time_pk(shard: u8) -> String {
     format!("T#{shard:02}")
 }
+/// `by_principal` partition of one principal's request shard: `P#<shard>#<principal>`.
 pub fn principal_pk(shard: u8, principal: &str) -> String {
     format!("P#{shard:02}#{principal}")
 }
@@ -219,8 +261,6 @@ pub fn shard_of(request_id: &str) -> u8 {
     (random % u128::from(INDEX_SHARDS)) as u8
 }
 
-/// The newest `limit` items at or above `frontier` (ids are unique, so the item at the frontier is the
-/// stopping shard's own, already read), and where the next page starts.
 /// What one shard's Query read: its matches, and how far down it got when it stopped before the end.
 pub(super) struct ShardRead<T = RequestRecord> {
     pub items: Vec<T>,
@@ -245,6 +285,8 @@ impl Listed for ApprovalRecord {
     }
 }
 
+/// The newest `limit` items at or above `frontier` (ids are unique, so the item at the frontier is the
+/// stopping shard's own, already read), and where the next page starts.
 pub(super) fn merge_page<T: Listed>(mut all: Vec<T>, frontier: Option<String>, limit: usize) -> Page<T> {
     if let Some(f) = &frontier {
         all.retain(|r| r.id() >= f.as_str());

@@ -21,25 +21,45 @@ use crate::normalize::{Host, Requested, UrlTail};
 crate::wire_enum::wire_enum! {
     /// Which credential format was found. Declaration order is priority: the first that matches is reported.
     pub enum Detector in "snake_case" {
+        /// A PEM private key (`-----BEGIN … PRIVATE KEY-----`).
         PrivateKey,
+        /// An AWS access key id (`AKIA…`, `ASIA…`).
         AwsAccessKeyId,
+        /// An AWS session token (STS).
         AwsSessionToken,
+        /// A GitHub token (`ghp_…`, `github_pat_…`).
         GithubToken,
+        /// A GitLab token (`glpat-…` and the other `gl…-` prefixes).
         GitlabToken,
+        /// A Slack token (`xoxb-…`, `xapp-…`).
         SlackToken,
+        /// A Slack incoming-webhook path (`/services/T…/B…/…`).
         SlackWebhook,
+        /// A Discord webhook path (`/api/webhooks/<id>/<token>`).
         DiscordWebhook,
+        /// A Telegram bot token in a Bot API path (`/bot<id>:<token>`).
         TelegramBotToken,
+        /// A Stripe secret or restricted key (`sk_live_…`, `rk_test_…`).
         StripeKey,
+        /// An Anthropic API key (`sk-ant-…`).
         AnthropicKey,
+        /// An OpenRouter API key (`sk-or-v1-…`).
         OpenrouterKey,
+        /// An OpenAI API key (`sk-proj-…` and the other `sk-` forms).
         OpenaiKey,
+        /// A Hugging Face token (`hf_…`).
         HuggingfaceToken,
+        /// A Google API key (`AIza…`).
         GoogleApiKey,
+        /// A Google OAuth access token (`ya29.…`) or client secret (`GOCSPX-…`).
         GoogleOauthToken,
+        /// The signature (`sig=`) of an Azure shared access signature.
         AzureSasSignature,
+        /// A JSON Web Token (`eyJ….eyJ….…`).
         Jwt,
+        /// A user name and password in a URL (`https://user:pass@host`).
         UrlCredentials,
+        /// A credential-named parameter with a credential-like value (`password=…`, `"api_key":"…"`).
         CredentialParameter,
     }
 }
@@ -48,14 +68,16 @@ crate::wire_enum::wire_enum! {
     /// Zone setting `dlp.secrets_in_url`: what a secret in the URL does (`deny` unless said otherwise).
     #[derive(Default)]
     pub enum DlpAction in "snake_case" {
+        /// Deny the request (the default).
         #[default]
         Deny,
+        /// Send it for approval, unless a `deny` rule or default denies it anyway.
         RequireApproval,
+        /// Do not look (recorded targets are redacted all the same).
         Off,
     }
 }
 
-/// The first detector (in priority order) that finds a credential anywhere in the tail.
 impl Detector {
     /// The one reported when two are found: the first in declaration order.
     fn min_by_priority(self, other: Detector) -> Detector {
@@ -67,6 +89,8 @@ impl Detector {
     }
 }
 
+/// The first detector (in priority order) that finds a credential in a URL's tail (path, query,
+/// fragment), read as written and decoded.
 pub fn scan(tail: &UrlTail) -> Option<Detector> {
     texts::tail_texts(tail)
         .iter()

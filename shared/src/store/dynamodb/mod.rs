@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::StoreError;
 
+/// The store on one DynamoDB table, with the item layout of `store::keys`.
 pub struct DynamoStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
@@ -21,6 +22,7 @@ pub struct DynamoStore {
 }
 
 impl DynamoStore {
+    /// The store on `table`, through `client`; request rows are kept until deleted by hand.
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
         Self {
             client,
@@ -44,10 +46,12 @@ impl DynamoStore {
         Some(time::OffsetDateTime::now_utc().unix_timestamp().saturating_add(keep))
     }
 
+    /// The DynamoDB client the store calls through.
     pub fn client(&self) -> &aws_sdk_dynamodb::Client {
         &self.client
     }
 
+    /// The name of the table the store reads and writes.
     pub fn table(&self) -> &str {
         &self.table
     }
