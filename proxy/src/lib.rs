@@ -9,7 +9,8 @@
 //! - [`watch`]: follows the kill-switch parameter and writes the state `acl` obeys;
 //! - [`ranges`]: prints the internal address list of Squid's `dst` ACL.
 //!
-//! [`protocol`] and [`serve`] are Squid's helper protocol (channel ids, out-of-order replies);
+//! [`protocol`] and [`serve`] are Squid's helper protocol (channel ids, out-of-order replies), [`stdio`]
+//! its channel on the runtime's event loop;
 //! [`host`] compares two readings of a host; [`gateway`] the SigV4-signed API client; [`kill_switch`]
 //! the state file; [`settings`] the environment.
 
@@ -28,4 +29,5 @@ pub mod ranges;
 pub mod serve;
 pub mod settings;
 pub mod sni;
+pub mod stdio;
 pub mod watch;

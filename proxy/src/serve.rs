@@ -19,9 +19,10 @@ pub trait Handler: Send + Sync + 'static {
 /// Longest request line read (Squid's helper buffer is 32 KB; a longer one is not Squid's).
 const MAX_LINE: usize = 64 * 1024;
 
-/// Serves `handler` on stdin/stdout until stdin ends.
+/// Serves `handler` on stdin/stdout until stdin ends (on Squid's socket itself: [`crate::stdio`]).
 pub async fn serve<H: Handler>(handler: Arc<H>) -> std::io::Result<()> {
-    serve_on(handler, tokio::io::stdin(), tokio::io::stdout()).await
+    let (input, output) = crate::stdio::channel()?;
+    serve_on(handler, input, output).await
 }
 
 /// [`serve`] on any `input` and `output` (tests and the helper benchmark use in-memory pipes).
