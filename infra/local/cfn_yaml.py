@@ -32,8 +32,8 @@ def load_template(path: str) -> dict[str, Any]:
     types that also carry line marks: they compare, json.dumps and reach botocore like plain ones.
 
     A template under the AWS::LanguageExtensions transform has its `Fn::ForEach` loops expanded as
-    CloudFormation expands them, by SAM CLI's own implementation (`sam build` and `sam deploy` run the
-    same code), so callers see the resources the stack will have. Only the loops: every other intrinsic
+    CloudFormation expands them, by SAM CLI's own implementation (the code `sam build` and `sam deploy`
+    run with samconfig.toml's `language_extensions`), so callers see the resources the stack will have. Only the loops: every other intrinsic
     stays for the Resolver, whose parameters a caller may override."""
     template, errors = decode(path)
     if errors:

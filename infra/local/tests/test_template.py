@@ -265,6 +265,27 @@ class TemplateTest(unittest.TestCase):
             overrides = commands.get("deploy", {}).get("parameters", {}).get("parameter_overrides", "")
             self.assertIn(f"EventArchiveName={stack}-events", overrides.split(), env)
 
+    def test_sam_cli_reads_the_loops_as_configured(self) -> None:
+        # SAM CLI expands Fn::ForEach only when asked (samconfig's language_extensions); without it `sam
+        # build` fails on the loops. Read as `sam build` reads it, with each environment's setting.
+        from samcli.lib.providers.sam_function_provider import SamFunctionProvider
+        from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+
+        with open(SAMCONFIG, "rb") as f:
+            config = tomllib.load(f)
+        for env, commands in config.items():
+            if not isinstance(commands, dict):
+                continue
+            enabled = {**commands["global"]["parameters"], **commands.get("build", {}).get("parameters", {})}.get(
+                "language_extensions", False
+            )
+            self.assertIs(enabled, True, env)
+            stacks, _ = SamLocalStackProvider.get_stacks(TEMPLATE, language_extensions_enabled=enabled)
+            functions = {f.name for f in SamFunctionProvider(stacks).get_all()}
+            self.assertEqual(functions, set(resources(self.template, "AWS::Serverless::Function")), env)
+            alarms = {lid for lid, r in stacks[0].resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+            self.assertEqual(alarms, set(resources(self.template, "AWS::CloudWatch::Alarm")), env)
+
     def test_nested_applications_are_local_and_their_outputs_exist(self) -> None:
         apps = resources(self.template, "AWS::Serverless::Application")
         self.assertIn("EventSchemas", apps)
