@@ -38,7 +38,7 @@ pub enum GatewayError {
         /// The problem type's last path segment (`unknown` without one; `proxy_keys` for the keys call).
         kind: String,
     },
-    /// The body of a success could not be read or parsed.
+    /// An answer's body could not be read, or a decision's could not be parsed.
     #[error("the gateway's answer could not be read: {0}")]
     Unreadable(String),
 }

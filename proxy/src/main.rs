@@ -72,7 +72,7 @@ async fn run(mode: &str) -> Result<(), String> {
 }
 
 // One thread per helper process: a callout is then one wake-up of one thread (with `stdio`, Squid's
-// socket is on the event loop), which took 0.2-0.6 ms off the proxy's overhead (docs/BENCHMARKS.md).
+// socket is on the event loop), which took 0.15-0.5 ms off the proxy's overhead (docs/BENCHMARKS.md).
 // Nothing here blocks for long: file reads and token checks are microseconds, gateway calls are async.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {

@@ -3,9 +3,10 @@
 //! `tokio::io::stdin()` and `stdout()` run every read, write and flush on a blocking thread, so each
 //! answer crosses threads several times; on the proxy's path that was a measurable share of every
 //! connection's cost (docs/BENCHMARKS.md, "The enforcing proxy"). Squid hands a helper one end of a Unix
-//! socketpair as both stdin and stdout (`ipcCreate`, `IPC_STREAM`), and a socket or a pipe can be watched
-//! by epoll like any other: this module registers the descriptors themselves. Anything else (a terminal,
-//! a file) keeps tokio's blocking adapters.
+//! socketpair as both stdin and stdout (`ipcCreate`, `IPC_STREAM`): that socket is the helper's alone, so
+//! it is made non-blocking and registered with the runtime. Anything else (a pipe or terminal shared with
+//! other processes, a file) keeps tokio's blocking adapters: O_NONBLOCK belongs to the open file, and a
+//! shared one would make its other writers fail with EAGAIN.
 
 use std::fs::File;
 use std::io;
@@ -13,34 +14,16 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::unix::pipe;
 
 /// The reading side of the channel.
 pub type Input = Box<dyn AsyncRead + Unpin + Send>;
 /// The writing side of the channel.
 pub type Output = Box<dyn AsyncWrite + Unpin + Send>;
 
-/// What a descriptor is, for choosing how to drive it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// A stream socket (Squid's socketpair), identified by its inode.
-    Socket(u64),
-    /// A pipe or FIFO.
-    Pipe,
-    /// Anything else (a terminal, a file): tokio's blocking adapters.
-    Other,
-}
-
-fn kind(fd: &OwnedFd) -> io::Result<Kind> {
+/// The inode of the socket `fd` refers to, or `None` when it is no socket.
+fn socket_inode(fd: &OwnedFd) -> io::Result<Option<u64>> {
     let meta = File::from(fd.try_clone()?).metadata()?;
-    let t = meta.file_type();
-    Ok(if t.is_socket() {
-        Kind::Socket(meta.ino())
-    } else if t.is_fifo() {
-        Kind::Pipe
-    } else {
-        Kind::Other
-    })
+    Ok(meta.file_type().is_socket().then(|| meta.ino()))
 }
 
 /// A stream socket as a tokio stream (non-blocking, registered with the runtime).
@@ -50,30 +33,25 @@ fn socket(fd: OwnedFd) -> io::Result<tokio::net::UnixStream> {
     tokio::net::UnixStream::from_std(s)
 }
 
-/// The helper's stdin and stdout, each driven by the runtime's event loop when it is a socket or a pipe.
-/// One socket on both (Squid's case) is one registered stream, split in two halves.
+/// The helper's stdin and stdout: one socket on both (Squid's case) is one stream on the runtime's event
+/// loop, split in two halves; anything else is tokio's blocking stdin and stdout.
 pub fn channel() -> io::Result<(Input, Output)> {
-    let input = io::stdin().as_fd().try_clone_to_owned()?;
-    let output = io::stdout().as_fd().try_clone_to_owned()?;
-    let (kin, kout) = (kind(&input)?, kind(&output)?);
-    if let (Kind::Socket(a), Kind::Socket(b)) = (kin, kout) {
-        if a == b {
+    from_fds(
+        io::stdin().as_fd().try_clone_to_owned()?,
+        io::stdout().as_fd().try_clone_to_owned()?,
+    )
+}
+
+/// [`channel`] over given copies of stdin and stdout (the tests give a socketpair's end).
+fn from_fds(input: OwnedFd, output: OwnedFd) -> io::Result<(Input, Output)> {
+    match (socket_inode(&input)?, socket_inode(&output)?) {
+        (Some(a), Some(b)) if a == b => {
             drop(output);
             let (r, w) = socket(input)?.into_split();
-            return Ok((Box::new(r), Box::new(w)));
+            Ok((Box::new(r), Box::new(w)))
         }
+        _ => Ok((Box::new(tokio::io::stdin()), Box::new(tokio::io::stdout()))),
     }
-    let reader: Input = match kin {
-        Kind::Socket(_) => Box::new(socket(input)?),
-        Kind::Pipe => Box::new(pipe::Receiver::from_owned_fd(input)?),
-        Kind::Other => Box::new(tokio::io::stdin()),
-    };
-    let writer: Output = match kout {
-        Kind::Socket(_) => Box::new(socket(output)?),
-        Kind::Pipe => Box::new(pipe::Sender::from_owned_fd(output)?),
-        Kind::Other => Box::new(tokio::io::stdout()),
-    };
-    Ok((reader, writer))
 }
 
 #[cfg(test)]
@@ -82,25 +60,38 @@ mod tests {
     use std::os::unix::net::UnixStream;
 
     #[test]
-    fn a_socketpair_is_a_socket_and_its_two_ends_differ() {
+    fn the_two_ends_of_a_socketpair_are_two_sockets_and_a_dup_is_the_same() {
         let (a, b) = UnixStream::pair().unwrap();
         let (a, b) = (OwnedFd::from(a), OwnedFd::from(b));
-        let (Kind::Socket(x), Kind::Socket(y)) = (kind(&a).unwrap(), kind(&b).unwrap()) else {
+        let (Some(x), Some(y)) = (socket_inode(&a).unwrap(), socket_inode(&b).unwrap()) else {
             panic!("sockets");
         };
         assert_ne!(x, y);
-        assert_eq!(
-            kind(&a.try_clone().unwrap()).unwrap(),
-            Kind::Socket(x),
-            "a dup is the same socket"
-        );
+        assert_eq!(socket_inode(&a.try_clone().unwrap()).unwrap(), Some(x));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn one_socket_on_both_is_read_and_written_through_the_event_loop() {
+        use std::io::{Read, Write};
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let (helper, mut squid) = UnixStream::pair().unwrap();
+        let fd = OwnedFd::from(helper);
+        let (input, mut output) = from_fds(fd.try_clone().unwrap(), fd).unwrap();
+        squid.write_all(b"0 question\n").unwrap();
+        let mut line = String::new();
+        BufReader::new(input).read_line(&mut line).await.unwrap();
+        assert_eq!(line, "0 question\n");
+        output.write_all(b"0 OK\n").await.unwrap();
+        let mut answer = [0u8; 5];
+        squid.read_exact(&mut answer).unwrap();
+        assert_eq!(&answer, b"0 OK\n");
     }
 
     #[test]
-    fn a_pipe_is_a_pipe_and_a_file_is_neither() {
+    fn a_pipe_or_a_file_is_no_socket() {
         let (r, _w) = std::io::pipe().unwrap();
-        assert_eq!(kind(&OwnedFd::from(r)).unwrap(), Kind::Pipe);
+        assert_eq!(socket_inode(&OwnedFd::from(r)).unwrap(), None);
         let f = File::open("Cargo.toml").unwrap();
-        assert_eq!(kind(&OwnedFd::from(f)).unwrap(), Kind::Other);
+        assert_eq!(socket_inode(&OwnedFd::from(f)).unwrap(), None);
     }
 }

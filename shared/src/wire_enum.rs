@@ -46,16 +46,49 @@ pub fn plain_enum(schema: &mut schemars::Schema) {
     let Some(Value::Array(branches)) = schema.get("oneOf") else {
         return;
     };
-    let names: Option<Vec<Value>> = branches
+    // A documented variant is a `const` branch; the undocumented ones, if any, share one `enum` branch.
+    let names: Option<Vec<Vec<Value>>> = branches
         .iter()
-        .map(|b| match (b.get("type"), b.get("const")) {
-            (Some(Value::String(t)), Some(name @ Value::String(_))) if t == "string" => Some(name.clone()),
+        .map(|b| match (b.get("type"), b.get("const"), b.get("enum")) {
+            (Some(Value::String(t)), Some(name @ Value::String(_)), None) if t == "string" => Some(vec![name.clone()]),
+            (Some(Value::String(t)), None, Some(Value::Array(names))) if t == "string" => {
+                names.iter().all(Value::is_string).then(|| names.clone())
+            }
             _ => None,
         })
         .collect();
-    if let Some(names) = names {
+    if let Some(names) = names.map(|n| n.concat()) {
         schema.remove("oneOf");
         schema.insert("type".into(), Value::String("string".into()));
         schema.insert("enum".into(), Value::Array(names));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_enum;
+    use serde_json::json;
+
+    #[test]
+    fn documented_variants_fold_back_into_one_enum() {
+        let mut s = schemars::Schema::try_from(json!({"description": "d", "oneOf": [
+            {"type": "string", "const": "a", "description": "A"},
+            {"type": "string", "enum": ["b", "c"]},
+            {"type": "string", "const": "d"},
+        ]}))
+        .unwrap();
+        plain_enum(&mut s);
+        assert_eq!(
+            s.as_value(),
+            &json!({"description": "d", "type": "string", "enum": ["a", "b", "c", "d"]})
+        );
+    }
+
+    #[test]
+    fn anything_but_string_names_is_left_alone() {
+        let original = json!({"oneOf": [{"type": "string", "const": "a"}, {"type": "object"}]});
+        let mut s = schemars::Schema::try_from(original.clone()).unwrap();
+        plain_enum(&mut s);
+        assert_eq!(s.as_value(), &original);
     }
 }
