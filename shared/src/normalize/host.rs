@@ -1,5 +1,9 @@
 //! Hosts: a bare host name or IP literal (`domain` inputs, policy host patterns) and the host of a parsed
 //! URL, both through the WHATWG host parser, then the refusals that keep every client stack on that host.
+//!
+//! Specs: the WHATWG URL Standard's host parsing (<https://url.spec.whatwg.org/#host-parsing>, IPv4
+//! numbers in any base, IPv6 with embedded IPv4), RFC 3986 §3.2.2 (what RFC clients accept as a host) and
+//! RFC 1035 §2.3.4 (label and name lengths).
 
 use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};

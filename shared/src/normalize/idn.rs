@@ -1,5 +1,8 @@
 //! Do the IDNA stacks that clients use agree on a Unicode host?
 //!
+//! Specs: UTS #46 (<https://www.unicode.org/reports/tr46/>, transitional and non-transitional processing),
+//! IDNA2008 (RFC 5891, RFC 5892) and Punycode (RFC 3492).
+//!
 //! We authorize the host a WHATWG parser produces (UTS-46 non-transitional, the `url` crate), but callers
 //! connect with their own stack. Three readings of one Unicode name are in wide use:
 //! - UTS-46 non-transitional: browsers, Node's `URL`, the `url` crate, Python's `idna` package (requests);

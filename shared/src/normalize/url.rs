@@ -1,5 +1,8 @@
 //! URL and domain inputs: the raw-text refusals (controls, backslashes, userinfo, missing `//`, percent-encoded
 //! hosts) that keep every client stack on the same host, then WHATWG parsing (the `url` crate).
+//!
+//! Specs: the WHATWG URL Standard (<https://url.spec.whatwg.org/#url-parsing>) and RFC 3986 (URI generic
+//! syntax), whose readings of one input must agree for it to be accepted.
 
 use url::Url;
 
