@@ -3,7 +3,7 @@
 //!
 //! Specs: the WHATWG URL Standard's host parsing (<https://url.spec.whatwg.org/#host-parsing>, IPv4
 //! numbers in any base, IPv6 with embedded IPv4), RFC 3986 §3.2.2 (what RFC clients accept as a host) and
-//! RFC 1035 §2.3.4 (label and name lengths).
+//! RFC 1035 §2.3 (letters, digits and hyphens; label lengths).
 
 use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};
