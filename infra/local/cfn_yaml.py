@@ -33,8 +33,8 @@ def load_template(path: str) -> dict[str, Any]:
 
     A template under the AWS::LanguageExtensions transform has its `Fn::ForEach` loops expanded as
     CloudFormation expands them, by SAM CLI's own implementation (the code `sam build` and `sam deploy`
-    run with samconfig.toml's `language_extensions`), so callers see the resources the stack will have. Only the loops: every other intrinsic
-    stays for the Resolver, whose parameters a caller may override."""
+    run with samconfig.toml's `language_extensions`), so callers see the resources the stack will have.
+    Only the loops: every other intrinsic stays for the Resolver, whose parameters a caller may override."""
     template, errors = decode(path)
     if errors:
         raise SystemExit("; ".join(f"{path}:{e.linenumber}: {e.message}" for e in errors))
