@@ -53,6 +53,13 @@ def get_atts(value: object) -> list[list[str]]:
     return []
 
 
+def samconfig_environments() -> list[tuple[str, dict]]:
+    """samconfig.toml's environments (`default`, `staging`) with their commands' sections."""
+    with open(SAMCONFIG, "rb") as f:
+        config = tomllib.load(f)
+    return [(env, commands) for env, commands in config.items() if isinstance(commands, dict)]
+
+
 def resources(template: dict, rtype: str) -> dict[str, dict]:
     return {lid: r for lid, r in template["Resources"].items() if r["Type"] == rtype}
 
@@ -253,11 +260,7 @@ class TemplateTest(unittest.TestCase):
         self.assertEqual(outputs["EventArchiveName"]["Value"], {"Ref": "EgressEventArchive"})
 
     def test_sam_builds_without_its_cache_and_keeps_the_archives(self) -> None:
-        with open(SAMCONFIG, "rb") as f:
-            config = tomllib.load(f)
-        for env, commands in config.items():
-            if not isinstance(commands, dict):
-                continue
+        for env, commands in samconfig_environments():
             build = commands.get("build", {}).get("parameters", {})
             self.assertNotIn("cached", build, env)
             # Stacks deployed before EventArchiveName keep their <stack>-events archive on the next deploy.
@@ -271,11 +274,7 @@ class TemplateTest(unittest.TestCase):
         from samcli.lib.providers.sam_function_provider import SamFunctionProvider
         from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 
-        with open(SAMCONFIG, "rb") as f:
-            config = tomllib.load(f)
-        for env, commands in config.items():
-            if not isinstance(commands, dict):
-                continue
+        for env, commands in samconfig_environments():
             enabled = {**commands["global"]["parameters"], **commands.get("build", {}).get("parameters", {})}.get(
                 "language_extensions", False
             )
