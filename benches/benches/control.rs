@@ -93,6 +93,7 @@ fn main() {
                 Duration::from_secs(60),
             )),
             dev_mode: true,
+            organization: None,
             idempotency_ttl: Duration::from_secs(3600),
             proxy_keys: None,
         };

@@ -114,6 +114,7 @@ fn request_path(c: &mut Criterion) {
             store: Arc::new(DynamoStore::new(ddb.clone(), table.clone())),
             policy: policy_source(),
             dev_mode: true,
+            organization: None,
             idempotency_ttl: Duration::from_secs(3600),
             proxy_keys: None,
         };

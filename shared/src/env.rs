@@ -32,3 +32,8 @@ pub const IDEMPOTENCY_TTL_SECONDS: &str = "EGRESS_IDEMPOTENCY_TTL_SECONDS";
 pub const DEV_MODE: &str = "EGRESS_DEV_MODE";
 /// The CloudWatch namespace of the functions' metrics (default `EgressGateway`).
 pub const METRICS_NAMESPACE: &str = "EGRESS_METRICS_NAMESPACE";
+/// The AWS Organizations id whose IAM callers the create-request and proxy-token routes serve when it is
+/// set (`o-...`): an IAM caller from outside it is refused (403), whatever front door it came through.
+/// Set by the template with the `OrganizationId` parameter, which also opens the function URLs to the
+/// organization's accounts.
+pub const ORGANIZATION_ID: &str = "EGRESS_ORGANIZATION_ID";

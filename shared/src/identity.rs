@@ -60,6 +60,26 @@ impl Identity {
     }
 }
 
+/// An AWS Organizations id: `o-` and 10 to 32 lowercase letters or digits
+/// (<https://docs.aws.amazon.com/organizations/latest/APIReference/API_Organization.html>, `Id`). What the
+/// IAM authorizer reports as `principalOrgId` and what `aws:PrincipalOrgID` conditions compare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationId(String);
+
+impl OrganizationId {
+    /// The id, when `value` is one; anything else (blank, another case, another shape) is `None`.
+    pub fn parse(value: &str) -> Option<Self> {
+        let rest = value.strip_prefix("o-")?;
+        ((10..=32).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+            .then(|| Self(value.to_owned()))
+    }
+
+    /// The id as AWS writes it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The role-name prefix AWS IAM Identity Center gives the roles of permission sets
 /// (<https://docs.aws.amazon.com/singlesignon/latest/userguide/using-service-linked-roles.html>: roles
 /// `AWSReservedSSO_<permission set>_<hash>` under the reserved path `/aws-reserved/sso.amazonaws.com/`).
@@ -200,6 +220,31 @@ pub fn jwt_scopes(scopes: Option<&[String]>, scope_claim: Option<&str>, scp_clai
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn organization_ids() {
+        for ok in ["o-a1b2c3d4e5", "o-abcdefghij0123456789abcdefghij01"] {
+            assert_eq!(
+                OrganizationId::parse(ok).map(|o| o.as_str().to_owned()),
+                Some(ok.to_owned())
+            );
+        }
+        for bad in [
+            "",
+            "o-",
+            "o-a1b2c3d4e",                         // 9: too short
+            "o-abcdefghij0123456789abcdefghij012", // 33: too long
+            "O-a1b2c3d4e5",
+            "o-A1B2C3D4E5",
+            " o-a1b2c3d4e5",
+            "o-a1b2c3d4e5 ",
+            "o-a1b2c3-4e5",
+            "r-a1b2c3d4e5",
+            "*",
+        ] {
+            assert_eq!(OrganizationId::parse(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn iam_arns() {

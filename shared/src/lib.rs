@@ -61,7 +61,7 @@ pub use events::{
     approval_event, detail_schema, events_for, render_schema, schemas_template, Event, DETAIL_TYPES,
     MAX_ENTRIES_PER_PUT, SOURCE,
 };
-pub use identity::{Identity, IdentityKind};
+pub use identity::{Identity, IdentityKind, OrganizationId};
 pub use metrics::{
     capture as capture_metrics, namespace as metrics_namespace, take_captured as captured_metrics, Metric,
     UNKNOWN_ZONE as METRICS_UNKNOWN_ZONE,

@@ -202,6 +202,7 @@ pub fn create_service(
         store: std::sync::Arc::new(egress_core::DynamoStore::new(client, table())),
         policy: std::sync::Arc::new(CachedPolicySource::new(FileFetcher::new(policy_path), policy_ttl)),
         dev_mode,
+        organization: None,
         idempotency_ttl: Duration::from_secs(3600),
         proxy_keys: None,
     }

@@ -4,8 +4,9 @@
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
-use crate::identity::cognito_principal;
+use crate::identity::{cognito_principal, OrganizationId};
 use crate::names::valid_principal;
+use crate::problem::Problem;
 use crate::{
     identity::{iam_principal, is_account_id, jwt_scopes, IamPrincipal, Identity, IdentityKind},
     policy::Subject,
@@ -95,4 +96,63 @@ pub fn caller(req: &Request, dev_mode: bool) -> Option<Caller> {
         identity: Identity::dev(),
         scopes: Vec::new(),
     })
+}
+
+/// The organization rule of the routes that callers in other accounts reach (DESIGN "Callers in other
+/// accounts"): with `organization` set, an IAM caller is served only when AWS reports it a member
+/// (`principalOrgId`); any other is a 403 before anything is read or written. The function URLs' resource
+/// policy holds the same condition (`aws:PrincipalOrgID`), so this refuses only what a misconfigured
+/// policy would let through. JWT and development callers have no organization and are not concerned:
+/// JWTs come through the HTTP API's authorizer only, the header only locally.
+pub fn check_organization(caller: &Caller, organization: Option<&OrganizationId>) -> Result<(), Problem> {
+    match organization {
+        Some(org)
+            if caller.identity.kind == IdentityKind::Iam && caller.identity.org.as_deref() != Some(org.as_str()) =>
+        {
+            tracing::warn!(
+                principal = %caller.principal,
+                account = caller.identity.account.as_deref().unwrap_or("-"),
+                caller_org = caller.identity.org.as_deref().unwrap_or("-"),
+                "caller outside the organization: refused"
+            );
+            Err(Problem::forbidden(
+                "the caller is outside the organization this gateway serves",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn iam(org: Option<&str>) -> Caller {
+        Caller {
+            principal: "arn:aws:iam::210987654321:role/agent".into(),
+            identity: Identity {
+                kind: IdentityKind::Iam,
+                account: Some("210987654321".into()),
+                org: org.map(str::to_owned),
+                ..Identity::dev()
+            },
+            scopes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_organization_rule() {
+        let org = OrganizationId::parse("o-a1b2c3d4e5");
+        assert!(check_organization(&iam(Some("o-a1b2c3d4e5")), org.as_ref()).is_ok());
+        for outside in [None, Some("o-zz9yx8wv7u"), Some("o-a1b2c3d4e5x"), Some("O-A1B2C3D4E5")] {
+            let refused = check_organization(&iam(outside), org.as_ref()).map_err(|p| p.status);
+            assert_eq!(refused, Err(403), "{outside:?}");
+        }
+        // No organization set: the door does not refuse (the front door's own policy decides who arrives).
+        assert!(check_organization(&iam(None), None).is_ok());
+        // JWT and development callers have no organization to check.
+        let mut jwt = iam(None);
+        jwt.identity.kind = IdentityKind::Jwt;
+        assert!(check_organization(&jwt, org.as_ref()).is_ok());
+    }
 }

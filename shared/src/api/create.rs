@@ -11,9 +11,10 @@ use super::on_behalf::decided_for;
 use crate::metrics;
 use crate::proxy_token::ProxyKeys;
 use crate::{
-    api::{body_bytes, caller, is_json_content_type, json_response, respond},
+    api::{body_bytes, caller, check_organization, is_json_content_type, json_response, respond},
     approval::GrantPath,
     field::FieldError,
+    identity::OrganizationId,
     policy::{authorize_egress, Decision},
     policy_source::PolicySource,
     problem::Problem,
@@ -27,6 +28,9 @@ pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 /// The longest `Idempotency-Key`, in characters (printable ASCII).
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
+/// The route of `POST` (create) and, with a request id appended, of the record's `Location`.
+pub const REQUESTS_PATH: &str = "/v1/egress/requests";
+
 /// `POST /v1/egress/requests`: decides a request and records it.
 pub struct CreateService {
     /// Where requests, idempotency claims and approvals are written.
@@ -35,6 +39,9 @@ pub struct CreateService {
     pub policy: Arc<dyn PolicySource>,
     /// Development mode: the `X-Egress-Principal` header names the caller when there is no authorizer.
     pub dev_mode: bool,
+    /// The organization whose IAM callers are served (`EGRESS_ORGANIZATION_ID`); `None`: any the front
+    /// door admits (the HTTP API admits this account's only).
+    pub organization: Option<OrganizationId>,
     /// How long an `Idempotency-Key` is remembered: a retry within it replays the recorded answer.
     pub idempotency_ttl: Duration,
     /// The proxy-token keys (verification of `X-Egress-Proxy-Token`); `None`: no token is accepted.
@@ -65,10 +72,16 @@ impl CreateService {
     }
 
     async fn try_handle(&self, req: Request) -> Result<Response<Body>, Problem> {
+        // The HTTP API routes one path here; a function URL sends every path (DESIGN "Callers in other
+        // accounts").
+        if req.uri().path().trim_end_matches('/') != REQUESTS_PATH {
+            return Err(Problem::not_found("no such route"));
+        }
         if req.method() != Method::POST {
             return Err(Problem::method_not_allowed("POST"));
         }
         let caller = caller(&req, self.dev_mode).ok_or_else(Problem::unauthenticated)?;
+        check_organization(&caller, self.organization.as_ref())?;
         let bytes = body_bytes(&req);
         if bytes.len() > MAX_BODY_BYTES {
             return Err(Problem::too_large());
@@ -142,7 +155,7 @@ impl CreateService {
                 let zone_defined = policy.as_deref().is_some_and(|p| p.has_zone(&record.zone));
                 metrics::decision(&record, zone_defined);
                 let mut resp = json_response(StatusCode::CREATED, &record);
-                if let Ok(loc) = HeaderValue::from_str(&format!("/v1/egress/requests/{}", record.request_id)) {
+                if let Ok(loc) = HeaderValue::from_str(&format!("{REQUESTS_PATH}/{}", record.request_id)) {
                     resp.headers_mut().insert(header::LOCATION, loc);
                 }
                 if let Some(retry) = record.retry_after_seconds {

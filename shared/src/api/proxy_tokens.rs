@@ -9,7 +9,8 @@ use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::caller::caller;
+use super::caller::{caller, check_organization};
+use crate::identity::OrganizationId;
 use crate::metrics::{self, Metric};
 use crate::proxy_token::{ProxyKeys, PublicKeyInfo, MAX_TTL_SECONDS};
 use crate::{
@@ -30,6 +31,9 @@ pub struct ProxyTokensService {
     pub keys: Arc<ProxyKeys>,
     /// Development mode: the `X-Egress-Principal` header names the caller when there is no authorizer.
     pub dev_mode: bool,
+    /// The organization whose IAM callers are served (`EGRESS_ORGANIZATION_ID`); `None`: any the front
+    /// door admits (the HTTP API admits this account's only).
+    pub organization: Option<OrganizationId>,
 }
 
 /// The mint body: everything optional; an empty body is `{}`.
@@ -58,6 +62,7 @@ impl ProxyTokensService {
     fn try_handle(&self, req: &Request) -> Result<Response<Body>, Problem> {
         let path = req.uri().path().trim_end_matches('/');
         let caller = caller(req, self.dev_mode).ok_or_else(Problem::unauthenticated)?;
+        check_organization(&caller, self.organization.as_ref())?;
         match (path, req.method()) {
             (PROXY_KEYS_PATH, &Method::GET) => Ok(json_response(
                 StatusCode::OK,

@@ -52,6 +52,23 @@ pub fn required(name: &'static str) -> Result<String, ConfigError> {
     std::env::var(name).map_err(|_| ConfigError::Missing(name))
 }
 
+/// The organization whose IAM callers the front-door routes serve (`EGRESS_ORGANIZATION_ID`): unset or
+/// blank is none; set to anything but an organization id stops the function at init (a typo must not
+/// open the routes to every account the function URL's policy admits, nor close them silently).
+pub fn organization() -> Result<Option<crate::identity::OrganizationId>, ConfigError> {
+    match std::env::var(crate::env::ORGANIZATION_ID) {
+        Ok(v) if !v.trim().is_empty() => {
+            crate::identity::OrganizationId::parse(&v)
+                .map(Some)
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: crate::env::ORGANIZATION_ID,
+                    detail: "not an AWS Organizations id (o- and 10 to 32 lowercase letters or digits)".into(),
+                })
+        }
+        _ => Ok(None),
+    }
+}
+
 /// `EGRESS_DEV_MODE=1` (exactly) enables the local principal header. Anything else is off.
 pub fn dev_mode() -> bool {
     std::env::var(crate::env::DEV_MODE).is_ok_and(|v| v == "1")

@@ -34,6 +34,7 @@ pub async fn create_service() -> Result<CreateService, ConfigError> {
         store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table).with_request_retention(retention)),
         policy,
         dev_mode: config::dev_mode(),
+        organization: config::organization()?,
         idempotency_ttl: Duration::from_secs(ttl),
         proxy_keys: proxy_keys(&sdk).await?.map(Arc::new),
     })
@@ -75,6 +76,7 @@ pub async fn proxy_tokens_service() -> Result<ProxyTokensService, ConfigError> {
     Ok(ProxyTokensService {
         keys: Arc::new(keys),
         dev_mode: config::dev_mode(),
+        organization: config::organization()?,
     })
 }
 

@@ -39,6 +39,7 @@ pub fn services(store: Arc<dyn Store>, policy: &Path, ttl: Duration) -> Services
             store: store.clone(),
             policy: policy.clone(),
             dev_mode: true,
+            organization: None,
             idempotency_ttl: Duration::from_secs(3600),
             proxy_keys: Some(proxy_keys()),
         },

@@ -74,6 +74,7 @@ pub async fn read_path(store: Arc<dyn Store>) {
         store: store.clone(),
         policy: policy.clone(),
         dev_mode: true,
+        organization: None,
         idempotency_ttl: Duration::from_secs(60),
         proxy_keys: None,
     };
