@@ -50,19 +50,14 @@ async fn run(mode: &str) -> Result<(), String> {
             let settings = Settings::from_env().map_err(|e| e.to_string())?;
             let parameter = std::env::var(egress_core::env::KILL_SWITCH_PARAMETER)
                 .map_err(|_| format!("{} is not set", egress_core::env::KILL_SWITCH_PARAMETER))?;
-            let cut_port = match std::env::var("EGRESS_PROXY_CUT_TUNNELS").as_deref() {
-                Ok("1") => Some(
-                    std::env::var("EGRESS_PROXY_PORT")
-                        .ok()
-                        .and_then(|p| p.parse().ok())
-                        .ok_or("EGRESS_PROXY_CUT_TUNNELS=1 needs EGRESS_PROXY_PORT")?,
-                ),
-                _ => None,
-            };
+            let cut = watch::CutTunnels::parse(
+                std::env::var("EGRESS_PROXY_CUT_TUNNELS").ok().as_deref(),
+                std::env::var("EGRESS_PROXY_PORT").ok().as_deref(),
+            )?;
             watch::run(watch::WatchSettings {
                 parameter,
                 state_dir: settings.state_dir,
-                cut_port,
+                cut,
             })
             .await
             .map_err(|e| e.to_string())
