@@ -31,6 +31,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import image  # beside this file (a script's directory is on sys.path)
+
 AGENT_IP, PROXY_AGENT_IP = "198.18.0.1", "198.18.0.2"
 PROXY_ORIGIN_IP, ORIGIN_IP = "198.18.1.1", "198.18.1.2"
 PROXY_PORT = 3128
@@ -237,28 +239,34 @@ class Lab:
         self.wait_port("proxy", "127.0.0.1", 53, proto="udp")
         self.wait_port("origin", ORIGIN_IP, 443)
         self.wait_port("proxy", CANARY_IP, 443)
-        env = dict(os.environ)
-        env.update({k: v for k, v in self.stack.items() if k.startswith("AWS_")})
-        env.update({
+        # The proxy as its image runs it (image.py): the Dockerfile's files at its paths under image/, its
+        # ENTRYPOINT, ENV and the task definition's variables; the lab's differences are declared there.
+        root = self.dir / "image"
+        stage = image.dockerfile_final_stage()
+        entrypoint = image.install(root, Path(self.helper), stage)
+        lab = {
             "EGRESS_GATEWAY_URL": f"http://127.0.0.1:{gw_port}",
             "EGRESS_GATEWAY_DEV_PRINCIPAL": "arn:aws:iam::000000000000:role/egress-proxy",
+            "AWS_REGION": self.stack["AWS_REGION"],
             "EGRESS_KILL_SWITCH_PARAMETER": self.stack["EGRESS_KILL_SWITCH_PARAMETER"],
             "EGRESS_PROXY_LISTEN": f"{PROXY_AGENT_IP}:{PROXY_PORT}",
             "EGRESS_PROXY_RUN_DIR": str(self.dir / "squid"),
-            "EGRESS_PROXY_HELPER": self.helper,
             "EGRESS_PROXY_DNS": "127.0.0.1",
             "EGRESS_PROXY_ACCESS_LOG": f"stdio:{self.dir / 'squid' / 'access.log'}",
             "EGRESS_PROXY_CACHE_LOG": f"{self.dir / 'squid' / 'cache.log'}",
             "EGRESS_PROXY_CUT_TUNNELS": "1",
-            # One acl helper (100 in flight) and a short queue, so the suite can overflow it.
             "EGRESS_PROXY_ACL_CHILDREN": "1",
             "EGRESS_PROXY_ACL_QUEUE": "10",
-            # The one documented override: the lab's origin lives in 198.18.0.0/15.
             "EGRESS_PROXY_RANGES_EXCLUDE": "198.18.0.0/15",
-            "RUST_LOG": "info",
-        })
-        # Moto and the gateway keep their addresses: inside the proxy namespace the relays listen on them.
-        self.spawn("proxy", ["bash", str(ROOT / "infra/proxy/entrypoint.sh")], ns="proxy", env=env)
+        }
+        # The process environment minus every setting of ours (a stray EGRESS_* of the caller must not
+        # reach the proxy undeclared), plus the stack's AWS endpoints and credentials (the task role's).
+        env = {k: v for k, v in os.environ.items() if not k.startswith("EGRESS_")}
+        env.update({k: v for k, v in self.stack.items() if k.startswith("AWS_")})
+        env.update(image.environment(root, stage, image.task_environment(), lab))
+        env["PATH"] = image.image_path(root, env.get("PATH", "/usr/bin:/bin"))
+        env["RUST_LOG"] = "info"
+        self.spawn("proxy", entrypoint, ns="proxy", env=env)
         self.wait_port("proxy", PROXY_AGENT_IP, PROXY_PORT, seconds=30)
         # The entrypoint writes `ready` once the agents' leg sees the tunnel leg up.
         ready = self.dir / "squid" / "ready"
