@@ -10,11 +10,13 @@
 # EGRESS_PROXY_HELPER (the egress-squid-helper binary; default: on PATH), EGRESS_PROXY_DNS (nameservers
 # the DNS filter asks instead of /etc/resolv.conf's), EGRESS_PROXY_DNS_LISTEN (127.0.0.2, the filter's
 # loopback address that Squid asks), EGRESS_PROXY_ACCESS_LOG (default stdio:/dev/stdout),
-# EGRESS_PROXY_CACHE_LOG (default stderr), EGRESS_PROXY_CUT_TUNNELS=1 (the kill switch also closes open
-# tunnels), EGRESS_PROXY_ACL_CHILDREN (4), EGRESS_PROXY_ACL_QUEUE (200), EGRESS_PROXY_TUNNEL_PORT
-# (3129, the loopback port of the tunnel leg), EGRESS_GATEWAY_DEV_PRINCIPAL
-# (local stack only). Test only: EGRESS_PROXY_RANGES_EXCLUDE, CIDRs taken out of the internal list
-# (the local tests' origin lives in 198.18.0.0/15); it is printed loudly, and never set in the image.
+# EGRESS_PROXY_CACHE_LOG (default stderr), EGRESS_PROXY_CUT_TUNNELS (1: the kill switch also closes
+# open tunnels with ss -K; restart: it stops the proxy; 0 or unset: neither), EGRESS_PROXY_ACL_CHILDREN
+# (4), EGRESS_PROXY_ACL_QUEUE (200), EGRESS_PROXY_TUNNEL_PORT (3129, the loopback port of the tunnel
+# leg), EGRESS_PROXY_GATEWAY_HOSTS (more host names of the gateway's own API, reached without a token),
+# EGRESS_GATEWAY_DEV_PRINCIPAL (local stack only). Test only: EGRESS_PROXY_RANGES_EXCLUDE, CIDRs taken
+# out of the internal list (the local tests' origin lives in 198.18.0.0/15); it is printed loudly, and
+# never set in the image.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 conf_template="$here/squid.conf"
@@ -52,6 +54,33 @@ else
     cp "$run_dir/internal-ranges.txt.all" "$run_dir/internal-ranges.txt"
 fi
 rm -f "$run_dir/internal-ranges.txt.all"
+
+# The proxy's one exception (squid.conf): CONNECT to the gateway's own API on 443 needs no token, since
+# agents mint theirs there. Its hosts: the gateway URL's, when it is https on 443, and
+# EGRESS_PROXY_GATEWAY_HOSTS (comma or space separated: the function URL hosts of callers in other
+# accounts). Host names only: an address here would be a door to whatever answers on it.
+gateway_hosts=()
+if [[ "$EGRESS_GATEWAY_URL" =~ ^https://([^/:]+)(:443)?(/.*)?$ ]]; then
+    gateway_hosts+=("${BASH_REMATCH[1]}")
+fi
+# Split on spaces and commas, with no pathname expansion (read, not an unquoted expansion).
+read -r -a extra_hosts <<<"${EGRESS_PROXY_GATEWAY_HOSTS:-}"
+for host in "${extra_hosts[@]}"; do
+    IFS=',' read -r -a parts <<<"$host"
+    gateway_hosts+=("${parts[@]}")
+done
+: > "$run_dir/gateway-hosts.txt"
+for host in "${gateway_hosts[@]}"; do
+    [[ -n "$host" ]] || continue
+    host="${host,,}"
+    if ! [[ "$host" =~ ^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$ ]]; then
+        echo "entrypoint: not a host name, in the gateway's hosts: $host" >&2
+        exit 1
+    fi
+    echo "$host" >> "$run_dir/gateway-hosts.txt"
+done
+# None: a name that never resolves (RFC 6761 .invalid), since Squid warns about an empty list.
+[[ -s "$run_dir/gateway-hosts.txt" ]] || echo "no-gateway-host.invalid" > "$run_dir/gateway-hosts.txt"
 
 # The tunnel leg's certificate (squid.conf): self-signed, made fresh at each start, trusted by nobody.
 # Squid requires one on a port that peeks; peek and splice never present it.

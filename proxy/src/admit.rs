@@ -44,6 +44,11 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The reason the agents' leg gives its one exception, a CONNECT to the gateway's own API on 443 (no
+/// token, no gateway decision: the API authenticates every call itself; squid.conf `mark_gateway_api`).
+/// Admitted without a request id; any other allow needs one.
+pub const GATEWAY_API: &str = "gateway_api";
+
 /// The shortest tunnel key accepted (the entrypoint makes 64 hex characters).
 pub const MIN_KEY_LEN: usize = 32;
 
@@ -56,10 +61,12 @@ pub fn admit(values: &[Option<String>], key: &str) -> Result<Reply, AdmitRefusal
     if key.len() < MIN_KEY_LEN || !same_secret(presented.as_bytes(), key.as_bytes()) {
         return Err(AdmitRefusal::NotFromAgentsLeg);
     }
-    let request_id = request_id
-        .as_deref()
-        .filter(|v| is_request_id(v))
-        .ok_or(AdmitRefusal::NoRequestId)?;
+    // The one exception has no gateway decision, so no request id: the connection's tag is "-".
+    let request_id = match request_id.as_deref() {
+        Some(id) if is_request_id(id) => id,
+        None if reason.as_deref() == Some(GATEWAY_API) => "-",
+        _ => return Err(AdmitRefusal::NoRequestId),
+    };
     if decision.as_deref() != Some("allow") {
         return Err(AdmitRefusal::NotAllowed);
     }
@@ -160,6 +167,28 @@ mod tests {
             AdmitRefusal::Unreadable
         );
         assert!(admit(&ok(Some(ID), Some("allow")), KEY).is_ok());
+        // The one exception: allowed by the agents' leg without a decision, so without a request id.
+        let mut exception = ok(None, Some("allow"));
+        exception[3] = Some(GATEWAY_API.into());
+        let reply = admit(&exception, KEY).expect("the exception is admitted");
+        assert_eq!(
+            reply.line("1"),
+            "1 OK clt_conn_tag=\"-\" decision=\"allow\" reason=\"gateway_api\"\n"
+        );
+        // ... only as an allow, and only without a request id of another shape.
+        let mut denied = exception.clone();
+        denied[2] = Some("deny".into());
+        assert_eq!(admit(&denied, KEY).unwrap_err(), AdmitRefusal::NotAllowed);
+        let mut odd = exception.clone();
+        odd[1] = Some("not-an-id".into());
+        assert_eq!(admit(&odd, KEY).unwrap_err(), AdmitRefusal::NoRequestId);
+        let mut other_reason = exception.clone();
+        other_reason[3] = Some("rule_allow".into());
+        assert_eq!(admit(&other_reason, KEY).unwrap_err(), AdmitRefusal::NoRequestId);
+        // Still from the agents' leg only.
+        let mut keyless = exception;
+        keyless[0] = None;
+        assert_eq!(admit(&keyless, KEY).unwrap_err(), AdmitRefusal::NotFromAgentsLeg);
         // Whoever else reaches the tunnel port on loopback: no key, a wrong key, a prefix of the key.
         for presented in [None, Some("0000"), Some(&KEY[..40]), Some(&KEY[1..])] {
             assert_eq!(

@@ -75,12 +75,16 @@ impl Curl {
 }
 
 fn curl(lab: &Lab, zone: &str, token: &str, url: &str, extra: &[&str]) -> Curl {
+    curl_via(lab, &format!("http://{zone}:{token}@{}", lab.proxy()), url, extra)
+}
+
+/// curl through `proxy` (a proxy URL, with or without credentials).
+fn curl_via(lab: &Lab, proxy: &str, url: &str, extra: &[&str]) -> Curl {
     let tag = ulid::Ulid::new().to_string();
     let hdr = lab.dir().join(format!("curl-{tag}.h"));
     let body = lab.dir().join(format!("curl-{tag}.b"));
-    let proxy = format!("http://{zone}:{token}@{}", lab.proxy());
     let ca = lab.ca();
-    let mut args = vec!["curl", "-sS", "--max-time", "10", "--proxy", &proxy, "--cacert", &ca];
+    let mut args = vec!["curl", "-sS", "--max-time", "10", "--proxy", proxy, "--cacert", &ca];
     let (h, b) = (hdr.to_string_lossy().to_string(), body.to_string_lossy().to_string());
     args.extend(["-D", &h, "-o", &b]);
     args.extend(extra);
@@ -686,6 +690,70 @@ async fn a_tls_server_name_other_than_the_connect_host_is_refused() {
     let (line, dial) = tunnel_lines(lab, &id);
     assert_eq!(line["refusal"], "sni_missing", "{line}");
     assert!(dial.is_none(), "{dial:?}");
+}
+
+/// The one exception (DESIGN §12): a CONNECT to the gateway's own API host on 443 needs no token, since
+/// agents mint theirs there; the lab points it at an origin name. Nothing else gets through without one,
+/// and the tunnel leg still holds the TLS server name to the CONNECT host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateways_own_api_is_the_one_host_reached_without_a_token() {
+    let _shared = EXCLUSIVE.read().await;
+    let lab = lab_and_events().await;
+    let host = format!("gateway-api.{DOMAIN}");
+    let anonymous = format!("http://{}", lab.proxy());
+    let before = lab.access("-").len();
+
+    let c = curl_via(lab, &anonymous, &format!("https://{host}/v1/egress/proxy-tokens"), &[]);
+    assert_eq!(c.status(), 200, "{c:?}");
+    assert!(c.body.contains("\"origin\"") && c.body.contains(&host), "{c:?}");
+    let lines: Vec<Value> = lab.access("-").split_off(before);
+    let tunnel = lines
+        .iter()
+        .find(|l| l["leg"] == "tunnel" && l["authority"] == format!("{host}:443").as_str())
+        .unwrap_or_else(|| panic!("a tunnel line for the exception: {lines:?}"));
+    assert_eq!(tunnel["decision"], "allow", "{tunnel}");
+    assert_eq!(tunnel["reason"], "gateway_api", "{tunnel}");
+    assert_eq!(tunnel["sni"], host.as_str(), "{tunnel}");
+    assert_eq!(tunnel["refusal"], "-", "{tunnel}");
+
+    // Without a token, everything else is a 407: the same host on another port or in plain HTTP, another
+    // host, the host's address as a literal (no reverse lookup makes it the gateway's).
+    for url in [
+        format!("https://{host}:8443/"),
+        format!("http://{host}/"),
+        format!("https://origin.{DOMAIN}/"),
+        "https://198.18.1.2/".to_owned(),
+    ] {
+        let c = curl_via(lab, &anonymous, &url, &[]);
+        assert_eq!(c.status(), 407, "{url}: {c:?}");
+    }
+
+    // Through the exception, a TLS server name other than the gateway's is refused by the tunnel leg, and
+    // the origin is never dialled.
+    let before = lab.access("-").len();
+    let sni = format!("origin.{DOMAIN}");
+    let ca = lab.ca();
+    let proxy = lab.proxy();
+    let authority = format!("{host}:443");
+    let r = client(
+        lab,
+        &[
+            "tunnel", "--proxy", &proxy, "--auth", "", "--ca", &ca, "--sni", &sni, &authority,
+        ],
+    );
+    assert_eq!(r["connect"], 200, "{r}");
+    assert!(r.get("http").is_none(), "{r}");
+    let lines: Vec<Value> = lab.access("-").split_off(before);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["leg"] == "tunnel" && l["refusal"] == "sni_mismatch" && l["sni"] == sni.as_str()),
+        "{lines:?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l["leg"] == "dial"),
+        "the origin was dialled: {lines:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -34,6 +34,8 @@ LAB_OVERRIDES = {
     "EGRESS_PROXY_ACL_CHILDREN": "one acl helper, so the suite can fill its queue",
     "EGRESS_PROXY_ACL_QUEUE": "a short queue, so the suite can overflow it",
     "EGRESS_PROXY_RANGES_EXCLUDE": "the lab's origin lives in 198.18.0.0/15, an internal range",
+    "EGRESS_PROXY_GATEWAY_HOSTS": "a lab name on the origin stands in for the gateway's API host (the lab's "
+    "gateway is plain HTTP on loopback), so the suite can reach the one exception",
     "EGRESS_PROXY_CUT_TUNNELS": "ss -K (the lab holds CAP_NET_ADMIN); restart, the task's mode, stops the "
     "proxy the suite shares: proxy/tests/watch.rs tests it",
 }

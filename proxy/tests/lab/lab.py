@@ -37,6 +37,8 @@ AGENT_IP, PROXY_AGENT_IP = "198.18.0.1", "198.18.0.2"
 PROXY_ORIGIN_IP, ORIGIN_IP = "198.18.1.1", "198.18.1.2"
 PROXY_PORT = 3128
 DOMAIN = "egress-lab.com"
+# The proxy's one exception (a CONNECT to the gateway's own API, no token) is pointed at this origin name.
+GATEWAY_API_LABEL = "gateway-api"
 CANARY_IP = "127.0.0.1"
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -258,6 +260,7 @@ class Lab:
             "EGRESS_PROXY_ACL_CHILDREN": "1",
             "EGRESS_PROXY_ACL_QUEUE": "10",
             "EGRESS_PROXY_RANGES_EXCLUDE": "198.18.0.0/15",
+            "EGRESS_PROXY_GATEWAY_HOSTS": f"{GATEWAY_API_LABEL}.{DOMAIN}",
         }
         # The process environment minus every setting of ours (a stray EGRESS_* of the caller must not
         # reach the proxy undeclared), plus the stack's AWS endpoints and credentials (the task role's).
