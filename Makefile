@@ -18,7 +18,7 @@ export SAM_CLI_TELEMETRY := 0
 # overrides it, e.g. DYNAMODB_PORT=8100 make test).
 LOCAL_ENV := source infra/local/common.sh
 
-.PHONY: help install dev local-up local-down watch-up proxy proxy-up test contract load lint bench coldstart sam-build
+.PHONY: help install dev local-up local-down watch-up proxy proxy-up proxy-image test contract load lint bench coldstart sam-build
 
 help:
 	@echo "make dev         local stack + cargo lambda watch in the foreground (http://127.0.0.1:LAMBDA_PORT)"
@@ -30,6 +30,7 @@ help:
 	@echo "make watch-up    cargo lambda watch in the background (log: .local/logs/watch.log)"
 	@echo "make proxy       the enforcing proxy (Squid + egress-squid-helper) on 127.0.0.1:PROXY_PORT, foreground"
 	@echo "make proxy-up    the same in the background (make local-down stops it)"
+	@echo "make proxy-image the proxy's image for Fargate (linux/arm64; docker buildx or podman); PROXY_REPOSITORY=<ECR URI> also pushes it"
 	@echo "make lint        ruff, shellcheck, cargo-machete, fmt, clippy, rustdoc, cfn-lint, sam validate --lint, event schemas and their nested template vs types, openapi.yaml check"
 	@echo "make bench       cargo bench -p egress-bench --features cedar, then make coldstart"
 	@echo "make coldstart   exec-to-first-event of each release binary under cargo-lambda's runtime emulator"
@@ -58,6 +59,29 @@ proxy: install
 proxy-up: install
 	@bash infra/local/proxy.sh --background
 
+# The enforcing proxy's image (infra/proxy/Dockerfile) for Fargate, linux/arm64, tagged $(PROXY_IMAGE), with
+# docker (buildx) or podman. With PROXY_REPOSITORY=<ECR repository URI> it is also pushed as
+# <repository>:<short commit>, the ProxyImageUri to deploy (template.yaml). Not part of test or lint.
+PROXY_IMAGE ?= egress-proxy:latest
+proxy-image:
+	@engine="$$(basename "$$(command -v docker || command -v podman || true)")"; \
+	case "$$engine" in \
+		docker) docker buildx version >/dev/null 2>&1 \
+				|| { echo "proxy-image: docker buildx is needed for a linux/arm64 image" >&2; exit 1; }; \
+			docker buildx build --platform linux/arm64 --load -f infra/proxy/Dockerfile -t "$(PROXY_IMAGE)" . ;; \
+		podman) podman build --platform linux/arm64 -f infra/proxy/Dockerfile -t "$(PROXY_IMAGE)" . ;; \
+		*) echo "proxy-image: neither docker nor podman is on PATH" >&2; exit 1 ;; \
+	esac; \
+	if [[ -n "$(PROXY_REPOSITORY)" ]]; then \
+		uri="$(PROXY_REPOSITORY):$$(git rev-parse --short HEAD)"; \
+		[[ -z "$$(git status --porcelain)" ]] || echo "proxy-image: uncommitted changes are in $$uri" >&2; \
+		aws ecr get-login-password --region "$$(cut -d. -f4 <<<"$(PROXY_REPOSITORY)")" \
+			| "$$engine" login --username AWS --password-stdin "$${uri%%/*}"; \
+		"$$engine" tag "$(PROXY_IMAGE)" "$$uri"; \
+		"$$engine" push "$$uri"; \
+		echo "ProxyImageUri=$$uri"; \
+	fi
+
 # Runs every test, then the contract test (make contract), against the local stack and always stops
 # it afterwards. The script exits with the tests' status, else the contract test's (make itself then
 # reports it and exits 2). To run a subset of the tests only (no contract test):
@@ -83,6 +107,8 @@ load:
 # and .ci/run (a script without the .sh suffix has to be named here). cargo-machete: no unused
 # dependencies. clippy denies unwrap/expect outside tests in the production crates (Cargo.toml) and,
 # with rustdoc, an undocumented public item or a broken doc link in the libraries (missing_docs).
+# cfn-lint adds cfn-lint-serverless's rules but WS1004, which wants /aws/lambda/ log group names (the
+# functions log to their own named groups: OPERATIONS.md, Deploy).
 lint: install
 	@hidden="$$(git ls-files --others --ignored --exclude-standard --directory \
 		| grep -v -E '^(target|fuzz/target|fuzz/artifacts|fuzz/coverage|\.local|\.aws-sam)/$$|__pycache__/$$|\.pyc$$' || true)"; \
@@ -97,7 +123,7 @@ lint: install
 	bash infra/proxy/check.sh
 	target/debug/egress-squid-helper ranges | diff -u infra/proxy/internal-ranges.txt -
 	python3 infra/local/openapi_check.py
-	cfn-lint template.yaml infra/events/schemas.yaml
+	cfn-lint template.yaml infra/events/schemas.yaml --append-rules cfn_lint_serverless.rules --ignore-checks WS1004
 	$(LOCAL_ENV); sam validate --lint --template-file template.yaml
 
 # authorize_egress vs Cedar (pure), the store benchmarks against the local stack (started here), init

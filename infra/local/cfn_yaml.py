@@ -7,8 +7,9 @@ import json
 from typing import Any
 
 from cfnlint.decode import decode
+from samcli.lib.cfn_language_extensions.api import create_default_intrinsic_resolver
 from samcli.lib.cfn_language_extensions.models import TemplateProcessingContext
-from samcli.lib.cfn_language_extensions.processors import ForEachProcessor
+from samcli.lib.cfn_language_extensions.processors import ForEachProcessor, TemplateParsingProcessor
 
 import local_env
 
@@ -26,7 +27,7 @@ PSEUDO = {
 LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
 
 
-def load_template(path: str) -> dict[str, Any]:
+def load_template(path: str, parameters: dict[str, str] | None = None) -> dict[str, Any]:
     """The template with the short-form tags in their long JSON form (`!GetAtt A.B` ->
     {"Fn::GetAtt": ["A", "B"]}). cfn-lint's dicts, lists and strings are subclasses of the built-in
     types that also carry line marks: they compare, json.dumps and reach botocore like plain ones.
@@ -34,14 +35,18 @@ def load_template(path: str) -> dict[str, Any]:
     A template under the AWS::LanguageExtensions transform has its `Fn::ForEach` loops expanded as
     CloudFormation expands them, by SAM CLI's own implementation (the code `sam build` and `sam deploy`
     run with samconfig.toml's `language_extensions`), so callers see the resources the stack will have.
-    Only the loops: every other intrinsic stays for the Resolver, whose parameters a caller may override."""
+    Only the loops: every other intrinsic stays for the Resolver, whose parameters a caller may override.
+    A loop over a parameter (a CommaDelimitedList) iterates its default, or its value in `parameters` (the
+    --parameter-overrides form, "a,b"), as `sam build` and CloudFormation would; an empty list is iterated
+    once, with "", as CloudFormation does."""
     template, errors = decode(path)
     if errors:
         raise SystemExit("; ".join(f"{path}:{e.linenumber}: {e.message}" for e in errors))
     transform = template.get("Transform")
     if LANGUAGE_EXTENSIONS in (transform if isinstance(transform, list) else [transform]):
-        context = TemplateProcessingContext(fragment=template)
-        ForEachProcessor().process_template(context)
+        context = TemplateProcessingContext(fragment=template, parameter_values=dict(parameters or {}))
+        TemplateParsingProcessor().process_template(context)
+        ForEachProcessor(intrinsic_resolver=create_default_intrinsic_resolver(context)).process_template(context)
         template = plain_refs(context.fragment)
     return template
 
@@ -81,6 +86,11 @@ class Resolver:
         for name, spec in (template.get("Parameters") or {}).items():
             self.params[name] = spec.get("Default")
         self.params.update(overrides or {})
+        # A list parameter's value is a list (`"a,b"` as a deploy gives it; "" is [""], as CloudFormation has it).
+        for name, spec in (template.get("Parameters") or {}).items():
+            is_list = spec.get("Type") == "CommaDelimitedList" or str(spec.get("Type", "")).startswith("List<")
+            if is_list and isinstance(self.params[name], str):
+                self.params[name] = [item.strip() for item in self.params[name].split(",")]
         self.resources: dict[str, dict[str, Any]] = {}
         self._conditions: dict[str, bool] = {}
 
@@ -163,7 +173,13 @@ class Resolver:
             if k == "Fn::Select":
                 return self.resolve(v[1])[int(self.resolve(v[0]))]
             if k == "Fn::Join":
-                return v[0].join(str(self.resolve(x)) for x in v[1])
+                items = self.resolve(v[1])
+                return v[0].join(str(x) for x in items)
+            # The Rules section's own functions (a rule's assertions can be evaluated too).
+            if k == "Fn::Contains":
+                return self.resolve(v[1]) in self.resolve(v[0])
+            if k == "Fn::EachMemberEquals":
+                return all(x == self.resolve(v[1]) for x in self.resolve(v[0]))
             if k == "Fn::FindInMap":
                 name, top, second = (self.resolve(x) for x in v)
                 return self.template["Mappings"][name][top][second]

@@ -7,8 +7,12 @@ docs/OPERATIONS.md."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
+import subprocess
+import tempfile
 import tomllib
 import unittest
 
@@ -401,10 +405,10 @@ class RoutesTest(unittest.TestCase):
 
 
 class MetricNamesTest(unittest.TestCase):
-    """The alarms and the dashboard read the metrics the functions write: every metric name (and, for
-    the dashboard's searches, every dimension set) they use in the stack's namespace is one
-    shared/src/metrics.rs emits, and every metric it emits is on the dashboard or alarmed (issue 20,
-    item 4)."""
+    """The alarms and the dashboards read the metrics the stack writes: every metric name (and, for the
+    dashboard's searches, every dimension set) they use in the stack's namespace is one
+    shared/src/metrics.rs emits or one of the template's metric filters writes from the proxy's logs, and
+    every such metric is on a dashboard or alarmed (issue 20, item 4)."""
 
     NAMESPACE = "EgressGateway/${AWS::StackName}"
 
@@ -419,28 +423,47 @@ class MetricNamesTest(unittest.TestCase):
         sets = {tuple(re.findall(r'"([a-z_]+)"', m)) for m in re.findall(r"&\[((?:\"[a-z_]+\"(?:, )?)+)\]", text)}
         return names, sets
 
+    @classmethod
+    def filtered(cls, template: dict) -> set[str]:
+        """The metrics the template's metric filters write into the stack's namespace (the proxy's logs)."""
+        return {
+            t["MetricName"]
+            for f in resources(template, "AWS::Logs::MetricFilter").values()
+            for t in f["Properties"]["MetricTransformations"]
+            if t["MetricNamespace"] == {"Fn::Sub": cls.NAMESPACE}
+        }
+
     def test_alarms_and_dashboard_read_what_the_functions_write(self) -> None:
         names, sets = self.emitted()
         self.assertIn("Decisions", names)
         self.assertIn(("decision", "reason"), sets)
         template = cfn_yaml.load_template(TEMPLATE)
+        filtered = self.filtered(template)
+        self.assertIn("ProxyRefused", filtered)
+        self.assertEqual(names & filtered, set(), "a filter writes a name the functions write")
+        names |= filtered
         used: set[str] = set()
         for lid, alarm in resources(template, "AWS::CloudWatch::Alarm").items():
             if alarm["Properties"]["Namespace"] == {"Fn::Sub": self.NAMESPACE}:
                 self.assertIn(alarm["Properties"]["MetricName"], names, lid)
                 used.add(alarm["Properties"]["MetricName"])
-        [dashboard] = resources(template, "AWS::CloudWatch::Dashboard").values()
-        body = dashboard["Properties"]["DashboardBody"]["Fn::Sub"][0]
-        listed = re.findall(r'"EgressGateway/\$\{AWS::StackName\}",\s*"([A-Za-z]+)"', body)
-        searched = re.findall(r"\{EgressGateway/\$\{AWS::StackName\},([a-z_,]+)\} MetricName=\\\"([A-Za-z]+)\\\"", body)
-        self.assertTrue(listed and searched, "the dashboard's metrics were read")
+        listed: list[str] = []
+        searched: list[tuple[str, str]] = []
+        for dashboard in resources(template, "AWS::CloudWatch::Dashboard").values():
+            sub = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
+            body = sub[0] if isinstance(sub, list) else sub
+            listed += re.findall(r'"EgressGateway/\$\{AWS::StackName\}",\s*"([A-Za-z]+)"', body)
+            searched += re.findall(
+                r"\{EgressGateway/\$\{AWS::StackName\},([a-z_,]+)\} MetricName=\\\"([A-Za-z]+)\\\"", body
+            )
+        self.assertTrue(listed and searched, "the dashboards' metrics were read")
         for name in listed:
             self.assertIn(name, names, "dashboard")
         for dims, name in searched:
             self.assertIn(name, names, "dashboard search")
             self.assertIn(tuple(dims.split(",")), sets, f"dashboard search {name} by {dims}")
         used |= set(listed) | {name for _, name in searched}
-        self.assertEqual(names - used, set(), "written by the functions, seen by no alarm and no dashboard widget")
+        self.assertEqual(names - used, set(), "written by the stack, seen by no alarm and no dashboard widget")
 
 
 class ApiContractTest(unittest.TestCase):
@@ -467,3 +490,311 @@ class ApiContractTest(unittest.TestCase):
         self.assertGreaterEqual(len(constructed), 10)
         self.assertEqual(set(re.findall(urn, self.openapi_text)), constructed)
 
+
+
+# Issue 23: the proxy fleet and the cross-account front door, each only when its parameters ask for it.
+PROXY_REQUIRED = {
+    "ProxyImageUri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/egress-proxy:0c4b8e2",
+    "ProxyVpcId": "vpc-0123456789abcdef0",
+    "ProxySubnetIds": "subnet-0123456789abcdef0,subnet-0123456789abcdef1",
+    "ProxyAgentCidr": "10.20.0.0/16",
+}
+PROXY_ALL = {
+    **PROXY_REQUIRED,
+    "ProxyExtraPorts": "8443,9418",
+    "ProxyDnsFirewallVpcId": "vpc-0fedcba9876543210",
+    "ProxyDnsFirewallAllowedNames": "*.ecr.eu-west-1.amazonaws.com,sts.eu-west-1.amazonaws.com",
+    "ProxyEndpointServicePrincipals": "arn:aws:iam::210987654321:root",
+    "OrganizationId": "o-abcdefghij",
+}
+# The resource types only the proxy and the function URLs bring.
+OPTIONAL_TYPES = {
+    "AWS::ECS::Cluster",
+    "AWS::ECS::TaskDefinition",
+    "AWS::ECS::Service",
+    "AWS::IAM::Role",
+    "AWS::EC2::SecurityGroup",
+    "AWS::EC2::SecurityGroupIngress",
+    "AWS::EC2::SecurityGroupEgress",
+    "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    "AWS::ElasticLoadBalancingV2::TargetGroup",
+    "AWS::ElasticLoadBalancingV2::Listener",
+    "AWS::ApplicationAutoScaling::ScalableTarget",
+    "AWS::ApplicationAutoScaling::ScalingPolicy",
+    "AWS::EC2::VPCEndpointService",
+    "AWS::EC2::VPCEndpointServicePermissions",
+    "AWS::Route53Resolver::FirewallDomainList",
+    "AWS::Route53Resolver::FirewallRuleGroup",
+    "AWS::Route53Resolver::FirewallRuleGroupAssociation",
+    "AWS::Lambda::Url",
+    "AWS::Lambda::Permission",
+    "AWS::Logs::MetricFilter",
+}
+OPTIONAL_CONDITIONS = {
+    "DeployProxy", "OpenProxyExtraPorts", "DeployDnsFirewall", "DnsFirewallExtraNames", "DeployEndpointService",
+    "CrossAccountCallers",
+}
+ENTRYPOINT = os.path.join(ROOT, "infra", "proxy", "entrypoint.sh")
+DOCKERFILE = os.path.join(ROOT, "infra", "proxy", "Dockerfile")
+
+
+def created(template: dict, r: cfn_yaml.Resolver) -> set[str]:
+    """The logical ids the stack would create with the resolver's parameters."""
+    return {
+        lid for lid, res in template["Resources"].items() if "Condition" not in res or r.condition(res["Condition"])
+    }
+
+
+def broken_rules(template: dict, r: cfn_yaml.Resolver) -> list[str]:
+    """The AssertDescription of every Rules assertion that would fail the deploy with these parameters."""
+    broken = []
+    for rule in template.get("Rules", {}).values():
+        if "RuleCondition" in rule and not r.resolve(rule["RuleCondition"]):
+            continue
+        broken += [a["AssertDescription"] for a in rule["Assertions"] if not r.resolve(a["Assert"])]
+    return broken
+
+
+def task_container(template: dict) -> dict:
+    [container] = template["Resources"]["ProxyTaskDefinition"]["Properties"]["ContainerDefinitions"]
+    return container
+
+
+class ProxyTemplateTest(unittest.TestCase):
+    """The proxy fleet (ECS Fargate behind an internal NLB), its DNS Firewall and PrivateLink options and the
+    organization's function URLs exist only under their conditions; the task runs the entrypoint with what
+    it requires, as a role that may call the helper's routes and read the kill switch, nothing else; the
+    function URLs are IAM-authorized and open to the organization only (issue 23)."""
+
+    template: dict
+    looped: dict
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.template = cfn_yaml.load_template(TEMPLATE)
+        # The extra-port loop iterates the parameter's value: expanded as a deploy with PROXY_ALL would.
+        cls.looped = cfn_yaml.load_template(TEMPLATE, {"ProxyExtraPorts": PROXY_ALL["ProxyExtraPorts"]})
+
+    def test_the_proxy_and_the_function_urls_exist_only_when_asked(self) -> None:
+        optional = {lid for lid, res in self.looped["Resources"].items() if res["Type"] in OPTIONAL_TYPES}
+        self.assertGreaterEqual(len(optional), 30)
+        # Defaults: the gateway alone, and no rule stands in the way.
+        r = cfn_yaml.Resolver(self.template)
+        self.assertEqual(created(self.template, r) & optional, set())
+        self.assertEqual({lid for lid in created(self.template, r) if lid.startswith("ProxyDashboard")}, set())
+        self.assertEqual(broken_rules(self.template, r), [])
+        # An empty ProxyExtraPorts is iterated once, with "" (as CloudFormation does): never created.
+        self.assertIn("ProxyTaskEgressPort", self.template["Resources"])
+        # The proxy alone.
+        r = cfn_yaml.Resolver(self.template, PROXY_REQUIRED)
+        alone = created(self.template, r)
+        self.assertEqual(broken_rules(self.template, r), [])
+        for lid in ("ProxyService", "ProxyLoadBalancer", "ProxyTaskRole", "ProxyDashboard", "ProxyRefusedAlarm"):
+            self.assertIn(lid, alone)
+        for lid in (
+            "ProxyTaskEgressPort", "ProxyEndpointService", "ProxyDnsFirewallAssociation",
+            "ProxyDnsFirewallExtraDomains", "CreateRequestUrl",
+        ):
+            self.assertNotIn(lid, alone)
+        # Everything.
+        r = cfn_yaml.Resolver(self.looped, PROXY_ALL)
+        self.assertEqual(broken_rules(self.looped, r), [])
+        everything = created(self.looped, r)
+        self.assertLessEqual(optional, everything)
+        self.assertLessEqual({"ProxyTaskEgressPort8443", "ProxyTaskEgressPort9418"}, everything)
+        self.assertNotIn("ProxyTaskEgressPort", self.looped["Resources"])
+        # Each output of an optional resource carries its resource's condition.
+        for name, output in self.template["Outputs"].items():
+            subs = re.findall(r"\$\{([A-Za-z0-9]+)[.}]", json.dumps(output["Value"]))
+            named = refs(output["Value"]) | {g[0] for g in get_atts(output["Value"])} | set(subs)
+            res = self.template["Resources"]
+            conditions = {res[lid].get("Condition") for lid in named if lid in res} & OPTIONAL_CONDITIONS
+            self.assertLessEqual(conditions, {output.get("Condition")}, name)
+
+    def test_the_rules_refuse_an_incomplete_proxy(self) -> None:
+        for missing in ("ProxyVpcId", "ProxySubnetIds", "ProxyAgentCidr"):
+            r = cfn_yaml.Resolver(self.template, {**PROXY_REQUIRED, missing: ""})
+            broken = broken_rules(self.template, r)
+            self.assertEqual(len(broken), 1, missing)
+            self.assertIn(missing, broken[0])
+        # Options without the proxy would be ignored silently; the DNS firewall on the proxy's own VPC
+        # would refuse every name the proxy resolves.
+        for options in (
+            {"ProxyDnsFirewallVpcId": "vpc-0fedcba9876543210"},
+            {"ProxyEndpointServicePrincipals": "arn:aws:iam::210987654321:root"},
+            {"ProxyDnsFirewallAllowedNames": "sts.eu-west-1.amazonaws.com"},
+            {**PROXY_REQUIRED, "ProxyDnsFirewallVpcId": PROXY_REQUIRED["ProxyVpcId"]},
+        ):
+            self.assertTrue(broken_rules(self.template, cfn_yaml.Resolver(self.template, options)), options)
+
+    def test_the_task_sets_what_the_entrypoint_requires_and_nothing_local(self) -> None:
+        with open(ENTRYPOINT, encoding="utf-8") as f:
+            entrypoint = f.read()
+        [line] = [x for x in entrypoint.splitlines() if x.startswith(': "${') and ":?}" in x]
+        required = set(re.findall(r"\$\{([A-Z0-9_]+):\?\}", line))
+        self.assertGreaterEqual(required, {"EGRESS_GATEWAY_URL", "EGRESS_KILL_SWITCH_PARAMETER"})
+        # The entrypoint's own list of what is local or test only.
+        local_only = {"EGRESS_GATEWAY_DEV_PRINCIPAL", "EGRESS_PROXY_RANGES_EXCLUDE"}
+        for name in local_only:
+            self.assertIn(name, entrypoint)
+        container = task_container(self.template)
+        # Items under a condition are `Fn::If [condition, item, AWS::NoValue]`.
+        plain = [e for e in container["Environment"] if "Fn::If" not in e]
+        conditional = {e["Fn::If"][0]: e["Fn::If"][1] for e in container["Environment"] if "Fn::If" in e}
+        for item in container["Environment"]:
+            if "Fn::If" in item:
+                self.assertEqual(item["Fn::If"][2], {"Ref": "AWS::NoValue"}, item)
+        env = {e["Name"]: e["Value"] for e in plain}
+        # Fargate cannot grant CAP_NET_ADMIN for `ss -K`: an engaged kill switch restarts the proxy.
+        self.assertEqual(set(env), required | {"EGRESS_PROXY_CUT_TUNNELS"})
+        self.assertEqual(env["EGRESS_PROXY_CUT_TUNNELS"], "restart")
+        self.assertEqual(set(env) & local_only, set())
+        # With callers in other accounts, the proxy's one exception also covers both function URLs' hosts.
+        self.assertEqual(set(conditional), {"CrossAccountCallers"})
+        hosts = conditional["CrossAccountCallers"]
+        self.assertEqual(hosts["Name"], "EGRESS_PROXY_GATEWAY_HOSTS")
+        self.assertIn("EGRESS_PROXY_GATEWAY_HOSTS", entrypoint)
+        self.assertEqual(
+            {att["Fn::GetAtt"][0] for part in hosts["Value"]["Fn::Join"][1]
+             for att in [part["Fn::Select"][1]["Fn::Split"][1]]},
+            {"CreateRequestUrl", "ProxyTokensUrl"},
+        )
+        # The same API and kill switch as the gateway's own.
+        self.assertEqual(env["EGRESS_GATEWAY_URL"], self.template["Outputs"]["ApiUrl"]["Value"])
+        create = self.template["Resources"]["CreateRequestFunction"]["Properties"]["Environment"]["Variables"]
+        self.assertEqual(env["EGRESS_KILL_SWITCH_PARAMETER"], create["EGRESS_KILL_SWITCH_PARAMETER"])
+        self.assertEqual(env["AWS_REGION"], {"Ref": "AWS::Region"})
+        # ECS ignores the image's HEALTHCHECK: the task definition repeats its test.
+        with open(DOCKERFILE, encoding="utf-8") as f:
+            m = re.search(r"^HEALTHCHECK .* CMD (.+)$", f.read(), re.M)
+        self.assertIsNotNone(m)
+        self.assertEqual(container["HealthCheck"]["Command"], ["CMD-SHELL", m.group(1)])
+        self.assertEqual([p["ContainerPort"] for p in container["PortMappings"]], [3128])
+        props = self.template["Resources"]["ProxyTaskDefinition"]["Properties"]
+        self.assertEqual(props["RuntimePlatform"]["CpuArchitecture"], "ARM64")
+
+    def test_the_task_role_calls_the_helpers_routes_and_reads_the_kill_switch_only(self) -> None:
+        with open(os.path.join(ROOT, "proxy", "src", "gateway.rs"), encoding="utf-8") as f:
+            calls = set(re.findall(r'\.signed\(\s*reqwest::Method::([A-Z]+),\s*"(/[^"]+)"', f.read()))
+        self.assertEqual(len(calls), 2, "the helper's gateway calls were read")
+        paths = self.template["Resources"]["EgressHttpApi"]["Properties"]["DefinitionBody"]["paths"]
+        for method, path in calls:
+            self.assertIn(method.lower(), paths[path], (method, path))
+
+        r = cfn_yaml.Resolver(self.template, PROXY_REQUIRED)
+        r.resources["EgressHttpApi"] = {"Ref": "a1b2c3d4e5"}
+        api = f"arn:aws:execute-api:{r.pseudo['AWS::Region']}:123456789012:a1b2c3d4e5"
+        [policy] = self.template["Resources"]["ProxyTaskRole"]["Properties"]["Policies"]
+        granted: dict[str, set[str]] = {}
+        for statement in r.resolve(policy["PolicyDocument"]["Statement"]):
+            self.assertEqual(statement["Effect"], "Allow")
+            self.assertNotIn("Condition", statement)
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            arns = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for action in actions:
+                granted.setdefault(action, set()).update(arns)
+        kill_switch = r.resolve(
+            next(
+                s["Resource"]
+                for p in self.template["Resources"]["CreateRequestFunction"]["Properties"]["Policies"]
+                for s in p.get("Statement", [])
+                if s["Action"] == "ssm:GetParameter"
+            )
+        )
+        self.assertEqual(
+            granted,
+            {
+                "execute-api:Invoke": {f"{api}/*/{method}{path}" for method, path in calls},
+                "ssm:GetParameter": {kill_switch},
+            },
+        )
+        # Nothing the execution role may do reaches the gateway or the switch.
+        [execution] = self.template["Resources"]["ProxyTaskExecutionRole"]["Properties"]["Policies"]
+        actions = {a for s in execution["PolicyDocument"]["Statement"] for a in s["Action"]}
+        self.assertEqual({a.split(":")[0] for a in actions}, {"ecr", "logs"})
+
+    def test_the_function_urls_are_iam_and_for_the_organization_only(self) -> None:
+        res = self.template["Resources"]
+        urls = resources(self.template, "AWS::Lambda::Url")
+        targets = set()
+        for lid, url in urls.items():
+            self.assertEqual(url["Condition"], "CrossAccountCallers", lid)
+            self.assertEqual(url["Properties"]["AuthType"], "AWS_IAM", lid)
+            [[function, attr]] = get_atts(url["Properties"]["TargetFunctionArn"])
+            self.assertEqual(attr, "Arn")
+            targets.add(function)
+        self.assertEqual(targets, {"CreateRequestFunction", "ProxyTokensFunction"})
+        permissions = resources(self.template, "AWS::Lambda::Permission")
+        actions: dict[str, set[str]] = {}
+        for lid, permission in permissions.items():
+            p = permission["Properties"]
+            self.assertEqual(permission["Condition"], "CrossAccountCallers", lid)
+            self.assertEqual(p["Principal"], "*", lid)
+            self.assertEqual(p["PrincipalOrgID"], {"Ref": "OrganizationId"}, lid)
+            if p["Action"] == "lambda:InvokeFunctionUrl":
+                self.assertEqual(p["FunctionUrlAuthType"], "AWS_IAM", lid)
+            else:
+                # Invoke itself, only through the URL: never the Invoke API for the organization.
+                self.assertEqual(p["Action"], "lambda:InvokeFunction", lid)
+                self.assertIs(p["InvokedViaFunctionUrl"], True, lid)
+            [function] = refs(p["FunctionName"])
+            actions.setdefault(function, set()).add(p["Action"])
+        self.assertEqual(actions, {f: {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"} for f in targets})
+        # The functions behind them refuse callers from outside the organization, whichever door they used.
+        for function in targets:
+            value = res[function]["Properties"]["Environment"]["Variables"]["EGRESS_ORGANIZATION_ID"]
+            self.assertIsNone(cfn_yaml.Resolver(self.template).resolve(value), function)
+            self.assertEqual(cfn_yaml.Resolver(self.template, PROXY_ALL).resolve(value), "o-abcdefghij", function)
+        pattern = self.template["Parameters"]["OrganizationId"]["AllowedPattern"]
+        self.assertRegex("o-abcdefghij", pattern)
+        self.assertIsNone(re.match(pattern, "123456789012"))
+
+    def test_the_linters_accept_the_template_with_the_proxy_and_without(self) -> None:
+        # Without: cfn-lint on template.yaml as `make lint` runs it (the defaults are what it resolves; it
+        # also checks every branch of every condition). With: cfn-lint (1.58) applies --parameters and
+        # --parameter-files only to a template without a Transform, and this one has two, so the values
+        # would be silently ignored; the template is linted as CloudFormation will deploy it instead, its
+        # loops expanded (SAM CLI's processor) and the SAM transform applied (samtranslator) with the
+        # proxy's and the organization's parameters, which the linter then resolves from a parameter file.
+        from unittest import mock
+
+        from samtranslator.translator.transform import transform
+
+        venv = os.path.join(ROOT, ".local", "venv", "bin", "cfn-lint")
+        cfn_lint = venv if os.path.exists(venv) else shutil.which("cfn-lint")
+        self.assertIsNotNone(cfn_lint, "cfn-lint is installed by `make install`")
+        run = subprocess.run([cfn_lint, TEMPLATE], capture_output=True, text=True, timeout=600, check=False)
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+
+        class NoManagedPolicies:
+            """The template names no managed policy by name: nothing to look up in IAM."""
+
+            def load(self) -> dict:
+                return {}
+
+        template = json.loads(json.dumps(self.looped))
+        template["Transform"] = "AWS::Serverless-2016-10-31"
+        # Artefact locations as `sam package` leaves them (the translator accepts only uploaded ones).
+        for res in template["Resources"].values():
+            if res["Type"] == "AWS::Serverless::Function":
+                res["Properties"]["CodeUri"] = "s3://artefacts/function.zip"
+            elif res["Type"] == "AWS::Serverless::Application":
+                res["Properties"]["Location"] = "https://s3.amazonaws.com/artefacts/schemas.yaml"
+        with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": "eu-west-1"}):
+            deployed = transform(template, dict(PROXY_ALL), NoManagedPolicies())
+        deployed.pop("Transform", None)
+        lists = {k for k, p in self.template["Parameters"].items() if p["Type"] == "CommaDelimitedList"}
+        values = [
+            {"ParameterKey": k, "ParameterValue": v.split(",") if k in lists else v} for k, v in PROXY_ALL.items()
+        ]
+        with tempfile.TemporaryDirectory() as tmp:
+            path, params = os.path.join(tmp, "deployed.json"), os.path.join(tmp, "parameters.json")
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(deployed, f)
+            with open(params, "w", encoding="utf-8") as f:
+                json.dump(values, f)
+            run = subprocess.run(
+                [cfn_lint, path, "--parameter-files", params], capture_output=True, text=True, timeout=600, check=False
+            )
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+        self.assertIn("ProxyTaskEgressPort9418", deployed["Resources"])

@@ -92,7 +92,10 @@ def task_environment(template: Path = TEMPLATE) -> dict[str, object]:
     if len(tasks) != 1:
         raise ValueError(f"{template}: {len(tasks)} task definitions, expected the proxy's one")
     (container,) = tasks[0]["Properties"]["ContainerDefinitions"]
-    return {v["Name"]: v["Value"] for v in container.get("Environment", [])}
+    # A variable under a condition (`Fn::If [condition, item, AWS::NoValue]`) counts as set: the lab
+    # runs with every option on, and overrides what it cannot reproduce.
+    items = [v["Fn::If"][1] if "Fn::If" in v else v for v in container.get("Environment", [])]
+    return {v["Name"]: v["Value"] for v in items}
 
 
 def install(root: Path, helper: Path, stage: dict) -> list[str]:
