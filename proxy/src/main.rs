@@ -8,6 +8,10 @@ use egress_proxy::gateway::Gateway;
 use egress_proxy::settings::Settings;
 use egress_proxy::{acl, admit, auth, dns, ranges, serve, sni, watch};
 
+/// `watch`'s status when it stops the proxy for an engaged kill switch (`EGRESS_PROXY_CUT_TUNNELS=restart`):
+/// not 0, so the entrypoint and the orchestrator treat it as a stop; not 1, the status of a failure.
+const EXIT_ENGAGED_RESTART: i32 = 3;
+
 const USAGE: &str = "usage: egress-squid-helper <auth|acl|admit|sni|dns|watch|ranges>";
 
 fn init_logs() {
@@ -54,13 +58,22 @@ async fn run(mode: &str) -> Result<(), String> {
                 std::env::var("EGRESS_PROXY_CUT_TUNNELS").ok().as_deref(),
                 std::env::var("EGRESS_PROXY_PORT").ok().as_deref(),
             )?;
-            watch::run(watch::WatchSettings {
+            match watch::run(watch::WatchSettings {
                 parameter,
                 state_dir: settings.state_dir,
                 cut,
             })
             .await
-            .map_err(|e| e.to_string())
+            {
+                // Meant, not a failure: watch logged it as a warning, and the exit status still tells
+                // the entrypoint (and the orchestrator) to stop the proxy. Kept out of the error log
+                // the ProxyHelperErrors alarm counts.
+                Err(e @ watch::WatchError::EngagedRestart) => {
+                    eprintln!("egress-squid-helper: {e}");
+                    std::process::exit(EXIT_ENGAGED_RESTART)
+                }
+                other => other.map_err(|e| e.to_string()),
+            }
         }
         _ => Err(USAGE.into()),
     }
