@@ -30,4 +30,5 @@ pub mod serve;
 pub mod settings;
 pub mod sni;
 pub mod stdio;
+pub mod switch;
 pub mod watch;

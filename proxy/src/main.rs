@@ -1,4 +1,4 @@
-//! `egress-squid-helper <auth|acl|admit|sni|dns|watch|ranges>`: thin; every mode lives in `egress_proxy`.
+//! `egress-squid-helper <auth|acl|admit|sni|switch|dns|watch|ranges>`: thin; every mode lives in `egress_proxy`.
 //! Stdout is Squid's helper protocol, so logs go to stderr (JSON, `RUST_LOG`).
 
 use std::process::ExitCode;
@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use egress_proxy::gateway::Gateway;
 use egress_proxy::settings::Settings;
-use egress_proxy::{acl, admit, auth, dns, ranges, serve, sni, watch};
+use egress_proxy::{acl, admit, auth, dns, ranges, serve, sni, switch, watch};
 
 /// `watch`'s status when it stops the proxy for an engaged kill switch (`EGRESS_PROXY_CUT_TUNNELS=restart`):
 /// not 0, so the entrypoint and the orchestrator treat it as a stop; not 1, the status of a failure.
 const EXIT_ENGAGED_RESTART: i32 = 3;
 
-const USAGE: &str = "usage: egress-squid-helper <auth|acl|admit|sni|dns|watch|ranges>";
+const USAGE: &str = "usage: egress-squid-helper <auth|acl|admit|sni|switch|dns|watch|ranges>";
 
 fn init_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -36,6 +36,9 @@ async fn run(mode: &str) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string()),
         "sni" => serve::serve(Arc::new(sni::Sni)).await.map_err(|e| e.to_string()),
+        "switch" => serve::serve(Arc::new(switch::Switch::from_env()?))
+            .await
+            .map_err(|e| e.to_string()),
         "dns" => {
             let settings = dns::DnsSettings::from_env().map_err(|e| e.to_string())?;
             dns::run(settings).await.map_err(|e| e.to_string())

@@ -723,6 +723,9 @@ async fn the_gateways_own_api_is_the_one_host_reached_without_a_token() {
         format!("http://{host}/"),
         format!("https://origin.{DOMAIN}/"),
         "https://198.18.1.2/".to_owned(),
+        // A name under the gateway's, and one that only starts with it.
+        format!("https://x.{host}/"),
+        format!("https://{host}.{DOMAIN}/"),
     ] {
         let c = curl_via(lab, &anonymous, &url, &[]);
         assert_eq!(c.status(), 407, "{url}: {c:?}");
@@ -933,12 +936,24 @@ async fn the_kill_switch_refuses_new_connections_and_cuts_open_tunnels() {
         let r = raw_connect(lab, &auth, &origin);
         r["status"] == 403 && r["headers"]["x-egress-reason"] == "kill_switch"
     });
+    // The one exception (no token, no gateway call) is closed too, readably: by the proxy's own reading
+    // (the `refused` above may have been the gateway's, whose reading can come first).
+    let gateway_api = format!("gateway-api.{DOMAIN}:443");
+    let mut exception = Value::Null;
+    let exception_closed = within(Duration::from_secs(2), || {
+        exception = raw_connect(lab, "", &gateway_api);
+        exception["status"] == 403 && exception["headers"]["x-egress-reason"] == "kill_switch"
+    });
     let mut cut = String::new();
     held.read_line(&mut cut).expect("holder says");
     let _ = holder.kill();
     let _ = holder.wait();
     set("off").await;
     assert!(refused.is_some(), "new connections still allowed 2 s after the switch");
+    assert!(
+        exception_closed.is_some(),
+        "the exception still open 2 s after: {exception}"
+    );
     let secs: f64 = cut
         .trim()
         .strip_prefix("CLOSED ")
@@ -959,6 +974,10 @@ async fn the_kill_switch_refuses_new_connections_and_cuts_open_tunnels() {
         raw_connect(lab, &auth, &origin)["status"] == 200
     });
     assert!(allowed.is_some(), "not allowed again after the switch went off");
+    let reopened = within(Duration::from_secs(2), || {
+        raw_connect(lab, "", &gateway_api)["status"] == 200
+    });
+    assert!(reopened.is_some(), "the exception is not open again");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

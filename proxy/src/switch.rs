@@ -1,0 +1,81 @@
+//! `switch`: Squid's `external_acl_type` helper on the proxy's one exception (DESIGN §12), a CONNECT to
+//! the gateway's own API without a token. That path asks the gateway nothing, so the kill switch is read
+//! here, from the state file `watch` writes and `acl` reads ([`gate`]): `OK` only for a fresh `off`;
+//! engaged, missing, unreadable or stale (watch stopped) is `ERR` with `decision=deny
+//! reason=kill_switch`, and the connection is refused. While the switch is engaged nothing passes the
+//! proxy, the gateway's own API included.
+//!
+//! Input (`external_acl_type egress_switch` in `infra/proxy/squid.conf`): `%>rd %DATA`, read for the
+//! log only; the answer depends on the state file alone.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use crate::kill_switch::{gate, Gate};
+use crate::protocol::{HelperLine, Reply};
+use crate::serve::Handler;
+
+/// The `switch` mode, reading the kill switch's state file in `state_dir`.
+pub struct Switch {
+    state_dir: PathBuf,
+}
+
+impl Switch {
+    /// A `switch` helper reading the state file in `state_dir` (`EGRESS_PROXY_STATE_DIR`).
+    pub fn new(state_dir: PathBuf) -> Self {
+        Self { state_dir }
+    }
+
+    /// `EGRESS_PROXY_STATE_DIR`, which the entrypoint sets for Squid and so for its helpers.
+    pub fn from_env() -> Result<Self, String> {
+        std::env::var("EGRESS_PROXY_STATE_DIR")
+            .ok()
+            .filter(|d| !d.trim().is_empty())
+            .map(|d| Self::new(PathBuf::from(d)))
+            .ok_or_else(|| "EGRESS_PROXY_STATE_DIR is not set".to_owned())
+    }
+}
+
+impl Handler for Switch {
+    async fn handle(&self, _line: HelperLine) -> Reply {
+        match gate(&self.state_dir, SystemTime::now()) {
+            Gate::Open => Reply::ok(),
+            Gate::Closed { reason, detail } => Reply::err()
+                .note("decision", "deny")
+                .note("reason", reason)
+                .note("message", detail),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kill_switch::write_state;
+    use crate::protocol::parse_line;
+    use egress_core::KillSwitchState;
+
+    #[tokio::test]
+    async fn only_a_fresh_off_lets_the_exception_through() {
+        let d = std::env::temp_dir().join(format!("egress-switch-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        let switch = Switch::new(d.clone());
+        let ask = || parse_line("4 gateway-api.example.com -").unwrap();
+        let missing = switch.handle(ask()).await.line("4");
+        assert!(
+            missing.starts_with("4 ERR decision=\"deny\" reason=\"kill_switch\""),
+            "{missing}"
+        );
+        write_state(&d, &KillSwitchState::Off).unwrap();
+        assert_eq!(switch.handle(ask()).await.line("4"), "4 OK\n");
+        write_state(&d, &KillSwitchState::Engaged { reason: "INC-1".into() }).unwrap();
+        let engaged = switch.handle(ask()).await.line("4");
+        assert!(
+            engaged.starts_with("4 ERR decision=\"deny\" reason=\"kill_switch\""),
+            "{engaged}"
+        );
+        assert!(engaged.contains("INC-1"), "{engaged}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
