@@ -125,6 +125,26 @@ async fn org_members_are_served_and_outsiders_refused_by_the_create_handler() {
         );
     }
 
+    // The gateway's own account through the HTTP API (the proxy's role, operators): served whether or not
+    // AWS reports an organization for it. Here an agent role of this account with none reported.
+    let mut own = fixture("apigw-v2-post-iam-assumed-role");
+    own["requestContext"]["authorizer"]["iam"]["principalOrgId"] = Value::Null;
+    let (status, _, body) = answer(&svc.handle(request(&own)).await);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["identity"]["account"], "123456789012");
+    // ... and an outsider through the HTTP API's shape is refused like through a function URL.
+    let mut stranger = fixture("apigw-v2-post-iam-assumed-role");
+    let iam = &mut stranger["requestContext"]["authorizer"]["iam"];
+    iam["accountId"] = json!("999988887777");
+    iam["principalOrgId"] = Value::Null;
+    iam["userArn"] = json!(format!("arn:aws:sts::999988887777:assumed-role/agent-http-{run}/x"));
+    let (status, _, body) = answer(&svc.handle(request(&stranger)).await);
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        rows_of(&format!("arn:aws:iam::999988887777:role/agent-http-{run}")).await,
+        0
+    );
+
     // A function URL serves every path; only the route's is answered.
     for path in [
         "/",

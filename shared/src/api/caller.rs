@@ -98,29 +98,46 @@ pub fn caller(req: &Request, dev_mode: bool) -> Option<Caller> {
     })
 }
 
-/// The organization rule of the routes that callers in other accounts reach (DESIGN "Callers in other
-/// accounts"): with `organization` set, an IAM caller is served only when AWS reports it a member
-/// (`principalOrgId`); any other is a 403 before anything is read or written. The function URLs' resource
-/// policy holds the same condition (`aws:PrincipalOrgID`), so this refuses only what a misconfigured
-/// policy would let through. JWT and development callers have no organization and are not concerned:
-/// JWTs come through the HTTP API's authorizer only, the header only locally.
-pub fn check_organization(caller: &Caller, organization: Option<&OrganizationId>) -> Result<(), Problem> {
-    match organization {
-        Some(org)
-            if caller.identity.kind == IdentityKind::Iam && caller.identity.org.as_deref() != Some(org.as_str()) =>
-        {
-            tracing::warn!(
-                principal = %caller.principal,
-                account = caller.identity.account.as_deref().unwrap_or("-"),
-                caller_org = caller.identity.org.as_deref().unwrap_or("-"),
-                "caller outside the organization: refused"
-            );
-            Err(Problem::forbidden(
-                "the caller is outside the organization this gateway serves",
-            ))
-        }
-        _ => Ok(()),
+/// The account that owns the API or function the request came through (`requestContext.accountId`:
+/// the HTTP API's account, or the function URL's owner), as AWS set it.
+pub fn owner_account(req: &Request) -> Option<&str> {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.account_id.as_deref(),
+        _ => None,
     }
+}
+
+/// The organization rule of the routes that callers in other accounts reach (DESIGN "Callers in other
+/// accounts"): with `organization` set, an IAM caller from another account than `owner` (the gateway's,
+/// [`owner_account`]) is served only when AWS reports it a member (`principalOrgId`); any other is a 403
+/// before anything is read or written. The gateway's own account is never refused here: its callers (the
+/// proxy's role, operators) reach the HTTP API as before, whether or not AWS reports an organization for
+/// them. The function URLs' resource policy holds the same condition (`aws:PrincipalOrgID`), so this
+/// refuses only what a misconfigured policy would let through. JWT and development callers have no
+/// organization and are not concerned: JWTs come through the HTTP API's authorizer only, the header only
+/// locally.
+pub fn check_organization(
+    caller: &Caller,
+    organization: Option<&OrganizationId>,
+    owner: Option<&str>,
+) -> Result<(), Problem> {
+    let Some(org) = organization else {
+        return Ok(());
+    };
+    let identity = &caller.identity;
+    let own_account = matches!((identity.account.as_deref(), owner), (Some(a), Some(o)) if a == o);
+    if identity.kind != IdentityKind::Iam || own_account || identity.org.as_deref() == Some(org.as_str()) {
+        return Ok(());
+    }
+    tracing::warn!(
+        principal = %caller.principal,
+        account = identity.account.as_deref().unwrap_or("-"),
+        caller_org = identity.org.as_deref().unwrap_or("-"),
+        "caller outside the organization: refused"
+    );
+    Err(Problem::forbidden(
+        "the caller is outside the organization this gateway serves",
+    ))
 }
 
 #[cfg(test)]
@@ -143,16 +160,22 @@ mod tests {
     #[test]
     fn the_organization_rule() {
         let org = OrganizationId::parse("o-a1b2c3d4e5");
-        assert!(check_organization(&iam(Some("o-a1b2c3d4e5")), org.as_ref()).is_ok());
+        let gateway = Some("123456789012");
+        assert!(check_organization(&iam(Some("o-a1b2c3d4e5")), org.as_ref(), gateway).is_ok());
         for outside in [None, Some("o-zz9yx8wv7u"), Some("o-a1b2c3d4e5x"), Some("O-A1B2C3D4E5")] {
-            let refused = check_organization(&iam(outside), org.as_ref()).map_err(|p| p.status);
+            let refused = check_organization(&iam(outside), org.as_ref(), gateway).map_err(|p| p.status);
+            assert_eq!(refused, Err(403), "{outside:?}");
+            // ... unless AWS says the owner is unknown: still refused (no exemption without both accounts).
+            let refused = check_organization(&iam(outside), org.as_ref(), None).map_err(|p| p.status);
             assert_eq!(refused, Err(403), "{outside:?}");
         }
+        // The gateway's own account is served whatever organization AWS reports for it.
+        assert!(check_organization(&iam(None), org.as_ref(), Some("210987654321")).is_ok());
         // No organization set: the door does not refuse (the front door's own policy decides who arrives).
-        assert!(check_organization(&iam(None), None).is_ok());
+        assert!(check_organization(&iam(None), None, gateway).is_ok());
         // JWT and development callers have no organization to check.
         let mut jwt = iam(None);
         jwt.identity.kind = IdentityKind::Jwt;
-        assert!(check_organization(&jwt, org.as_ref()).is_ok());
+        assert!(check_organization(&jwt, org.as_ref(), gateway).is_ok());
     }
 }

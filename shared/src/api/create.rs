@@ -11,7 +11,7 @@ use super::on_behalf::decided_for;
 use crate::metrics;
 use crate::proxy_token::ProxyKeys;
 use crate::{
-    api::{body_bytes, caller, check_organization, is_json_content_type, json_response, respond},
+    api::{body_bytes, caller, check_organization, is_json_content_type, json_response, owner_account, respond},
     approval::GrantPath,
     field::FieldError,
     identity::OrganizationId,
@@ -81,7 +81,7 @@ impl CreateService {
             return Err(Problem::method_not_allowed("POST"));
         }
         let caller = caller(&req, self.dev_mode).ok_or_else(Problem::unauthenticated)?;
-        check_organization(&caller, self.organization.as_ref())?;
+        check_organization(&caller, self.organization.as_ref(), owner_account(&req))?;
         let bytes = body_bytes(&req);
         if bytes.len() > MAX_BODY_BYTES {
             return Err(Problem::too_large());

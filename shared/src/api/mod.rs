@@ -13,7 +13,7 @@ mod proxy_tokens;
 mod roles;
 
 pub use approvals::{ApprovalsPage, ApprovalsService};
-pub use caller::{caller, check_organization, Caller, PRINCIPAL_HEADER};
+pub use caller::{caller, check_organization, owner_account, Caller, PRINCIPAL_HEADER};
 pub use create::{idempotency_key, CreateService, IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY_LEN, REQUESTS_PATH};
 pub use cursor::{query_binding, CursorCodec, CursorError, MIN_KEY_LEN};
 pub use http::{body_bytes, is_json_content_type, json_response, respond};

@@ -9,7 +9,7 @@ use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::caller::{caller, check_organization};
+use super::caller::{caller, check_organization, owner_account};
 use crate::identity::OrganizationId;
 use crate::metrics::{self, Metric};
 use crate::proxy_token::{ProxyKeys, PublicKeyInfo, MAX_TTL_SECONDS};
@@ -62,7 +62,7 @@ impl ProxyTokensService {
     fn try_handle(&self, req: &Request) -> Result<Response<Body>, Problem> {
         let path = req.uri().path().trim_end_matches('/');
         let caller = caller(req, self.dev_mode).ok_or_else(Problem::unauthenticated)?;
-        check_organization(&caller, self.organization.as_ref())?;
+        check_organization(&caller, self.organization.as_ref(), owner_account(req))?;
         match (path, req.method()) {
             (PROXY_KEYS_PATH, &Method::GET) => Ok(json_response(
                 StatusCode::OK,
