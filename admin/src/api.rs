@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use aws_credential_types::provider::ProvideCredentials;
-use egress_core::sigv4::execute_api_headers;
+use egress_core::sigv4::{service_for, signed_headers};
 use egress_core::PRINCIPAL_HEADER;
 use serde_json::Value;
 
@@ -16,7 +16,7 @@ use crate::stack;
 const LOCAL_API_URL: &str = "http://127.0.0.1:9000";
 
 /// What to check when API Gateway itself refused a request (before any function ran).
-pub const API_GATEWAY_HINT: &str = "the request was refused by API Gateway before the gateway ran: check your credentials and --region (SigV4), the stack's auth mode (AuthMode=IAM needs SigV4, JWT needs --token), and that you call from the stack's account: an HTTP API has no resource policy, so a caller from another account cannot reach it";
+pub const API_GATEWAY_HINT: &str = "the request was refused by API Gateway before the gateway ran: check your credentials and --region (SigV4), the stack's auth mode (AuthMode=IAM needs SigV4, JWT needs --token), and that you call from the stack's account: an HTTP API has no resource policy, so a caller from another account cannot reach it (from another account of the organization, give the function URL, stack output ProxyTokensFunctionUrl or CreateRequestFunctionUrl, as --api-url)";
 
 pub struct Api {
     base: String,
@@ -96,7 +96,9 @@ impl Api {
         match &self.auth {
             Auth::Bearer(t) => headers.push(("authorization".into(), format!("Bearer {t}"))),
             Auth::Dev(p) => headers.push((PRINCIPAL_HEADER.into(), p.clone())),
-            Auth::Sigv4 { credentials, region } => headers.extend(execute_api_headers(
+            // The HTTP API, or a function URL for callers in other accounts (DESIGN §4).
+            Auth::Sigv4 { credentials, region } => headers.extend(signed_headers(
+                service_for(&url),
                 method,
                 &url,
                 &headers,

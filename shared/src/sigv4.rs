@@ -1,6 +1,8 @@
-//! Signing requests to the gateway's own API (IAM-authorized API Gateway routes) with SigV4
+//! Signing requests to the gateway's own API with SigV4
 //! (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv4-create-signed-request.html>): the
-//! operators' CLI and the enforcing proxy's helper both call the API as an IAM principal.
+//! operators' CLI and the enforcing proxy's helper both call the API as an IAM principal, through the
+//! HTTP API (service `execute-api`) or, from another account of the organization, through a Lambda
+//! function URL (service `lambda`, DESIGN §4 "Callers in other accounts").
 
 use std::time::SystemTime;
 
@@ -9,6 +11,31 @@ use aws_sigv4::sign::v4;
 
 /// The service name API Gateway checks SigV4 signatures for.
 pub const EXECUTE_API: &str = "execute-api";
+
+/// The service name Lambda checks the SigV4 signatures of `AWS_IAM` function URLs for
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html>).
+pub const LAMBDA: &str = "lambda";
+
+/// The service a request to `url` is signed for: [`LAMBDA`] for a Lambda function URL (host
+/// `<url-id>.lambda-url.<region>.on.aws`), [`EXECUTE_API`] for anything else (the HTTP API, its custom
+/// domain, the local stack).
+pub fn service_for(url: &str) -> &'static str {
+    let host = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .unwrap_or_default();
+    let mut labels = host.split('.');
+    let is_function_url = matches!(
+        (labels.next(), labels.next(), labels.next(), labels.next(), labels.next(), labels.next()),
+        (Some(id), Some("lambda-url"), Some(region), Some("on"), Some("aws"), None)
+            if !id.is_empty() && !region.is_empty()
+    );
+    if is_function_url {
+        LAMBDA
+    } else {
+        EXECUTE_API
+    }
+}
 
 /// Why a request could not be signed (the signing library's message: bad credentials, URL or region).
 #[derive(Debug, thiserror::Error)]
@@ -26,12 +53,28 @@ pub fn execute_api_headers(
     region: &str,
     time: SystemTime,
 ) -> Result<Vec<(String, String)>, SignError> {
+    signed_headers(EXECUTE_API, method, url, headers, body, credentials, region, time)
+}
+
+/// The SigV4 headers for a request to `url` signed for `service` ([`EXECUTE_API`], [`LAMBDA`]; see
+/// [`service_for`]) in `region`; `headers` are the request's other headers, signed too.
+#[allow(clippy::too_many_arguments)] // the signing inputs, each needed, none optional
+pub fn signed_headers(
+    service: &str,
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    credentials: &aws_credential_types::Credentials,
+    region: &str,
+    time: SystemTime,
+) -> Result<Vec<(String, String)>, SignError> {
     let fail = |e: &dyn std::fmt::Display| SignError(e.to_string());
     let identity = credentials.clone().into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
-        .name(EXECUTE_API)
+        .name(service)
         .time(time)
         .settings(SigningSettings::default())
         .build()
@@ -54,6 +97,26 @@ pub fn execute_api_headers(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn function_urls_are_signed_for_lambda_and_everything_else_for_execute_api() {
+        for url in [
+            "https://k3xq7h2mzv5wbt4ynd6cjf8gpr2lsa9e.lambda-url.eu-west-1.on.aws/v1/egress/proxy-tokens",
+            "https://K3XQ7H2MZV5WBT4YND6CJF8GPR2LSA9E.LAMBDA-URL.EU-WEST-1.ON.AWS",
+        ] {
+            assert_eq!(service_for(url), LAMBDA, "{url}");
+        }
+        for url in [
+            "https://abcdef1234.execute-api.eu-west-1.amazonaws.com/v1/egress/requests",
+            "https://egress.example.com/",
+            "http://127.0.0.1:9000",
+            "https://x.lambda-url.eu-west-1.on.aws.example.com/",
+            "https://lambda-url.eu-west-1.on.aws/",
+            "not a url",
+        ] {
+            assert_eq!(service_for(url), EXECUTE_API, "{url}");
+        }
+    }
 
     #[test]
     fn sigv4_signs_for_execute_api_in_the_region() {
