@@ -13,7 +13,7 @@
 # EGRESS_PROXY_CACHE_LOG (default stderr), EGRESS_PROXY_CUT_TUNNELS (1: the kill switch also closes
 # open tunnels with ss -K; restart: it stops the proxy; 0 or unset: neither), EGRESS_PROXY_ACL_CHILDREN
 # (4), EGRESS_PROXY_ACL_QUEUE (200), EGRESS_PROXY_TUNNEL_PORT (3129, the loopback port of the tunnel
-# leg), EGRESS_PROXY_GATEWAY_HOSTS (more host names of the gateway's own API, reached without a token),
+# leg), EGRESS_PROXY_GATEWAY_HOSTS (the host names of the gateway's own API, reached without a token),
 # EGRESS_GATEWAY_DEV_PRINCIPAL (local stack only). Test only: EGRESS_PROXY_RANGES_EXCLUDE, CIDRs taken
 # out of the internal list (the local tests' origin lives in 198.18.0.0/15); it is printed loudly, and
 # never set in the image.
@@ -56,13 +56,10 @@ fi
 rm -f "$run_dir/internal-ranges.txt.all"
 
 # The proxy's one exception (squid.conf): CONNECT to the gateway's own API on 443 needs no token, since
-# agents mint theirs there. Its hosts: the gateway URL's, when it is https on 443, and
-# EGRESS_PROXY_GATEWAY_HOSTS (comma or space separated: the function URL hosts of callers in other
-# accounts). Host names only: an address here would be a door to whatever answers on it.
+# agents mint theirs there. Its hosts are EGRESS_PROXY_GATEWAY_HOSTS exactly (comma or space separated;
+# the template sets the API's host, and the function URL hosts for callers in other accounts): unset, the
+# exception is closed. Host names only: an address here would be a door to whatever answers on it.
 gateway_hosts=()
-if [[ "$EGRESS_GATEWAY_URL" =~ ^https://([^/:]+)(:443)?(/.*)?$ ]]; then
-    gateway_hosts+=("${BASH_REMATCH[1]}")
-fi
 # Split on spaces and commas, with no pathname expansion (read, not an unquoted expansion).
 read -r -a extra_hosts <<<"${EGRESS_PROXY_GATEWAY_HOSTS:-}"
 for host in "${extra_hosts[@]}"; do

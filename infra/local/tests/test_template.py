@@ -506,6 +506,7 @@ PROXY_ALL = {
     "ProxyDnsFirewallAllowedNames": "*.ecr.eu-west-1.amazonaws.com,sts.eu-west-1.amazonaws.com",
     "ProxyEndpointServicePrincipals": "arn:aws:iam::210987654321:root",
     "OrganizationId": "o-abcdefghij",
+    "CreateRequestReservedConcurrency": "200",
 }
 # The resource types only the proxy and the function URLs bring.
 OPTIONAL_TYPES = {
@@ -617,6 +618,25 @@ class ProxyTemplateTest(unittest.TestCase):
             broken = broken_rules(self.template, r)
             self.assertEqual(len(broken), 1, missing)
             self.assertIn(missing, broken[0])
+        # The organization's callers share create-request with the proxy: a reservation bounds them.
+        org = {"OrganizationId": "o-abcdefghij"}
+        broken = broken_rules(self.template, cfn_yaml.Resolver(self.template, org))
+        self.assertEqual(len(broken), 1)
+        self.assertIn("CreateRequestReservedConcurrency", broken[0])
+        org["CreateRequestReservedConcurrency"] = "100"
+        self.assertEqual(broken_rules(self.template, cfn_yaml.Resolver(self.template, org)), [])
+        # The helper signs with SigV4: a JWT stack would refuse every decision it asks for.
+        jwt = {"AuthMode": "JWT", "JwtIssuer": "https://idp.example.com", "JwtAudience": "egress"}
+        self.assertEqual(broken_rules(self.template, cfn_yaml.Resolver(self.template, jwt)), [])
+        broken = broken_rules(self.template, cfn_yaml.Resolver(self.template, {**PROXY_REQUIRED, **jwt}))
+        self.assertEqual(len(broken), 1)
+        self.assertIn("AuthMode=IAM", broken[0])
+        # 80 and 443 are open already; a second rule for either would fail the deploy.
+        pattern = self.template["Parameters"]["ProxyExtraPorts"]["AllowedPattern"]
+        for port in ("", "8443", "9418", "53", "4430", "800"):
+            self.assertIsNotNone(re.fullmatch(pattern, port), port)
+        for port in ("80", "443", "x", "123456"):
+            self.assertIsNone(re.fullmatch(pattern, port), port)
         # Options without the proxy would be ignored silently; the DNS firewall on the proxy's own VPC
         # would refuse every name the proxy resolves.
         for options in (
@@ -649,16 +669,23 @@ class ProxyTemplateTest(unittest.TestCase):
         self.assertEqual(set(env), required | {"EGRESS_PROXY_CUT_TUNNELS"})
         self.assertEqual(env["EGRESS_PROXY_CUT_TUNNELS"], "restart")
         self.assertEqual(set(env) & local_only, set())
-        # With callers in other accounts, the proxy's one exception also covers both function URLs' hosts.
-        self.assertEqual(set(conditional), {"CrossAccountCallers"})
-        hosts = conditional["CrossAccountCallers"]
+        # The proxy's one exception (ProxyGatewayException=on): the API's host, and with callers in other
+        # accounts both function URLs' hosts too.
+        self.assertEqual(set(conditional), {"ProxyGatewayExceptionOn"})
+        hosts = conditional["ProxyGatewayExceptionOn"]
         self.assertEqual(hosts["Name"], "EGRESS_PROXY_GATEWAY_HOSTS")
         self.assertIn("EGRESS_PROXY_GATEWAY_HOSTS", entrypoint)
+        cross, api_only = hosts["Value"]["Fn::If"][1:]
+        self.assertEqual(hosts["Value"]["Fn::If"][0], "CrossAccountCallers")
+        api_host = {"Fn::Sub": "${EgressHttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
+        self.assertEqual(api_only, api_host)
+        parts = cross["Fn::Join"][1]
+        self.assertEqual(parts[0], api_host)
         self.assertEqual(
-            {att["Fn::GetAtt"][0] for part in hosts["Value"]["Fn::Join"][1]
-             for att in [part["Fn::Select"][1]["Fn::Split"][1]]},
+            {p["Fn::Select"][1]["Fn::Split"][1]["Fn::GetAtt"][0] for p in parts[1:]},
             {"CreateRequestUrl", "ProxyTokensUrl"},
         )
+        self.assertEqual(env["EGRESS_GATEWAY_URL"], {"Fn::Sub": "https://" + api_host["Fn::Sub"]})
         # The same API and kill switch as the gateway's own.
         self.assertEqual(env["EGRESS_GATEWAY_URL"], self.template["Outputs"]["ApiUrl"]["Value"])
         create = self.template["Resources"]["CreateRequestFunction"]["Properties"]["Environment"]["Variables"]
