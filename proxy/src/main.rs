@@ -36,9 +36,13 @@ async fn run(mode: &str) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string()),
         "sni" => serve::serve(Arc::new(sni::Sni)).await.map_err(|e| e.to_string()),
-        "switch" => serve::serve(Arc::new(switch::Switch::from_env()?))
-            .await
-            .map_err(|e| e.to_string()),
+        // The state file `acl` reads, found the same way.
+        "switch" => {
+            let settings = Settings::from_env().map_err(|e| e.to_string())?;
+            serve::serve(Arc::new(switch::Switch::new(settings.state_dir)))
+                .await
+                .map_err(|e| e.to_string())
+        }
         "dns" => {
             let settings = dns::DnsSettings::from_env().map_err(|e| e.to_string())?;
             dns::run(settings).await.map_err(|e| e.to_string())

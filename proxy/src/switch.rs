@@ -21,18 +21,9 @@ pub struct Switch {
 }
 
 impl Switch {
-    /// A `switch` helper reading the state file in `state_dir` (`EGRESS_PROXY_STATE_DIR`).
+    /// A `switch` helper reading the state file in `state_dir` (the settings' `state_dir`, as `acl`).
     pub fn new(state_dir: PathBuf) -> Self {
         Self { state_dir }
-    }
-
-    /// `EGRESS_PROXY_STATE_DIR`, which the entrypoint sets for Squid and so for its helpers.
-    pub fn from_env() -> Result<Self, String> {
-        std::env::var("EGRESS_PROXY_STATE_DIR")
-            .ok()
-            .filter(|d| !d.trim().is_empty())
-            .map(|d| Self::new(PathBuf::from(d)))
-            .ok_or_else(|| "EGRESS_PROXY_STATE_DIR is not set".to_owned())
     }
 }
 
