@@ -309,10 +309,30 @@ mod tests {
     }
 
     /// `data/rules.txt` of the `psl` package this crate builds with, located by `cargo metadata` (so the
-    /// exact version in Cargo.lock, wherever the registry lives), and that version.
+    /// exact version in Cargo.lock, wherever the registry lives), and that version. Offline, and for the
+    /// host only: an unfiltered resolve wants every platform's crates (android_system_properties, ...),
+    /// which a registry warmed by building here does not hold.
     fn psl_rules() -> (String, String) {
-        let out = std::process::Command::new(env!("CARGO"))
-            .args(["metadata", "--format-version", "1", "--offline", "--manifest-path"])
+        let cargo = env!("CARGO");
+        let version = std::process::Command::new(cargo)
+            .arg("-vV")
+            .output()
+            .expect("cargo -vV runs");
+        let version = String::from_utf8_lossy(&version.stdout).into_owned();
+        let host = version
+            .lines()
+            .find_map(|l| l.strip_prefix("host: "))
+            .expect("cargo -vV names its host");
+        let out = std::process::Command::new(cargo)
+            .args([
+                "metadata",
+                "--format-version",
+                "1",
+                "--offline",
+                "--filter-platform",
+                host,
+            ])
+            .arg("--manifest-path")
             .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
             .output()
             .expect("cargo metadata runs");
