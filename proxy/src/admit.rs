@@ -14,6 +14,7 @@
 //! start (`EGRESS_PROXY_TUNNEL_KEY`, in Squid's configuration and environment, never logged). The tunnel
 //! leg carries nothing the agents' leg did not allow.
 
+use crate::env;
 use crate::protocol::{HelperLine, Reply};
 use crate::serve::Handler;
 
@@ -88,11 +89,9 @@ pub struct Admit {
 impl Admit {
     /// `EGRESS_PROXY_TUNNEL_KEY`, which the entrypoint sets for Squid and so for its helpers.
     pub fn from_env() -> Result<Self, String> {
-        let key = std::env::var("EGRESS_PROXY_TUNNEL_KEY").unwrap_or_default();
+        let key = std::env::var(env::TUNNEL_KEY).unwrap_or_default();
         if key.len() < MIN_KEY_LEN {
-            return Err(format!(
-                "EGRESS_PROXY_TUNNEL_KEY must be at least {MIN_KEY_LEN} characters"
-            ));
+            return Err(format!("{} must be at least {MIN_KEY_LEN} characters", env::TUNNEL_KEY));
         }
         Ok(Self { key })
     }

@@ -24,6 +24,8 @@ use ipnet::IpNet;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
+use crate::env;
+
 /// How long one upstream has to answer one query before the next is asked.
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(2);
 /// The largest UDP answer a client that did not offer EDNS accepts (RFC 1035 §4.2.1); Squid offers
@@ -205,11 +207,11 @@ impl DnsSettings {
     /// `nameserver` lines of /etc/resolv.conf), `EGRESS_PROXY_RANGES_FILE` (the rendered list).
     pub fn from_env() -> Result<Self, DnsError> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        let listen_ip: IpAddr = var("EGRESS_PROXY_DNS_LISTEN")
-            .ok_or_else(|| DnsError::Settings("EGRESS_PROXY_DNS_LISTEN is not set".into()))?
+        let listen_ip: IpAddr = var(env::DNS_LISTEN)
+            .ok_or_else(|| DnsError::Settings(format!("{} is not set", env::DNS_LISTEN)))?
             .parse()
-            .map_err(|_| DnsError::Settings("EGRESS_PROXY_DNS_LISTEN is not an address".into()))?;
-        let upstream_text = match var("EGRESS_PROXY_DNS") {
+            .map_err(|_| DnsError::Settings(format!("{} is not an address", env::DNS_LISTEN)))?;
+        let upstream_text = match var(env::DNS) {
             Some(v) => v,
             None => resolv_conf_nameservers(&std::fs::read_to_string("/etc/resolv.conf")?),
         };
@@ -225,8 +227,8 @@ impl DnsSettings {
         if upstreams.is_empty() {
             return Err(DnsError::Settings("no upstream nameserver".into()));
         }
-        let list = var("EGRESS_PROXY_RANGES_FILE")
-            .ok_or_else(|| DnsError::Settings("EGRESS_PROXY_RANGES_FILE is not set".into()))?
+        let list = var(env::RANGES_FILE)
+            .ok_or_else(|| DnsError::Settings(format!("{} is not set", env::RANGES_FILE)))?
             .into();
         Ok(Self {
             listen: SocketAddr::new(listen_ip, 53),

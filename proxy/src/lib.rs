@@ -12,7 +12,7 @@
 //! [`protocol`] and [`serve`] are Squid's helper protocol (channel ids, out-of-order replies), [`stdio`]
 //! its channel on the runtime's event loop;
 //! [`host`] compares two readings of a host; [`gateway`] the SigV4-signed API client; [`kill_switch`]
-//! the state file; [`settings`] the environment.
+//! the state file; [`settings`] the environment, [`mod@env`] its names.
 
 // Every public item says what it is for (issue 20); `make lint` denies warnings.
 #![warn(missing_docs)]
@@ -21,6 +21,7 @@ pub mod acl;
 pub mod admit;
 pub mod auth;
 pub mod dns;
+pub mod env;
 pub mod gateway;
 pub mod host;
 pub mod kill_switch;

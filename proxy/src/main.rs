@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use egress_proxy::gateway::Gateway;
 use egress_proxy::settings::Settings;
-use egress_proxy::{acl, admit, auth, dns, ranges, serve, sni, switch, watch};
+use egress_proxy::{acl, admit, auth, dns, env, ranges, serve, sni, switch, watch};
 
 /// `watch`'s status when it stops the proxy for an engaged kill switch (`EGRESS_PROXY_CUT_TUNNELS=restart`):
 /// not 0, so the entrypoint and the orchestrator treat it as a stop; not 1, the status of a failure.
@@ -62,8 +62,8 @@ async fn run(mode: &str) -> Result<(), String> {
             let parameter = std::env::var(egress_core::env::KILL_SWITCH_PARAMETER)
                 .map_err(|_| format!("{} is not set", egress_core::env::KILL_SWITCH_PARAMETER))?;
             let cut = watch::CutTunnels::parse(
-                std::env::var("EGRESS_PROXY_CUT_TUNNELS").ok().as_deref(),
-                std::env::var("EGRESS_PROXY_PORT").ok().as_deref(),
+                std::env::var(env::CUT_TUNNELS).ok().as_deref(),
+                std::env::var(env::PORT).ok().as_deref(),
             )?;
             match watch::run(watch::WatchSettings {
                 parameter,

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::env;
+
 /// How long the gateway may take to decide: past it the answer is `ERR` (a refusal), never a retry.
 pub const GATEWAY_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -42,11 +44,11 @@ impl Settings {
     /// the optional `EGRESS_GATEWAY_DEV_PRINCIPAL`; blank counts as unset.
     pub fn from_env() -> Result<Self, SettingsError> {
         let var = |name: &'static str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let gateway_url = var("EGRESS_GATEWAY_URL").ok_or(SettingsError::Missing("EGRESS_GATEWAY_URL"))?;
+        let gateway_url = var(env::GATEWAY_URL).ok_or(SettingsError::Missing(env::GATEWAY_URL))?;
         let gateway_url = gateway_url.trim_end_matches('/').to_owned();
         if reqwest::Url::parse(&gateway_url).is_err() {
             return Err(SettingsError::BadUrl {
-                name: "EGRESS_GATEWAY_URL",
+                name: env::GATEWAY_URL,
                 value: gateway_url,
             });
         }
@@ -55,10 +57,10 @@ impl Settings {
             region: var("AWS_REGION")
                 .or_else(|| var("AWS_DEFAULT_REGION"))
                 .ok_or(SettingsError::Missing("AWS_REGION"))?,
-            dev_principal: var("EGRESS_GATEWAY_DEV_PRINCIPAL"),
-            state_dir: var("EGRESS_PROXY_STATE_DIR")
+            dev_principal: var(env::GATEWAY_DEV_PRINCIPAL),
+            state_dir: var(env::STATE_DIR)
                 .map(PathBuf::from)
-                .ok_or(SettingsError::Missing("EGRESS_PROXY_STATE_DIR"))?,
+                .ok_or(SettingsError::Missing(env::STATE_DIR))?,
         })
     }
 }
