@@ -914,21 +914,8 @@ async fn the_kill_switch_refuses_new_connections_and_cuts_open_tunnels() {
     held.read_line(&mut line).expect("holder says");
     assert_eq!(line.trim(), "OPEN");
 
-    let ssm = ssm().await;
     let param = stack_setting("EGRESS_KILL_SWITCH_PARAMETER");
-    let set = |v: &'static str| {
-        let (ssm, param) = (ssm.clone(), param.clone());
-        async move {
-            ssm.put_parameter()
-                .name(param)
-                .value(v)
-                .r#type(aws_sdk_ssm::types::ParameterType::String)
-                .overwrite(true)
-                .send()
-                .await
-                .expect("put parameter");
-        }
-    };
+    let set = |v: &'static str| put_parameter(&param, v);
     set("engaged: proxy e2e").await;
     let mut stdin = holder.stdin.take().expect("stdin");
     writeln!(stdin, "go").expect("tell the holder");

@@ -13,23 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_sdk_ssm::types::ParameterType;
-use egress_e2e::ssm;
+use egress_e2e::put_parameter;
 
 const HELPER: &str = env!("CARGO_BIN_EXE_egress-squid-helper");
-
-async fn put(name: &str, value: &str) {
-    ssm()
-        .await
-        .put_parameter()
-        .name(name)
-        .value(value)
-        .r#type(ParameterType::String)
-        .overwrite(true)
-        .send()
-        .await
-        .expect("put parameter");
-}
 
 fn state_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("egress-watch-{tag}-{}", ulid::Ulid::new()));
@@ -83,7 +69,7 @@ fn stderr_of(child: Child) -> String {
 #[tokio::test]
 async fn restart_mode_stops_the_proxy_when_the_switch_is_engaged_while_it_runs() {
     let parameter = format!("/egress-test/watch-restart-{}", ulid::Ulid::new());
-    put(&parameter, "off").await;
+    put_parameter(&parameter, "off").await;
     let dir = state_dir("restart");
     let mut watch = spawn_watch(&[], &parameter, &dir, "restart");
     assert!(
@@ -95,7 +81,7 @@ async fn restart_mode_stops_the_proxy_when_the_switch_is_engaged_while_it_runs()
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(watch.try_wait().expect("wait").is_none(), "watch ended while released");
 
-    put(&parameter, "engaged: incident 42").await;
+    put_parameter(&parameter, "engaged: incident 42").await;
     let ended = within(Duration::from_secs(10), || matches!(watch.try_wait(), Ok(Some(_)))).await;
     if !ended {
         let _ = watch.kill();
@@ -131,7 +117,7 @@ async fn restart_mode_stops_the_proxy_when_the_switch_is_engaged_while_it_runs()
 #[tokio::test]
 async fn destroy_mode_needs_net_admin_and_says_so() {
     let parameter = format!("/egress-test/watch-destroy-{}", ulid::Ulid::new());
-    put(&parameter, "off").await;
+    put_parameter(&parameter, "off").await;
     let dir = state_dir("destroy");
     // Without CAP_NET_ADMIN (as in a Fargate task): it stops at once, saying why.
     let mut without = spawn_watch(

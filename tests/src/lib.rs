@@ -75,6 +75,21 @@ pub async fn s3() -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::new(&sdk_config(&moto_endpoint()).await)
 }
 
+/// Writes the String parameter `name` in moto's SSM, replacing any value: the policy document, a kill
+/// switch's state.
+pub async fn put_parameter(name: &str, value: &str) {
+    ssm()
+        .await
+        .put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .overwrite(true)
+        .send()
+        .await
+        .expect("put parameter");
+}
+
 /// The EMF lines of `metric` captured in this process (`egress_core::capture_metrics`) whose properties
 /// include every pair of `with`, parsed.
 pub fn captured(lines: &[String], metric: egress_core::Metric, with: &[(&str, &str)]) -> Vec<Value> {

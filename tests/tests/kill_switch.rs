@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_ssm::types::ParameterType;
 use egress_core::KILL_SWITCH_AGE;
 use egress_e2e::*;
 use serde_json::{json, Value};
@@ -12,16 +11,7 @@ use serde_json::{json, Value};
 const APPROVER: &str = "approver@example.com";
 
 async fn set_switch(value: &str) {
-    ssm()
-        .await
-        .put_parameter()
-        .name(stack_setting("EGRESS_KILL_SWITCH_PARAMETER"))
-        .value(value)
-        .r#type(ParameterType::String)
-        .overwrite(true)
-        .send()
-        .await
-        .expect("put kill switch");
+    put_parameter(&stack_setting("EGRESS_KILL_SWITCH_PARAMETER"), value).await;
 }
 
 /// POSTs `body` every 100 ms until `done(answer)`; the time it took from `since`.

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_ssm::types::ParameterType;
 use egress_core::{authorize_egress, Decision, Target};
 use egress_core::{
     CachedPolicySource, FetchError, Fetched, FileFetcher, KillSwitchGuard, KillSwitchState, PolicyFetcher,
@@ -29,17 +28,6 @@ async fn decide(src: &dyn PolicySource) -> Decision {
     }
 }
 
-async fn put(ssm: &aws_sdk_ssm::Client, name: &str, value: &str) {
-    ssm.put_parameter()
-        .name(name)
-        .value(value)
-        .r#type(ParameterType::String)
-        .overwrite(true)
-        .send()
-        .await
-        .expect("put parameter");
-}
-
 #[tokio::test]
 async fn ssm_source_caches_keeps_last_good_and_fails_closed() {
     let ssm = ssm().await;
@@ -50,14 +38,14 @@ async fn ssm_source_caches_keeps_last_good_and_fails_closed() {
     let d = decide(&src).await;
     assert_eq!((d.effective(), d.reason()), (Effect::Deny, Reason::PolicyUnavailable));
 
-    put(&ssm, &name, GOOD).await;
+    put_parameter(&name, GOOD).await;
     tokio::time::sleep(TTL).await;
     let d = decide(&src).await;
     assert_eq!((d.effective(), d.reason()), (Effect::Allow, Reason::RuleAllow));
     let good_version = d.policy_version().unwrap().to_owned();
 
     // Within the TTL the cached policy answers, even though the parameter changed.
-    put(&ssm, &name, KILLED).await;
+    put_parameter(&name, KILLED).await;
     assert_eq!(decide(&src).await.reason(), Reason::RuleAllow);
     // After it, the kill switch is in force: no deploy, no restart.
     tokio::time::sleep(TTL).await;
@@ -65,10 +53,10 @@ async fn ssm_source_caches_keeps_last_good_and_fails_closed() {
     assert_eq!((d.effective(), d.reason()), (Effect::Deny, Reason::KillSwitch));
 
     // An invalid update keeps the last good policy.
-    put(&ssm, &name, GOOD).await;
+    put_parameter(&name, GOOD).await;
     tokio::time::sleep(TTL).await;
     assert_eq!(decide(&src).await.policy_version(), Some(good_version.as_str()));
-    put(&ssm, &name, INVALID).await;
+    put_parameter(&name, INVALID).await;
     tokio::time::sleep(TTL).await;
     let d = decide(&src).await;
     assert_eq!(d.reason(), Reason::RuleAllow, "last good policy kept");
@@ -80,16 +68,15 @@ async fn ssm_source_caches_keeps_last_good_and_fails_closed() {
     assert_eq!(decide(&src).await.reason(), Reason::PolicyUnavailable);
 
     // An invalid policy from the start fails closed too.
-    put(&ssm, &name, INVALID).await;
+    put_parameter(&name, INVALID).await;
     let fresh = CachedPolicySource::new(SsmFetcher::new(ssm.clone(), &name), TTL);
     assert_eq!(decide(&fresh).await.reason(), Reason::PolicyUnavailable);
 }
 
 #[tokio::test]
 async fn ssm_source_keeps_last_good_when_ssm_is_unreachable() {
-    let ssm = ssm().await;
     let name = format!("/egress-test/policy-{}", ulid::Ulid::new());
-    put(&ssm, &name, GOOD).await;
+    put_parameter(&name, GOOD).await;
     let outage = Outage::proxy_to(&moto_endpoint()).await;
     let conf = aws_sdk_ssm::config::Builder::from(&sdk_config(&outage.endpoint).await).build();
     let src = CachedPolicySource::new(SsmFetcher::new(aws_sdk_ssm::Client::from_conf(conf), &name), TTL);
@@ -99,7 +86,7 @@ async fn ssm_source_keeps_last_good_when_ssm_is_unreachable() {
     tokio::time::sleep(TTL).await;
     assert_eq!(decide(&src).await.reason(), Reason::RuleAllow);
     // Back: changes apply again.
-    put(&ssm, &name, KILLED).await;
+    put_parameter(&name, KILLED).await;
     outage.set_up(true);
     tokio::time::sleep(TTL).await;
     assert_eq!(decide(&src).await.reason(), Reason::KillSwitch);
@@ -277,10 +264,6 @@ async fn an_invalid_document_is_counted_on_every_refresh_until_fixed() {
     assert!(captured(&lines, Metric::PolicyRejected, &[("source", source.as_str())]).is_empty());
 }
 
-async fn put_switch(ssm: &aws_sdk_ssm::Client, name: &str, value: &str) {
-    put(ssm, name, value).await;
-}
-
 /// The kill-switch parameter over a policy source: engaged within its refresh age whatever the document
 /// says, off again when set back; deleted or unreadable at cold start is engaged; an outage later keeps
 /// the state; the document's own kill switch still applies when the parameter is off.
@@ -289,8 +272,8 @@ async fn kill_switch_parameter_overrides_the_document_and_fails_closed() {
     let ssm = ssm().await;
     let policy_name = format!("/egress-test/policy-{}", ulid::Ulid::new());
     let switch = format!("/egress-test/kill-switch-{}", ulid::Ulid::new());
-    put(&ssm, &policy_name, GOOD).await;
-    put_switch(&ssm, &switch, "off").await;
+    put_parameter(&policy_name, GOOD).await;
+    put_parameter(&switch, "off").await;
     let policy: Arc<dyn PolicySource> =
         Arc::new(CachedPolicySource::new(SsmFetcher::new(ssm.clone(), &policy_name), TTL));
     let outage = Outage::proxy_to(&moto_endpoint()).await;
@@ -300,7 +283,7 @@ async fn kill_switch_parameter_overrides_the_document_and_fails_closed() {
     assert_eq!(guard.refresh().await, KillSwitchState::Off);
     assert_eq!(decide(&guard).await.reason(), Reason::RuleAllow);
 
-    put_switch(&ssm, &switch, "incident-7: exfiltration suspected").await;
+    put_parameter(&switch, "incident-7: exfiltration suspected").await;
     tokio::time::sleep(TTL).await;
     let d = decide(&guard).await;
     assert_eq!((d.effective(), d.reason()), (Effect::Deny, Reason::KillSwitch));
@@ -322,7 +305,7 @@ async fn kill_switch_parameter_overrides_the_document_and_fails_closed() {
     assert_eq!(decide(&guard).await.reason(), Reason::KillSwitch);
     outage.set_up(true);
     // ... and off again when set back.
-    put_switch(&ssm, &switch, "off").await;
+    put_parameter(&switch, "off").await;
     tokio::time::sleep(TTL).await;
     assert_eq!(decide(&guard).await.reason(), Reason::RuleAllow);
     outage.set_up(false);
@@ -335,10 +318,10 @@ async fn kill_switch_parameter_overrides_the_document_and_fails_closed() {
     outage.set_up(true);
 
     // The document's own switch applies with the parameter off.
-    put(&ssm, &policy_name, KILLED).await;
+    put_parameter(&policy_name, KILLED).await;
     tokio::time::sleep(TTL).await;
     assert_eq!(decide(&guard).await.reason(), Reason::KillSwitch);
-    put(&ssm, &policy_name, GOOD).await;
+    put_parameter(&policy_name, GOOD).await;
     tokio::time::sleep(TTL).await;
     assert_eq!(decide(&guard).await.reason(), Reason::RuleAllow);
 
@@ -348,7 +331,7 @@ async fn kill_switch_parameter_overrides_the_document_and_fails_closed() {
     assert_eq!(decide(&guard).await.reason(), Reason::KillSwitch);
 
     // Unreadable at cold start: engaged, until it can be read.
-    put_switch(&ssm, &switch, "off").await;
+    put_parameter(&switch, "off").await;
     outage.set_up(false);
     let cold = KillSwitchGuard::new(Arc::clone(&policy), SsmFetcher::new(via_outage, &switch), TTL);
     assert!(matches!(cold.refresh().await, KillSwitchState::Engaged { .. }));

@@ -7,7 +7,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_ssm::types::ParameterType;
 use egress_core::{authorize_egress, CachedPolicySource, KillSwitchGuard, Metric, PolicyFetcher, PolicySource};
 use egress_core::{Reason, SsmFetcher, Target};
 use egress_e2e::*;
@@ -26,19 +25,12 @@ async fn reason(src: &dyn PolicySource) -> Option<Reason> {
 #[tokio::test]
 async fn a_failing_source_shows_as_an_age_that_grows() {
     egress_core::capture_metrics();
-    let ssm = ssm().await;
     let (policy_name, switch_name) = (
         format!("/egress-test/policy-{}", ulid::Ulid::new()),
         format!("/egress-test/kill-switch-{}", ulid::Ulid::new()),
     );
     for (name, value) in [(&policy_name, GOOD), (&switch_name, "off")] {
-        ssm.put_parameter()
-            .name(name)
-            .value(value)
-            .r#type(ParameterType::String)
-            .send()
-            .await
-            .expect("put parameter");
+        put_parameter(name, value).await;
     }
     let outage = Outage::proxy_to(&moto_endpoint()).await;
     let conf = aws_sdk_ssm::config::Builder::from(&sdk_config(&outage.endpoint).await).build();
@@ -115,14 +107,7 @@ async fn a_failing_source_shows_as_an_age_that_grows() {
     let so_far = engaged(&lines);
     assert_eq!(so_far.len(), OUTAGE_REFRESHES + 2, "{so_far:?}");
     assert!(so_far.iter().all(|(v, _)| *v == 0), "{so_far:?}");
-    ssm.put_parameter()
-        .name(&switch_name)
-        .value("INC-9: drill")
-        .r#type(ParameterType::String)
-        .overwrite(true)
-        .send()
-        .await
-        .expect("engage");
+    put_parameter(&switch_name, "INC-9: drill").await;
     tokio::time::sleep(TTL).await;
     assert_eq!(reason(&guard).await, Some(Reason::KillSwitch));
     let now = engaged(&egress_core::captured_metrics());
