@@ -16,7 +16,7 @@ use serde_json::json;
 
 use crate::gateway::{DecisionAnswer, Gateway, GatewayError};
 use crate::host::same_host;
-use crate::kill_switch::{gate, Gate};
+use crate::kill_switch::gate;
 use crate::protocol::{HelperLine, Reply};
 use crate::serve::Handler;
 use crate::settings::Settings;
@@ -188,11 +188,8 @@ impl Handler for Acl {
                     .note("message", e.to_string())
             }
         };
-        if let Gate::Closed { reason, detail } = gate(&self.settings.state_dir, SystemTime::now()) {
-            return Reply::err()
-                .note("decision", "deny")
-                .note("reason", reason)
-                .note("message", detail);
+        if let Some(refused) = gate(&self.settings.state_dir, SystemTime::now()).refusal() {
+            return refused;
         }
         match self.gateway.decide(&ask.body(), &ask.token).await {
             Ok(answer) => verdict(&ask, &answer),

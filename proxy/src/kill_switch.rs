@@ -9,6 +9,8 @@ use std::time::{Duration, SystemTime};
 
 use egress_core::KillSwitchState;
 
+use crate::protocol::Reply;
+
 /// How often `watch` reads the parameter (ENFORCEMENT: new connections refused within 2 s).
 pub const POLL_EVERY: Duration = Duration::from_secs(1);
 /// A state older than this means `watch` stopped: refuse.
@@ -34,6 +36,22 @@ pub enum Gate {
         /// The engaged state's text, or why the state is unknown (missing, unreadable, stale).
         detail: String,
     },
+}
+
+impl Gate {
+    /// Squid's answer to a closed gate (`ERR` with the decision, reason and message notes the error page
+    /// and the access log show), the same from every helper that reads the switch; `None` when open.
+    pub fn refusal(self) -> Option<Reply> {
+        match self {
+            Gate::Open => None,
+            Gate::Closed { reason, detail } => Some(
+                Reply::err()
+                    .note("decision", "deny")
+                    .note("reason", reason)
+                    .note("message", detail),
+            ),
+        }
+    }
 }
 
 /// Reads the state file in `dir` at `now`.

@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use crate::kill_switch::{gate, Gate};
+use crate::kill_switch::gate;
 use crate::protocol::{HelperLine, Reply};
 use crate::serve::Handler;
 
@@ -29,13 +29,9 @@ impl Switch {
 
 impl Handler for Switch {
     async fn handle(&self, _line: HelperLine) -> Reply {
-        match gate(&self.state_dir, SystemTime::now()) {
-            Gate::Open => Reply::ok(),
-            Gate::Closed { reason, detail } => Reply::err()
-                .note("decision", "deny")
-                .note("reason", reason)
-                .note("message", detail),
-        }
+        gate(&self.state_dir, SystemTime::now())
+            .refusal()
+            .unwrap_or_else(Reply::ok)
     }
 }
 
