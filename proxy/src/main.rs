@@ -10,7 +10,7 @@ use egress_proxy::{acl, admit, auth, dns, env, ranges, serve, sni, switch, watch
 
 /// `watch`'s status when it stops the proxy for an engaged kill switch (`EGRESS_PROXY_CUT_TUNNELS=restart`):
 /// not 0, so the entrypoint and the orchestrator treat it as a stop; not 1, the status of a failure.
-const EXIT_ENGAGED_RESTART: i32 = 3;
+const EXIT_ENGAGED_RESTART: u8 = 3;
 
 const USAGE: &str = "usage: egress-squid-helper <auth|acl|admit|sni|switch|dns|watch|ranges>";
 
@@ -25,8 +25,8 @@ fn init_logs() {
         .try_init();
 }
 
-async fn run(mode: &str) -> Result<(), String> {
-    match mode {
+async fn run(mode: &str) -> Result<ExitCode, String> {
+    let ended = match mode {
         "ranges" => {
             print!("{}", ranges::render());
             Ok(())
@@ -57,32 +57,36 @@ async fn run(mode: &str) -> Result<(), String> {
             };
             served.map_err(|e| e.to_string())
         }
-        "watch" => {
-            let settings = Settings::from_env().map_err(|e| e.to_string())?;
-            let parameter = std::env::var(egress_core::env::KILL_SWITCH_PARAMETER)
-                .map_err(|_| format!("{} is not set", egress_core::env::KILL_SWITCH_PARAMETER))?;
-            let cut = watch::CutTunnels::parse(
-                std::env::var(env::CUT_TUNNELS).ok().as_deref(),
-                std::env::var(env::PORT).ok().as_deref(),
-            )?;
-            match watch::run(watch::WatchSettings {
-                parameter,
-                state_dir: settings.state_dir,
-                cut,
-            })
-            .await
-            {
-                // Meant, not a failure: watch logged it as a warning, and the exit status still tells
-                // the entrypoint (and the orchestrator) to stop the proxy. Kept out of the error log
-                // the ProxyHelperErrors alarm counts.
-                Err(e @ watch::WatchError::EngagedRestart) => {
-                    eprintln!("egress-squid-helper: {e}");
-                    std::process::exit(EXIT_ENGAGED_RESTART)
-                }
-                other => other.map_err(|e| e.to_string()),
-            }
-        }
+        "watch" => return run_watch().await,
         _ => Err(USAGE.into()),
+    };
+    ended.map(|()| ExitCode::SUCCESS)
+}
+
+async fn run_watch() -> Result<ExitCode, String> {
+    let settings = Settings::from_env().map_err(|e| e.to_string())?;
+    let parameter = std::env::var(egress_core::env::KILL_SWITCH_PARAMETER)
+        .map_err(|_| format!("{} is not set", egress_core::env::KILL_SWITCH_PARAMETER))?;
+    let cut = watch::CutTunnels::parse(
+        std::env::var(env::CUT_TUNNELS).ok().as_deref(),
+        std::env::var(env::PORT).ok().as_deref(),
+    )?;
+    let watched = watch::run(watch::WatchSettings {
+        parameter,
+        state_dir: settings.state_dir,
+        cut,
+    })
+    .await;
+    match watched {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        // Meant, not a failure: watch logged it as a warning, and the exit status still tells the
+        // entrypoint (and the orchestrator) to stop the proxy. Kept out of the error log the
+        // ProxyHelperErrors alarm counts.
+        Err(e @ watch::WatchError::EngagedRestart) => {
+            eprintln!("egress-squid-helper: {e}");
+            Ok(ExitCode::from(EXIT_ENGAGED_RESTART))
+        }
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -94,7 +98,7 @@ async fn main() -> ExitCode {
     init_logs();
     let mode = std::env::args().nth(1).unwrap_or_default();
     match run(&mode).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             tracing::error!(mode = %mode, error = %e, "egress-squid-helper stopped");
             eprintln!("egress-squid-helper: {e}");

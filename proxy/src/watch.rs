@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use egress_core::{KillSwitchState, PolicyFetcher, SsmFetcher};
 
+use crate::env;
 use crate::kill_switch::{write_state, POLL_EVERY};
 
 /// How open tunnels end when the kill switch is engaged (`EGRESS_PROXY_CUT_TUNNELS`). New connections
@@ -38,9 +39,9 @@ impl CutTunnels {
             Some("1") => port
                 .and_then(|p| p.parse().ok())
                 .map(|port| Self::Destroy { port })
-                .ok_or_else(|| "EGRESS_PROXY_CUT_TUNNELS=1 needs EGRESS_PROXY_PORT".to_owned()),
+                .ok_or_else(|| format!("{}=1 needs {}", env::CUT_TUNNELS, env::PORT)),
             Some("restart") => Ok(Self::Restart),
-            Some(other) => Err(format!("EGRESS_PROXY_CUT_TUNNELS={other}: expected 0, 1 or restart")),
+            Some(other) => Err(format!("{}={other}: expected 0, 1 or restart", env::CUT_TUNNELS)),
         }
     }
 }
@@ -59,11 +60,15 @@ pub struct WatchSettings {
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
     /// `EGRESS_PROXY_CUT_TUNNELS=1` without the capability `ss -K` needs.
-    #[error("EGRESS_PROXY_CUT_TUNNELS=1 needs CAP_NET_ADMIN, which this process lacks (on ECS Fargate use restart)")]
+    #[error(
+        "{}=1 needs CAP_NET_ADMIN, which this process lacks (on ECS Fargate use restart)",
+        env::CUT_TUNNELS
+    )]
     NoNetAdmin,
     /// The kill switch was engaged in `restart` mode: the proxy stops so that its open tunnels end.
     #[error(
-        "kill switch engaged: stopping the proxy so that every open tunnel ends (EGRESS_PROXY_CUT_TUNNELS=restart)"
+        "kill switch engaged: stopping the proxy so that every open tunnel ends ({}=restart)",
+        env::CUT_TUNNELS
     )]
     EngagedRestart,
 }
