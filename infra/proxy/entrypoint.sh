@@ -59,13 +59,9 @@ rm -f "$run_dir/internal-ranges.txt.all"
 # agents mint theirs there. Its hosts are EGRESS_PROXY_GATEWAY_HOSTS exactly (comma or space separated;
 # the template sets the API's host, and the function URL hosts for callers in other accounts): unset, the
 # exception is closed. Host names only: an address here would be a door to whatever answers on it.
-gateway_hosts=()
-# Split on spaces and commas, with no pathname expansion (read, not an unquoted expansion).
-read -r -a extra_hosts <<<"${EGRESS_PROXY_GATEWAY_HOSTS:-}"
-for host in "${extra_hosts[@]}"; do
-    IFS=',' read -r -a parts <<<"$host"
-    gateway_hosts+=("${parts[@]}")
-done
+# Split on blanks and commas, with no pathname expansion (read, not an unquoted expansion); the empty
+# fields ", ," leaves are skipped below.
+IFS=$' \t,' read -r -a gateway_hosts <<<"${EGRESS_PROXY_GATEWAY_HOSTS:-}"
 : > "$run_dir/gateway-hosts.txt"
 for host in "${gateway_hosts[@]}"; do
     [[ -n "$host" ]] || continue
