@@ -69,9 +69,7 @@ pub struct OrganizationId(String);
 impl OrganizationId {
     /// The id, when `value` is one; anything else (blank, another case, another shape) is `None`.
     pub fn parse(value: &str) -> Option<Self> {
-        let rest = value.strip_prefix("o-")?;
-        ((10..=32).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
-            .then(|| Self(value.to_owned()))
+        is_org_id(value).then(|| Self(value.to_owned()))
     }
 
     /// The id as AWS writes it.
