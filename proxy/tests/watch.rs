@@ -46,7 +46,7 @@ fn spawn_watch(wrap: &[&str], parameter: &str, dir: &Path, cut: &str) -> Child {
 }
 
 fn state(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("kill-switch")).unwrap_or_default()
+    std::fs::read_to_string(egress_proxy::kill_switch::state_path(dir)).unwrap_or_default()
 }
 
 /// Waits up to `limit` for `done`; whether it happened.

@@ -41,19 +41,11 @@ fn request(event: &Value) -> lambda_http::Request {
     lambda_http::request::from_str(&event.to_string()).expect("a function URL event")
 }
 
-fn answer(resp: &lambda_http::Response<Body>) -> (u16, String, Value) {
-    let body = match resp.body() {
-        Body::Text(t) => serde_json::from_str(t).unwrap_or(Value::Null),
-        Body::Binary(b) => serde_json::from_slice(b).unwrap_or(Value::Null),
-        _ => Value::Null,
-    };
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    (resp.status().as_u16(), content_type, body)
+/// Status, content type and JSON body of a handler's answer.
+fn answer(resp: lambda_http::Response<Body>) -> (u16, String, Value) {
+    let answer = suites::http::Answer::of(resp);
+    let content_type = answer.header("content-type").unwrap_or_default().to_owned();
+    (answer.status, content_type, answer.body)
 }
 
 /// Rows of any kind written for `principal`.
@@ -76,7 +68,7 @@ async fn org_members_are_served_and_outsiders_refused_by_the_create_handler() {
     // A role of another account of the organization: a member of `agents` through `org:`.
     let member = format!("agent-fu-{run}");
     let (status, ct, body) = answer(
-        &svc.handle(request(&url_event(
+        svc.handle(request(&url_event(
             OTHER_ACCOUNT,
             &member,
             Some(ORG),
@@ -114,7 +106,7 @@ async fn org_members_are_served_and_outsiders_refused_by_the_create_handler() {
                 ASK,
             )))
             .await;
-        let (status, ct, body) = answer(&resp);
+        let (status, ct, body) = answer(resp);
         assert_eq!(status, 403, "{case}: {body}");
         assert_eq!(ct, "application/problem+json", "{case}");
         assert_eq!(body["type"], "urn:egress:problem:forbidden", "{case}");
@@ -129,7 +121,7 @@ async fn org_members_are_served_and_outsiders_refused_by_the_create_handler() {
     // AWS reports an organization for it. Here an agent role of this account with none reported.
     let mut own = fixture("apigw-v2-post-iam-assumed-role");
     own["requestContext"]["authorizer"]["iam"]["principalOrgId"] = Value::Null;
-    let (status, _, body) = answer(&svc.handle(request(&own)).await);
+    let (status, _, body) = answer(svc.handle(request(&own)).await);
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["identity"]["account"], "123456789012");
     // ... and an outsider through the HTTP API's shape is refused like through a function URL.
@@ -138,7 +130,7 @@ async fn org_members_are_served_and_outsiders_refused_by_the_create_handler() {
     iam["accountId"] = json!("999988887777");
     iam["principalOrgId"] = Value::Null;
     iam["userArn"] = json!(format!("arn:aws:sts::999988887777:assumed-role/agent-http-{run}/x"));
-    let (status, _, body) = answer(&svc.handle(request(&stranger)).await);
+    let (status, _, body) = answer(svc.handle(request(&stranger)).await);
     assert_eq!(status, 403, "{body}");
     assert_eq!(
         rows_of(&format!("arn:aws:iam::999988887777:role/agent-http-{run}")).await,
@@ -154,7 +146,7 @@ async fn org_members_are_served_and_outsiders_refused_by_the_create_handler() {
     ] {
         let role = format!("agent-path-{run}");
         let (status, ct, body) = answer(
-            &svc.handle(request(&url_event(OTHER_ACCOUNT, &role, Some(ORG), path, ASK)))
+            svc.handle(request(&url_event(OTHER_ACCOUNT, &role, Some(ORG), path, ASK)))
                 .await,
         );
         assert_eq!(status, 404, "{path}: {body}");
@@ -171,7 +163,7 @@ async fn org_members_are_served_and_outsiders_refused_by_the_create_handler() {
     svc.organization = None;
     let role = format!("agent-out-{run}");
     let (status, _, body) = answer(
-        &svc.handle(request(&url_event(
+        svc.handle(request(&url_event(
             "999988887777",
             &role,
             None,
@@ -198,7 +190,7 @@ async fn org_members_mint_proxy_tokens_and_outsiders_are_refused() {
     let mint = r#"{"ttl_seconds":600}"#;
 
     let (status, _, body) = answer(
-        &svc.handle(request(&url_event(
+        svc.handle(request(&url_event(
             OTHER_ACCOUNT,
             "agent-runner",
             Some(ORG),
@@ -227,7 +219,7 @@ async fn org_members_mint_proxy_tokens_and_outsiders_are_refused() {
         ("no organization", None),
     ] {
         let (status, ct, body) = answer(
-            &svc.handle(request(&url_event(
+            svc.handle(request(&url_event(
                 "999988887777",
                 "agent-runner",
                 org,
