@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use aws_credential_types::provider::ProvideCredentials;
-use egress_core::sigv4::{service_for, signed_headers};
+use egress_core::sigv4::signed_headers;
 use egress_core::PRINCIPAL_HEADER;
 use serde_json::Value;
 
@@ -98,7 +98,6 @@ impl Api {
             Auth::Dev(p) => headers.push((PRINCIPAL_HEADER.into(), p.clone())),
             // The HTTP API, or a function URL for callers in other accounts (DESIGN §4).
             Auth::Sigv4 { credentials, region } => headers.extend(signed_headers(
-                service_for(&url),
                 method,
                 &url,
                 &headers,

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use egress_core::proxy_token::PublicKeyInfo;
-use egress_core::sigv4::execute_api_headers;
+use egress_core::sigv4::signed_headers;
 use egress_core::{PRINCIPAL_HEADER, PROXY_TOKEN_HEADER};
 use serde::Deserialize;
 use tokio::sync::Mutex;
@@ -157,7 +157,7 @@ impl Gateway {
             headers.push((PRINCIPAL_HEADER.into(), p.clone()));
         }
         let credentials = self.credentials().await?;
-        let signature = execute_api_headers(
+        let signature = signed_headers(
             method.as_str(),
             &url,
             &headers,

@@ -42,25 +42,10 @@ pub fn service_for(url: &str) -> &'static str {
 #[error("the request could not be signed: {0}")]
 pub struct SignError(String);
 
-/// The SigV4 headers (`authorization`, `x-amz-date`, the session token) for a request to API Gateway in
-/// `region`; `headers` are the request's other headers, signed too.
-pub fn execute_api_headers(
-    method: &str,
-    url: &str,
-    headers: &[(String, String)],
-    body: &[u8],
-    credentials: &aws_credential_types::Credentials,
-    region: &str,
-    time: SystemTime,
-) -> Result<Vec<(String, String)>, SignError> {
-    signed_headers(EXECUTE_API, method, url, headers, body, credentials, region, time)
-}
-
-/// The SigV4 headers for a request to `url` signed for `service` ([`EXECUTE_API`], [`LAMBDA`]; see
-/// [`service_for`]) in `region`; `headers` are the request's other headers, signed too.
-#[allow(clippy::too_many_arguments)] // the signing inputs, each needed, none optional
+/// The SigV4 headers (`authorization`, `x-amz-date`, the session token) for a request to `url` in
+/// `region`, signed for the service its host names ([`service_for`]: the HTTP API or a function URL);
+/// `headers` are the request's other headers, signed too.
 pub fn signed_headers(
-    service: &str,
     method: &str,
     url: &str,
     headers: &[(String, String)],
@@ -74,7 +59,7 @@ pub fn signed_headers(
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
-        .name(service)
+        .name(service_for(url))
         .time(time)
         .settings(SigningSettings::default())
         .build()
@@ -123,9 +108,8 @@ mod tests {
         let creds = aws_credential_types::Credentials::new("AKIDEXAMPLE", "secret", Some("token".into()), None, "test");
         let time = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
         let url = "https://abc.execute-api.eu-west-1.amazonaws.com/v1/egress/approvals?state=pending";
-        let signed = |body: &str| {
-            execute_api_headers("POST", url, &[], body.as_bytes(), &creds, "eu-west-1", time).expect("signs")
-        };
+        let signed =
+            |body: &str| signed_headers("POST", url, &[], body.as_bytes(), &creds, "eu-west-1", time).expect("signs");
         let a = signed("{}");
         let auth = a
             .iter()
@@ -141,7 +125,7 @@ mod tests {
         // The signature covers the body: another body, another signature.
         assert_ne!(a, signed(r#"{"decision":"deny"}"#));
         // ... and the other headers.
-        let with_token = execute_api_headers(
+        let with_token = signed_headers(
             "POST",
             url,
             &[("x-egress-proxy-token".into(), "v4.public.x".into())],
